@@ -1,0 +1,118 @@
+/**
+ * ml-ci-images: reads and validates the stack config, computes the image graph and its
+ * content-hash tags, then composes the registry, the builds, access and GitHub wiring.
+ * Any config problem fails here, before a single resource is registered.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS } from "./lib/config";
+import { descendantsOf } from "./lib/imageGraph";
+import { planStack } from "./lib/stackPlan";
+import { ImageBuild } from "./components/imageBuild";
+import { createRegistryBackend } from "./components/registryBackend";
+
+/** The `mlci:*` config of the running stack, values JSON-decoded, secrets left out. */
+function rawStackConfig(): RawConfig {
+    const raw: RawConfig = {};
+    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
+        const short = key.slice(CONFIG_NAMESPACE.length + 1);
+        if ((SECRET_KEYS as readonly string[]).includes(short)) {
+            raw[short] = "(secret)";
+            continue;
+        }
+        try {
+            raw[short] = JSON.parse(value);
+        } catch {
+            raw[short] = value;
+        }
+    }
+    return raw;
+}
+
+/** UTC timestamp nonce for forced rebuilds (`YYYYMMDDHHMMSS`), or MLCI_REBUILD_NONCE. */
+function rebuildNonce(): string {
+    return process.env.MLCI_REBUILD_NONCE ?? new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
+}
+
+export = async () => {
+    const plan = await planStack(rawStackConfig(), { projectRoot: __dirname });
+    const { config, images } = plan;
+    const secrets = new pulumi.Config(CONFIG_NAMESPACE);
+
+    const registry = createRegistryBackend(config, { dockerHubAccessToken: secrets.getSecret("dockerHubAccessToken") });
+
+    const force = config.build.forceRebuild;
+    const forced = new Set(force === true ? images.map((i) => i.name) : force === false ? [] : force.flatMap((n) => descendantsOf(images, n)));
+    const nonce = forced.size > 0 ? rebuildNonce() : undefined;
+
+    // Registry lookups, all at once: adopt content-hash tags the registry already has.
+    const lookups = await Promise.all(
+        images.map(async (image) => ({
+            existingDigest: config.build.adoptExisting && !forced.has(image.name) ? await registry.findDigest(image.repositoryName, image.tag) : undefined,
+            datedTagExists: image.datedTag !== undefined && (await registry.findDigest(image.repositoryName, image.datedTag)) !== undefined,
+        })),
+    );
+
+    const builds = new Map<string, ImageBuild>();
+    for (const [i, image] of images.entries()) {
+        const isForced = forced.has(image.name);
+        const { existingDigest, datedTagExists } = lookups[i];
+        const parent = image.parent !== undefined ? builds.get(image.parent) : undefined;
+        builds.set(
+            image.name,
+            new ImageBuild(
+                image.name,
+                {
+                    image,
+                    repositoryUrl: registry.repositoryUrls[image.family],
+                    baseImage: parent?.ref,
+                    baseRegistry: registry.baseRegistry,
+                    credentials: registry.credentials,
+                    existingDigest,
+                    datedTagExists,
+                    push: config.build.push,
+                    cache: config.build.cache,
+                    buildOnPreview: config.build.buildOnPreview,
+                    builderName: config.build.builder?.name,
+                    rebuildNonce: isForced ? nonce : undefined,
+                    smokeTest: config.build.smokeTest,
+                    projectRoot: config.projectRoot,
+                },
+                { dependsOn: [...registry.ready, ...(parent ? [parent] : [])] },
+            ),
+        );
+    }
+
+    const imagesOutput = pulumi.output(
+        Object.fromEntries(
+            images.map((image) => {
+                const b = builds.get(image.name)!;
+                return [
+                    image.name,
+                    {
+                        uri: b.uri,
+                        ref: b.ref,
+                        digest: b.digest,
+                        tag: b.tag,
+                        contentTag: image.tag,
+                        latestTag: image.latestTag,
+                        datedTag: image.datedTag ?? null,
+                        repository: registry.repositoryUrls[image.family],
+                        family: image.family,
+                        cuda: image.cell.cuda ?? null,
+                        python: image.cell.python,
+                        parent: image.parent ?? null,
+                    },
+                ];
+            }),
+        ),
+    );
+
+    return {
+        images: imagesOutput,
+        registryServer: registry.server,
+        repositories: registry.repositoryUrls,
+        rebuildEpoch: config.rebuildEpoch,
+        builtImages: images.filter((i) => builds.get(i.name)!.built).map((i) => i.name),
+    };
+};

@@ -1,0 +1,181 @@
+/**
+ * `ci-images`: the offline face of the program for CI. Same config validation, graph and
+ * tags as `pulumi up`, with no cloud account and no Pulumi CLI.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigError } from "./config";
+import { TaggedImage } from "./imageGraph";
+import { findProjectRoot, planStack, readStackConfigFile, StackPlan } from "./stackPlan";
+
+const USAGE = `usage: ci-images <command> [options]
+
+commands:
+  tags     --stack <stack> [--json]             every image: name, family, repository, tag, aliases, parent
+  check    --stack <stack>                      validate config and Dockerfiles (exit 1 with the problems)
+  changed  --stack <stack> --since <git-rev> [--json]
+                                                images whose tag differs from the tree at <git-rev>
+                                                (what the next \`pulumi up\` rebuilds)
+  build-args <image> --stack <stack>            the docker buildx command that builds one image by hand
+  uri      <image> [--from outputs.json]        digest-pinned ref from \`pulumi stack output --json\`
+
+options:
+  --stack <stack>   stack name (reads Pulumi.<stack>.yaml)   default: $PULUMI_STACK or "local"
+  --root <dir>      project root                               default: the directory holding Pulumi.yaml
+`;
+
+interface Args {
+    command?: string;
+    positional: string[];
+    flags: Record<string, string | true>;
+}
+
+function parseArgs(argv: string[]): Args {
+    const out: Args = { positional: [], flags: {} };
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a.startsWith("--")) {
+            const [k, v] = a.slice(2).split("=", 2);
+            if (v !== undefined) out.flags[k] = v;
+            else if (["json", "help"].includes(k)) out.flags[k] = true;
+            else if (i + 1 < argv.length) out.flags[k] = argv[++i];
+            else throw new UsageError(`--${k} needs a value`);
+        } else if (out.command === undefined) out.command = a;
+        else out.positional.push(a);
+    }
+    return out;
+}
+
+class UsageError extends Error {}
+
+/** The JSON shape of `ci-images tags --json` (one entry per image, parents first). */
+export function imagesJson(images: TaggedImage[]) {
+    return {
+        images: images.map((i) => ({
+            name: i.name,
+            family: i.family,
+            repository: i.repositoryName,
+            tag: i.tag,
+            aliases: [i.latestTag, ...(i.datedTag ? [i.datedTag] : [])],
+            parent: i.parent ?? null,
+            cuda: i.cell.cuda ?? null,
+            python: i.cell.python,
+        })),
+    };
+}
+
+function tagsTable(images: TaggedImage[]): string {
+    const rows = images.map((i) => [
+        i.name,
+        `${i.repositoryName}:${i.tag}`,
+        [i.latestTag, i.datedTag].filter(Boolean).join(","),
+        i.parent ?? "-",
+        `dockerfile=${i.hashInputs.dockerfileSha256.slice(0, 8)} context=${i.hashInputs.contextDigest.slice(0, 8)}(${i.hashInputs.contextFiles} files) args=${Object.keys(i.buildArgs).length}${i.hashInputs.rebuildEpoch ? ` epoch=${i.hashInputs.rebuildEpoch}` : ""}`,
+    ]);
+    const head = ["IMAGE", "REPOSITORY:TAG", "ALIASES", "PARENT", "HASH INPUTS"];
+    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+    return [head, ...rows].map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("  ")).join("\n");
+}
+
+async function plan(root: string, stack: string): Promise<StackPlan> {
+    return planStack(readStackConfigFile(root, stack), { projectRoot: root });
+}
+
+/** Images whose tag at `rev` differs from the working tree's (or that are new). */
+export async function changedSince(root: string, stack: string, rev: string): Promise<{ changed: TaggedImage[]; previous: Map<string, string> }> {
+    const current = await plan(root, stack);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ci-images-"));
+    try {
+        const top = execFileSync("git", ["rev-parse", "--show-toplevel"], { cwd: root, encoding: "utf8" }).trim();
+        const sub = path.relative(top, root);
+        const archive = execFileSync("git", ["archive", "--format=tar", rev, ...(sub ? [sub] : [])], { cwd: top, maxBuffer: 1 << 30 });
+        execFileSync("tar", ["-x", "-C", tmp], { input: archive });
+        const oldRoot = path.join(tmp, sub);
+        const previous = new Map<string, string>();
+        try {
+            const old = await planStack(readStackConfigFile(oldRoot, stack), { projectRoot: oldRoot, useHashCache: false });
+            for (const i of old.images) previous.set(i.name, i.tag);
+        } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            // The old tree did not validate: every image counts as changed.
+        }
+        return { changed: current.images.filter((i) => previous.get(i.name) !== i.tag), previous };
+    } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+    }
+}
+
+/** A `docker buildx build` command line that builds one image with the program's args. */
+export function buildCommand(image: TaggedImage, all: TaggedImage[], registry = "<registry>"): string {
+    const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+    const args = { ...image.buildArgs };
+    const parent = all.find((p) => p.name === image.parent);
+    if (parent) args.BASE_IMAGE = `${registry}/${parent.repositoryName}:${parent.tag}`;
+    else args.BASE_REGISTRY = "docker.io";
+    const parts = ["docker buildx build", `-f ${q(image.dockerfile)}`, `--platform ${image.platforms.join(",")}`];
+    for (const k of Object.keys(args).sort()) parts.push(`--build-arg ${q(`${k}=${args[k]}`)}`);
+    if (image.target) parts.push(`--target ${q(image.target)}`);
+    parts.push(`-t ${q(`${registry}/${image.repositoryName}:${image.tag}`)}`, q(image.context));
+    return parts.join(" \\\n  ");
+}
+
+/** Runs the CLI; returns the exit code. Output goes to the given streams. */
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+    let args: Args;
+    try {
+        args = parseArgs(argv);
+    } catch (e) {
+        err.write(`ci-images: ${(e as Error).message}\n${USAGE}`);
+        return 2;
+    }
+    if (!args.command || args.flags.help || args.command === "help") {
+        (args.command ? out : err).write(USAGE);
+        return args.command ? 0 : 2;
+    }
+    const stack = String(args.flags.stack ?? process.env.PULUMI_STACK ?? "local");
+    try {
+        const root = args.flags.root ? path.resolve(String(args.flags.root)) : findProjectRoot();
+        switch (args.command) {
+            case "tags": {
+                const { images } = await plan(root, stack);
+                out.write(args.flags.json ? `${JSON.stringify(imagesJson(images), null, 2)}\n` : `${tagsTable(images)}\n`);
+                return 0;
+            }
+            case "check": {
+                const { images } = await plan(root, stack);
+                out.write(`stack ${stack}: config valid, ${images.length} images, every Dockerfile's COPY/ADD sources are in their contexts\n`);
+                return 0;
+            }
+            case "changed": {
+                if (typeof args.flags.since !== "string") throw new UsageError("changed needs --since <git-rev>");
+                const { changed, previous } = await changedSince(root, stack, args.flags.since);
+                if (args.flags.json) out.write(`${JSON.stringify({ images: imagesJson(changed).images.map((i) => ({ ...i, previousTag: previous.get(i.name) ?? null })) }, null, 2)}\n`);
+                else out.write(changed.length === 0 ? "no image changes\n" : `${changed.map((i) => `${i.name}  ${previous.get(i.name) ?? "(new)"} -> ${i.tag}`).join("\n")}\n`);
+                return 0;
+            }
+            case "build-args": {
+                const name = args.positional[0];
+                if (!name) throw new UsageError("build-args needs an image name");
+                const { images } = await plan(root, stack);
+                const image = images.find((i) => i.name === name);
+                if (!image) throw new UsageError(`unknown image "${name}"; images of stack ${stack}: ${images.map((i) => i.name).join(", ")}`);
+                out.write(`${buildCommand(image, images)}\n`);
+                return 0;
+            }
+            default:
+                throw new UsageError(`unknown command "${args.command}"`);
+        }
+    } catch (e) {
+        if (e instanceof ConfigError) {
+            err.write(`${e.message}\n`);
+            return 1;
+        }
+        if (e instanceof UsageError) {
+            err.write(`ci-images: ${e.message}\n${USAGE}`);
+            return 2;
+        }
+        throw e;
+    }
+}

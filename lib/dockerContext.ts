@@ -1,0 +1,115 @@
+/**
+ * What Docker sends as a build context: the files of a directory that `.dockerignore`
+ * (or `<Dockerfile>.dockerignore`, which BuildKit prefers) lets through, with Docker's own
+ * matching rules (via @balena/dockerignore, a port of Docker's matcher). Also checks that a
+ * Dockerfile's COPY/ADD sources are inside the context and not excluded.
+ */
+import ignore from "@balena/dockerignore";
+import { DockerfileParser } from "dockerfile-ast";
+import * as fs from "fs";
+import * as path from "path";
+
+/** A file the context sends: its POSIX path relative to the context and its stat. */
+export interface ContextFile {
+    /** Relative POSIX path, e.g. `scripts/install.sh`. */
+    path: string;
+    /** Absolute path on disk. */
+    absolutePath: string;
+    /** `file` or `symlink` (Docker sends a symlink as a link, not its target). */
+    kind: "file" | "symlink";
+    stat: fs.BigIntStats;
+}
+
+/** The ignore file Docker uses for this Dockerfile/context pair, or undefined. */
+export function dockerignoreFile(contextDir: string, dockerfilePath: string): string | undefined {
+    const specific = `${dockerfilePath}.dockerignore`;
+    if (fs.existsSync(specific)) return specific;
+    const general = path.join(contextDir, ".dockerignore");
+    return fs.existsSync(general) ? general : undefined;
+}
+
+/** Parses .dockerignore text as Docker does: `#` comments, blank lines, trimmed patterns. */
+export function parseDockerignore(text: string): string[] {
+    return text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+/** A matcher answering "does Docker exclude this relative path?". */
+export function dockerignoreMatcher(patterns: string[]): (relPath: string) => boolean {
+    const ig = ignore().add(patterns);
+    return (p) => ig.ignores(p);
+}
+
+/**
+ * Lists the files of `contextDir` that a build with `dockerfilePath` sends, sorted by path.
+ * Excluded directories are not walked unless a `!` pattern could re-include something below.
+ */
+export function listContextFiles(contextDir: string, dockerfilePath: string): ContextFile[] {
+    const ignorePath = dockerignoreFile(contextDir, dockerfilePath);
+    const patterns = ignorePath ? parseDockerignore(fs.readFileSync(ignorePath, "utf8")) : [];
+    const excluded = dockerignoreMatcher(patterns);
+    const hasReinclude = patterns.some((p) => p.startsWith("!"));
+    const out: ContextFile[] = [];
+    const walk = (dirAbs: string, dirRel: string) => {
+        const entries = fs.readdirSync(dirAbs, { withFileTypes: true });
+        for (const e of entries) {
+            const rel = dirRel === "" ? e.name : `${dirRel}/${e.name}`;
+            const abs = path.join(dirAbs, e.name);
+            if (e.isDirectory()) {
+                if (excluded(rel) && !hasReinclude) continue;
+                walk(abs, rel);
+            } else if (e.isFile() || e.isSymbolicLink()) {
+                if (excluded(rel)) continue;
+                out.push({ path: rel, absolutePath: abs, kind: e.isSymbolicLink() ? "symlink" : "file", stat: fs.lstatSync(abs, { bigint: true }) });
+            }
+        }
+    };
+    walk(contextDir, "");
+    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return out;
+}
+
+/** A COPY/ADD source that the build would not find in its context. */
+export interface ContextViolation {
+    line: number;
+    instruction: string;
+    source: string;
+    reason: "outside-context" | "not-in-context";
+}
+
+const VALUE_FLAGS = /^--(from|chown|chmod|parents|link|exclude|checksum|keep-git-dir)(=|$)/;
+
+/**
+ * Checks each COPY/ADD of a Dockerfile against the files the context sends: a source that
+ * escapes the context, or matches no sent file (missing, or excluded by .dockerignore), breaks
+ * both the build and the content-hash tag.
+ */
+export function checkCopySources(dockerfileText: string, sentPaths: string[]): ContextViolation[] {
+    const violations: ContextViolation[] = [];
+    const doc = DockerfileParser.parse(dockerfileText);
+    for (const ins of doc.getInstructions()) {
+        const keyword = ins.getKeyword();
+        if (keyword !== "COPY" && keyword !== "ADD") continue;
+        const json = (ins as unknown as { getJSONStrings?: () => { getValue(): string }[] }).getJSONStrings?.() ?? [];
+        const raw = json.length > 0 ? json.map((s) => s.getValue()) : ins.getArguments().map((a) => a.getValue());
+        if (raw.some((a) => /^--from(=|$)/.test(a))) continue; // stage or image copy
+        const args = raw.filter((a) => !VALUE_FLAGS.test(a));
+        if (args.length < 2 || args.some((a) => a.startsWith("<<"))) continue; // heredoc or malformed: left to the linter
+        const line = (ins.getRange()?.start.line ?? 0) + 1;
+        for (const source of args.slice(0, -1)) {
+            if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || source.startsWith("git@")) continue; // remote ADD: the linter forbids it
+            if (source.includes("$")) continue; // variable: unknowable statically
+            const normalized = path.posix.normalize(source.replace(/^\/+/, "") || ".");
+            if (normalized === ".." || normalized.startsWith("../")) {
+                violations.push({ line, instruction: keyword, source, reason: "outside-context" });
+                continue;
+            }
+            if (normalized === "." || normalized === "./") continue;
+            const matches = dockerignoreMatcher([normalized.replace(/\/$/, "")]);
+            if (!sentPaths.some((p) => matches(p))) violations.push({ line, instruction: keyword, source, reason: "not-in-context" });
+        }
+    }
+    return violations;
+}

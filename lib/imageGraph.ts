@@ -1,0 +1,186 @@
+/**
+ * The image graph: families × matrix cells expanded into image nodes ordered parents first,
+ * each with its content-hash tag. Shared by the Pulumi program and the `ci-images` CLI.
+ */
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, ConfigProblem, CONFIG_NAMESPACE, familyCells, MatrixCell, StackConfig } from "./config";
+import { FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
+import { checkCopySources, ContextFile, listContextFiles } from "./dockerContext";
+
+/** One image to build: a family on one matrix cell. */
+export interface ImageNode {
+    /** `nightly-cuda12.4-py3.11` (`cpu-py3.11` for CPU-only families). */
+    name: string;
+    family: string;
+    cell: MatrixCell;
+    /** ECR-style repository name `<prefix>/<family>`. */
+    repositoryName: string;
+    /** Project-relative POSIX paths. */
+    dockerfile: string;
+    context: string;
+    dockerfilePath: string;
+    contextPath: string;
+    /** Build args that define the image (hashed): cell args plus the family's own. */
+    buildArgs: Record<string, string>;
+    target?: string;
+    platforms: string[];
+    dateRebuilt: boolean;
+    /** Parent image name, built first; undefined for root images. */
+    parent?: string;
+    /** Modules the smoke test imports besides torch. */
+    smokeImports: string[];
+}
+
+/** An image node with its content hash and tags. */
+export interface TaggedImage extends ImageNode {
+    /** Full SHA-256 content hash. */
+    contentHash: string;
+    /** Immutable content-hash tag `<cell>-<12 hex>`. */
+    tag: string;
+    /** Moving alias `<cell>-latest`. */
+    latestTag: string;
+    /** `<cell>-YYYYMMDD` for date-rebuilt families. */
+    datedTag?: string;
+    /** Tag of the registry layer cache `cache-<cell>`. */
+    cacheTag: string;
+    /** What the hash was computed from, for `ci-images tags` and debugging. */
+    hashInputs: ImageHashInputs & { contextFiles: number };
+}
+
+/** `CUDNN_VARIANT` for a CUDA version, matching nvidia/cuda tag names (cudnn8 before CUDA 12). */
+export function cudnnVariant(cuda: string): string {
+    return Number(cuda.split(".")[0]) >= 12 ? "cudnn" : "cudnn8";
+}
+
+/** Build args a cell contributes. */
+export function cellBuildArgs(cell: MatrixCell): Record<string, string> {
+    return cell.cuda ? { CUDA_VERSION: cell.cuda, CUDNN_VARIANT: cudnnVariant(cell.cuda), PYTHON_VERSION: cell.python } : { PYTHON_VERSION: cell.python };
+}
+
+/** Expands families × cells into nodes, parents before children (config must be validated). */
+export function expandImageGraph(config: Pick<StackConfig, "families" | "matrix" | "registry">): ImageNode[] {
+    const byName = new Map(config.families.map((f) => [f.name, f]));
+    const order: string[] = [];
+    const visit = (name: string, stack: string[]) => {
+        if (order.includes(name)) return;
+        if (stack.includes(name)) throw new Error(`internal: parent cycle through ${name} reached the graph (config validation must reject it)`);
+        const f = byName.get(name)!;
+        if (f.parent !== undefined) visit(f.parent, [...stack, name]);
+        order.push(name);
+    };
+    for (const f of config.families) visit(f.name, []);
+    const nodes: ImageNode[] = [];
+    for (const familyName of order) {
+        const f = byName.get(familyName)!;
+        for (const cell of familyCells(f, config.matrix)) {
+            nodes.push({
+                name: `${f.name}-${cell.label}`,
+                family: f.name,
+                cell,
+                repositoryName: `${config.registry.prefix}/${f.name}`,
+                dockerfile: f.dockerfile,
+                context: f.context,
+                dockerfilePath: f.dockerfilePath,
+                contextPath: f.contextPath,
+                buildArgs: { ...cellBuildArgs(cell), ...f.buildArgs },
+                target: f.target,
+                platforms: f.platforms,
+                dateRebuilt: f.dateRebuilt,
+                parent: f.parent !== undefined ? `${f.parent}-${cell.label}` : undefined,
+                smokeImports: f.smokeImports,
+            });
+        }
+    }
+    const names = new Set<string>();
+    for (const n of nodes) {
+        if (names.has(n.name)) throw new ConfigError([{ path: `families.${n.family}`, message: `image name "${n.name}" is produced twice`, fix: "rename the family so family × cell names are unique" }]);
+        names.add(n.name);
+    }
+    return nodes;
+}
+
+/** Options for {@link tagImages}. */
+export interface TagImagesOptions {
+    /** Per-file hash cache. @default none */
+    cache?: FileHashCache;
+}
+
+interface FamilyInputs {
+    files: ContextFile[];
+    dockerfileSha256: string;
+    contextDigest: string;
+}
+
+/** Where the per-file hash cache lives: outside docker/, so it never enters a context. */
+export function defaultHashCachePath(projectRoot: string): string {
+    return path.join(projectRoot, ".cache", "mlci", "file-hashes.json");
+}
+
+/**
+ * Hashes every family's context once, checks COPY/ADD sources against it, and tags every
+ * node (parents first, since a child's hash includes its parent's tag). Throws ConfigError
+ * for a Dockerfile that copies from outside its context or an excluded path.
+ */
+export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: TagImagesOptions = {}): Promise<TaggedImage[]> {
+    const perFamily = new Map<string, FamilyInputs>();
+    const problems: ConfigProblem[] = [];
+    for (const n of nodes) {
+        if (perFamily.has(n.family)) continue;
+        const dockerfileBytes = fs.readFileSync(n.dockerfilePath);
+        const files = listContextFiles(n.contextPath, n.dockerfilePath);
+        for (const v of checkCopySources(dockerfileBytes.toString("utf8"), files.map((f) => f.path))) {
+            problems.push({
+                path: `families.${n.family}.dockerfile`,
+                message:
+                    v.reason === "outside-context"
+                        ? `${n.dockerfile}:${v.line} ${v.instruction} "${v.source}" reaches outside the build context "${n.context}"`
+                        : `${n.dockerfile}:${v.line} ${v.instruction} "${v.source}" matches no file the build context "${n.context}" sends (missing, or excluded by .dockerignore)`,
+                fix:
+                    v.reason === "outside-context"
+                        ? `move the file into ${n.context}/ and commit it there (never copy it in with a script: untracked context files break content-hash tags), or set ${CONFIG_NAMESPACE}:families.${n.family}.context to a directory that contains it`
+                        : `add the file to ${n.context}/ or stop excluding it in .dockerignore`,
+            });
+        }
+        const { digest } = await hashContext(files, { cache: opts.cache });
+        perFamily.set(n.family, { files, dockerfileSha256: createHash("sha256").update(dockerfileBytes).digest("hex"), contextDigest: digest });
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    opts.cache?.save();
+
+    const tagged = new Map<string, TaggedImage>();
+    const epochTag = rebuildEpoch.replace(/-/g, "");
+    for (const n of nodes) {
+        const fam = perFamily.get(n.family)!;
+        const parentTag = n.parent !== undefined ? tagged.get(n.parent)?.tag : null;
+        if (parentTag === undefined) throw new Error(`internal: parent ${n.parent} of ${n.name} was not tagged first`);
+        const inputs: ImageHashInputs = {
+            dockerfileSha256: fam.dockerfileSha256,
+            contextDigest: fam.contextDigest,
+            buildArgs: n.buildArgs,
+            target: n.target,
+            platforms: n.platforms,
+            parentTag,
+            rebuildEpoch: n.dateRebuilt ? rebuildEpoch : null,
+        };
+        const contentHash = imageContentHash(inputs);
+        tagged.set(n.name, {
+            ...n,
+            contentHash,
+            tag: `${n.cell.label}-${contentHash.slice(0, 12)}`,
+            latestTag: `${n.cell.label}-latest`,
+            datedTag: n.dateRebuilt ? `${n.cell.label}-${epochTag}` : undefined,
+            cacheTag: `cache-${n.cell.label}`,
+            hashInputs: { ...inputs, contextFiles: fam.files.length },
+        });
+    }
+    return nodes.map((n) => tagged.get(n.name)!);
+}
+
+/** Names of `name` and every image built (transitively) on it. */
+export function descendantsOf(images: Pick<ImageNode, "name" | "parent">[], name: string): string[] {
+    const out = [name];
+    for (const img of images) if (img.parent !== undefined && out.includes(img.parent) && !out.includes(img.name)) out.push(img.name);
+    return out;
+}

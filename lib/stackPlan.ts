@@ -1,0 +1,70 @@
+/**
+ * The one entry point the Pulumi program and the `ci-images` CLI share: raw stack config in,
+ * validated config and tagged image graph out. Registers no resources.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import YAML from "yaml";
+import { CONFIG_NAMESPACE, ConfigError, ConfigProblem, parseStackConfig, ParseOptions, RawConfig, StackConfig } from "./config";
+import { FileHashCache } from "./contentHash";
+import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "./imageGraph";
+
+/** A validated stack: its config and its images, parents first. */
+export interface StackPlan {
+    config: StackConfig;
+    images: TaggedImage[];
+}
+
+/** Cross-key checks contributed by the registry and access modules. */
+export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [];
+
+/** Options for {@link planStack}. */
+export interface PlanOptions extends Omit<ParseOptions, "extraChecks"> {
+    /** Use the on-disk per-file hash cache under .cache/. @default true */
+    useHashCache?: boolean;
+}
+
+/** Validates config, expands the image graph and computes every tag. */
+export async function planStack(raw: RawConfig, opts: PlanOptions): Promise<StackPlan> {
+    const config = parseStackConfig(raw, { ...opts, extraChecks: STACK_CHECKS });
+    const nodes = expandImageGraph(config);
+    const cache = opts.useHashCache === false ? undefined : new FileHashCache(defaultHashCachePath(opts.projectRoot));
+    const images = await tagImages(nodes, config.rebuildEpoch, { cache });
+    return { config, images };
+}
+
+/** Directory holding Pulumi.yaml, searching upwards from `start`. */
+export function findProjectRoot(start: string = process.cwd()): string {
+    let dir = path.resolve(start);
+    for (;;) {
+        if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+        const up = path.dirname(dir);
+        if (up === dir) throw new Error(`no Pulumi.yaml found in ${start} or above: run ci-images from the ml-ci-images project`);
+        dir = up;
+    }
+}
+
+/**
+ * Reads the `mlci:*` keys of `Pulumi.<stack>.yaml` as Pulumi would hand them to the program
+ * (namespace stripped). Secure values are skipped: the offline CLI never needs secrets.
+ */
+export function readStackConfigFile(projectRoot: string, stack: string): RawConfig {
+    const file = path.join(projectRoot, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        const stacks = fs.readdirSync(projectRoot).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
+        throw new ConfigError([{ path: "(stack)", message: `no stack file Pulumi.${stack}.yaml`, fix: `use one of: ${stacks.join(", ")}` }]);
+    }
+    return rawConfigFromStackYaml(fs.readFileSync(file, "utf8"));
+}
+
+/** Extracts the `mlci:*` keys from stack YAML text. */
+export function rawConfigFromStackYaml(text: string): RawConfig {
+    const doc = YAML.parse(text) ?? {};
+    const out: RawConfig = {};
+    for (const [key, value] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
+        if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
+        if (value && typeof value === "object" && "secure" in (value as object)) continue;
+        out[key.slice(CONFIG_NAMESPACE.length + 1)] = value;
+    }
+    return out;
+}

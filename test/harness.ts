@@ -1,0 +1,252 @@
+/**
+ * Mocks harness: runs the real program (index.ts) for a stack config file under Pulumi's
+ * unit-test mocks, records every registered resource with its inputs and options, and
+ * answers the provider functions the program calls with realistic state.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import YAML from "yaml";
+
+export const ACCOUNT_ID = "123456789012";
+export const REGION = "us-east-1";
+export const REGISTRY = `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`;
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+/** One registered resource as the engine saw it. */
+export interface RecordedResource {
+    type: string;
+    name: string;
+    urn: string;
+    inputs: Record<string, any>;
+    /** Resource options read off the registration request. */
+    protect: boolean;
+    retainOnDelete: boolean;
+    parentUrn: string;
+    dependencies: string[];
+    custom: boolean;
+}
+
+/** One provider function call. */
+export interface RecordedCall {
+    token: string;
+    inputs: Record<string, any>;
+}
+
+/** What a test controls about the world the program runs in. */
+export interface RunOptions {
+    /** Stack name; its Pulumi.<stack>.yaml is loaded unless `configYaml` is given. @default "dev" */
+    stack?: string;
+    /** Stack YAML text to use instead of the stack file. */
+    configYaml?: string;
+    /** Deep-merged over the stack file's `mlci:*` values, e.g. `{ build: { push: false } }`. */
+    overrides?: Record<string, unknown>;
+    /** Extra raw config keys (full keys, e.g. `github:token`), string values. */
+    extraConfig?: Record<string, string>;
+    /** Config keys to mark secret. */
+    secretKeys?: string[];
+    /** Images already in the registry: `<repository>:<tag>` → digest. */
+    registryImages?: Record<string, string>;
+    /** Repositories that exist in the registry (for getImage's RepositoryNotFound). @default those named in registryImages */
+    existingRepositories?: string[];
+    /** Run as `pulumi preview`. @default false */
+    preview?: boolean;
+    /** Environment overrides the program reads (MLCI_*); restored afterwards. */
+    env?: Record<string, string | undefined>;
+}
+
+/** The outcome of one program run. */
+export interface RunResult {
+    resources: RecordedResource[];
+    calls: RecordedCall[];
+    outputs: Record<string, any>;
+    /** The outputs before unwrapping, for secrecy checks. */
+    rawOutputs: Record<string, pulumi.Output<any> | any>;
+    byType(type: string): RecordedResource[];
+    one(type: string, name: string): RecordedResource;
+}
+
+/** Deterministic fake digest for a pushed image. */
+export function fakeDigest(seed: string): string {
+    return `sha256:${createHash("sha256").update(seed).digest("hex")}`;
+}
+
+function deepMerge(base: any, over: any): any {
+    if (over === null || typeof over !== "object" || Array.isArray(over) || base === null || typeof base !== "object" || Array.isArray(base)) return over;
+    const out = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : v;
+    return out;
+}
+
+/** Resolves an Output (or plain value, deeply) to a Promise for assertions outside apply. */
+export function unwrap<T>(value: pulumi.Input<T> | any): Promise<any> {
+    return new Promise((resolve) => pulumi.output(value).apply((v) => resolve(v)));
+}
+
+/** True when the Output is marked secret. */
+export async function isSecret(value: unknown): Promise<boolean> {
+    return pulumi.Output.isInstance(value) ? await (value as any).isSecret : false;
+}
+
+function stateFor(type: string, name: string, inputs: Record<string, any>): { id: string; state: Record<string, any> } {
+    switch (type) {
+        case "aws:ecr/repository:Repository": {
+            const repoName = inputs.name ?? name;
+            return { id: repoName, state: { ...inputs, name: repoName, arn: `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${repoName}`, registryId: ACCOUNT_ID, repositoryUrl: `${REGISTRY}/${repoName}` } };
+        }
+        case "aws:iam/role:Role": {
+            const n = inputs.name ?? `${name}-a1b2c3d`;
+            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${n}`, uniqueId: `AROA${createHash("md5").update(n).digest("hex").slice(0, 17).toUpperCase()}` } };
+        }
+        case "aws:iam/policy:Policy": {
+            const n = inputs.name ?? `${name}-a1b2c3d`;
+            return { id: `arn:aws:iam::${ACCOUNT_ID}:policy/${n}`, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:policy/${n}` } };
+        }
+        case "aws:iam/instanceProfile:InstanceProfile": {
+            const n = inputs.name ?? `${name}-a1b2c3d`;
+            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${n}` } };
+        }
+        case "aws:iam/openIdConnectProvider:OpenIdConnectProvider": {
+            const arn = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${String(inputs.url ?? "").replace(/^https:\/\//, "")}`;
+            return { id: arn, state: { ...inputs, arn } };
+        }
+        case "aws:secretsmanager/secret:Secret": {
+            const n = inputs.name ?? name;
+            const arn = `arn:aws:secretsmanager:${REGION}:${ACCOUNT_ID}:secret:${n}-AbCdEf`;
+            return { id: arn, state: { ...inputs, name: n, arn } };
+        }
+        case "docker-build:index:Image": {
+            const tags: string[] = inputs.tags ?? [];
+            const digest = fakeDigest(JSON.stringify([tags, inputs.buildArgs ?? {}]));
+            return { id: `${name}-build`, state: { ...inputs, digest, ref: tags.length ? `${tags[0]}@${digest}` : "", contextHash: fakeDigest(`context:${name}`).slice(7) } };
+        }
+        case "docker-build:index:Index": {
+            const digest = fakeDigest(JSON.stringify(inputs.sources ?? []));
+            return { id: `${name}-index`, state: { ...inputs, ref: `${inputs.tag}@${digest}` } };
+        }
+        case "docker:index/remoteImage:RemoteImage":
+            return { id: `${inputs.name}-id`, state: { ...inputs, imageId: `sha256:${createHash("sha256").update(inputs.name ?? name).digest("hex")}`, repoDigest: `${inputs.name}@${fakeDigest(inputs.name ?? name)}` } };
+        case "docker:index/container:Container":
+            return { id: createHash("sha256").update(name).digest("hex"), state: { ...inputs, exitCode: null } };
+        case "command:local:Command":
+            return { id: `${name}-cmd`, state: { ...inputs, stdout: "PASS all checks", stderr: "" } };
+        default:
+            return { id: `${name}-id`, state: { ...inputs, arn: inputs.arn ?? `arn:aws:mock:${REGION}:${ACCOUNT_ID}:${type.split(":").pop()}/${name}` } };
+    }
+}
+
+/** Runs index.ts for a stack under mocks and returns what it registered and exported. */
+export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
+    const stack = opts.stack ?? "dev";
+    const text = opts.configYaml ?? fs.readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8");
+    const doc = YAML.parse(text) ?? {};
+    const config: Record<string, string> = {};
+    for (const [k, v] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
+        const short = k.startsWith("mlci:") ? k.slice(5) : undefined;
+        const value = short !== undefined && opts.overrides && short in opts.overrides ? deepMerge(v, opts.overrides[short]) : v;
+        config[k] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    for (const [k, v] of Object.entries(opts.overrides ?? {})) if (!(`mlci:${k}` in config)) config[`mlci:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+    Object.assign(config, opts.extraConfig ?? {});
+    pulumi.runtime.setAllConfig(config, opts.secretKeys ?? []);
+
+    const resources: RecordedResource[] = [];
+    const calls: RecordedCall[] = [];
+    const registryImages = opts.registryImages ?? {};
+    const repositories = new Set(opts.existingRepositories ?? Object.keys(registryImages).map((k) => k.split(":")[0]));
+    const mocks: pulumi.runtime.Mocks = {
+        newResource(args) {
+            return stateFor(args.type, args.name, args.inputs);
+        },
+        call(args) {
+            calls.push({ token: args.token, inputs: args.inputs });
+            switch (args.token) {
+                case "aws:index/getCallerIdentity:getCallerIdentity":
+                    return { accountId: ACCOUNT_ID, arn: `arn:aws:sts::${ACCOUNT_ID}:assumed-role/deployer/session`, userId: "AROAEXAMPLE:session", id: ACCOUNT_ID };
+                case "aws:index/getRegion:getRegion":
+                    return { name: REGION, region: REGION, id: REGION, endpoint: `ec2.${REGION}.amazonaws.com`, description: "US East (N. Virginia)" };
+                case "aws:index/getPartition:getPartition":
+                    return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+                case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+                    return { userName: "AWS", password: "ecr-token-abc123", authorizationToken: Buffer.from("AWS:ecr-token-abc123").toString("base64"), proxyEndpoint: `https://${REGISTRY}`, expiresAt: "2026-11-23T21:00:00Z", id: ACCOUNT_ID };
+                case "aws:ecr/getImage:getImage": {
+                    const repo = args.inputs.repositoryName;
+                    if (!repositories.has(repo)) throw new Error(`RepositoryNotFoundException: The repository with name '${repo}' does not exist in the registry with id '${ACCOUNT_ID}'`);
+                    const digest = registryImages[`${repo}:${args.inputs.imageTag}`];
+                    if (!digest) throw new Error(`ImageNotFoundException: The image with imageId {imageTag:'${args.inputs.imageTag}'} does not exist within the repository with name '${repo}'`);
+                    return { imageDigest: digest, imageTags: [args.inputs.imageTag], repositoryName: repo, registryId: ACCOUNT_ID, imagePushedAt: 1763856000, imageSizeInBytes: 4_200_000_000, imageUri: `${REGISTRY}/${repo}@${digest}`, id: digest };
+                }
+                default:
+                    throw new Error(`harness: unmocked call ${args.token}`);
+            }
+        },
+    };
+    await pulumi.runtime.setMocks(mocks, "ml-ci-images", stack, opts.preview ?? false);
+    const monitor = (pulumi.runtime as any).getMonitor();
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, cb: any) =>
+        original(req, (err: any, res: any) => {
+            if (!err) {
+                const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
+                resources.push({
+                    type: req.getType(),
+                    name: req.getName(),
+                    urn: res.getUrn(),
+                    inputs: deserializeProperties(req.getObject()),
+                    protect: req.getProtect?.() ?? false,
+                    retainOnDelete: req.getRetainondelete?.() ?? false,
+                    parentUrn: req.getParent(),
+                    dependencies: req.getDependenciesList(),
+                    custom: req.getCustom(),
+                });
+            }
+            cb(err, res);
+        });
+
+    const savedEnv: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(opts.env ?? {})) {
+        savedEnv[k] = process.env[k];
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
+    try {
+        const program: () => Promise<Record<string, any>> = require("../index");
+        const rawOutputs = await program();
+        const outputs: Record<string, any> = {};
+        for (const [k, v] of Object.entries(rawOutputs)) outputs[k] = await unwrap(v);
+        await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
+        return {
+            resources,
+            calls,
+            outputs,
+            rawOutputs,
+            byType: (type) => resources.filter((r) => r.type === type),
+            one(type, name) {
+                const found = resources.filter((r) => r.type === type && r.name === name);
+                if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}; registered: ${resources.map((r) => r.urn).join(", ")}`);
+                return found[0];
+            },
+        };
+    } finally {
+        for (const [k, v] of Object.entries(savedEnv)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+    }
+}
+
+/** Runs the program expecting it to throw; returns the error and what was registered first. */
+export async function runProgramExpectingError(opts: RunOptions = {}): Promise<{ error: Error; resources: RecordedResource[] }> {
+    const resources: RecordedResource[] = [];
+    try {
+        const r = await runProgram(opts);
+        resources.push(...r.resources);
+    } catch (error) {
+        await require("@pulumi/pulumi/runtime/settings").waitForRPCs().catch(() => undefined);
+        const monitor = (pulumi.runtime as any).getMonitor();
+        const registered = [...monitor.getRegisteredResources().values()] as { urn: string }[];
+        return { error: error as Error, resources: registered.map((r) => ({ urn: r.urn }) as RecordedResource) };
+    }
+    throw new Error(`expected the program to fail, but it registered ${resources.length} resources`);
+}
