@@ -30,8 +30,14 @@ export class FileHashCache {
     private entries = new Map<string, CachedFileHash>();
     private dirty = false;
 
-    /** @param file Where the cache persists (outside any build context), or undefined for memory only. */
-    constructor(private readonly file?: string) {
+    /**
+     * @param file Where the cache persists (outside any build context), or undefined for memory only.
+     * @param racyWindowNs Files changed (mtime or ctime) this recently are never cached. @default 2 s
+     */
+    constructor(
+        private readonly file?: string,
+        private readonly racyWindowNs: bigint = 2_000_000_000n,
+    ) {
         if (file) {
             try {
                 const data = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -53,7 +59,7 @@ export class FileHashCache {
 
     set(abs: string, st: fs.BigIntStats, sha256: string, nowNs: bigint): void {
         // Racy-clean guard: a file modified within the last 2 s could change again without its mtime moving.
-        if (nowNs - st.mtimeNs < 2_000_000_000n || nowNs - st.ctimeNs < 2_000_000_000n) return;
+        if (nowNs - st.mtimeNs < this.racyWindowNs || nowNs - st.ctimeNs < this.racyWindowNs) return;
         this.entries.set(abs, { size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), ino: String(st.ino), sha256 });
         this.dirty = true;
     }
