@@ -1,0 +1,93 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    GITHUB_OIDC_AUDIENCE,
+    GITHUB_OIDC_URL,
+    GithubSubject,
+    githubOidcTrustPolicy,
+    pipelinePushPolicy,
+    githubSubjectProblems,
+} from "../lib/accessPolicies";
+
+/** Inputs of `PipelinePushAccess`. */
+export interface PipelinePushAccessArgs {
+    /** ARNs of this stack's ECR repositories, the only repositories the pipeline may push to. @default none (required) */
+    repositoryArns: pulumi.Input<string>[];
+    /** ARN pattern of the pull-through cache's repositories, so builds can pull base images through it. @default undefined */
+    pullThroughCacheRepositoryArnPattern?: pulumi.Input<string>;
+    /** GitHub repositories/branches/environments whose workflows may assume the role. @default none (required, non-empty) */
+    subjects: GithubSubject[];
+    /** ARN of an existing GitHub Actions OIDC provider (one per account); unset creates one. @default undefined */
+    oidcProviderArn?: pulumi.Input<string>;
+    /** Managed policies granting what `pulumi up` needs (ECR/IAM management), chosen by admins. @default [] */
+    deployPolicyArns?: string[];
+    /** Tags for the provider, role and policy. @default {} */
+    tags?: Record<string, string>;
+}
+
+/**
+ * Lets GitHub Actions workflows of the configured subjects assume a role (OIDC, audience `sts.amazonaws.com`) that
+ * can push and pull images of exactly this stack's repositories. The rights to run `pulumi up` itself (managing ECR
+ * repositories, lifecycle policies, IAM) are NOT granted here: they come only from the managed policies listed in
+ * `deployPolicyArns` (`mlci:access.pipeline.deployPolicyArns`), so admins choose them explicitly.
+ */
+export class PipelinePushAccess extends pulumi.ComponentResource {
+    /** ARN of the role for aws-actions/configure-aws-credentials `role-to-assume`. */
+    public readonly roleArn: pulumi.Output<string>;
+    /** ARN of the OIDC provider the role trusts (created or referenced). */
+    public readonly oidcProviderArn: pulumi.Output<string>;
+    /** ARN of the push policy. */
+    public readonly policyArn: pulumi.Output<string>;
+
+    constructor(name: string, args: PipelinePushAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Fail at construction, not later inside an apply, when the subjects would trust nothing or everything.
+        const problems = githubSubjectProblems(args.subjects, "subjects");
+        if (problems.length > 0) {
+            throw new Error(`PipelinePushAccess ${name}: ${problems.map((p) => `${p.path}: ${p.message}; ${p.fix ?? ""}`).join("\n")}`);
+        }
+        super("mlci:access:PipelinePushAccess", name, {}, opts);
+        const tags = args.tags ?? {};
+
+        // No thumbprints: for GitHub, IAM validates against its own trusted CAs and ignores them.
+        const providerArn = args.oidcProviderArn !== undefined
+            ? pulumi.output(args.oidcProviderArn)
+            : new aws.iam.OpenIdConnectProvider(`${name}-github-oidc`, {
+                url: GITHUB_OIDC_URL,
+                clientIdLists: [GITHUB_OIDC_AUDIENCE],
+                tags,
+            }, { parent: this }).arn;
+
+        const subjects = args.subjects;
+        const role = new aws.iam.Role(`${name}-role`, {
+            description: "GitHub Actions image pipeline: pushes ml-ci images",
+            assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(githubOidcTrustPolicy({ providerArn: arn, subjects }))),
+            tags,
+        }, { parent: this });
+
+        const policy = new aws.iam.Policy(`${name}-push-policy`, {
+            description: "Push and pull images of the ml-ci image repositories",
+            policy: pulumi
+                .all([pulumi.all(args.repositoryArns), pulumi.output(args.pullThroughCacheRepositoryArnPattern)])
+                .apply(([repositoryArns, pattern]) =>
+                    JSON.stringify(pipelinePushPolicy({ repositoryArns, pullThroughCacheRepositoryArnPattern: pattern }))),
+            tags,
+        }, { parent: this });
+        new aws.iam.RolePolicyAttachment(`${name}-push-attachment`, { role: role.name, policyArn: policy.arn }, { parent: this });
+
+        for (const arn of args.deployPolicyArns ?? []) {
+            new aws.iam.RolePolicyAttachment(`${name}-deploy-${deployAttachmentSuffix(arn)}`, { role: role.name, policyArn: arn }, { parent: this });
+        }
+
+        this.roleArn = role.arn;
+        this.oidcProviderArn = providerArn;
+        this.policyArn = policy.arn;
+        this.registerOutputs({ roleArn: this.roleArn, oidcProviderArn: this.oidcProviderArn, policyArn: this.policyArn });
+    }
+}
+
+/** Stable, order-independent name part for a policy ARN: `<account|aws>-<path-and-name>`. */
+function deployAttachmentSuffix(policyArn: string): string {
+    const match = /^arn:[^:]+:iam::([^:]*):policy\/(.+)$/.exec(policyArn);
+    const raw = match === null ? policyArn : `${match[1]}-${match[2]}`;
+    return raw.replace(/[^A-Za-z0-9_.+=@-]+/g, "-");
+}

@@ -1,0 +1,359 @@
+// IAM documents for CI access to the image registry: pure data, no Pulumi resources.
+// Shared by the access components, the tests (which also send every document to moto) and the policy pack.
+import type { ConfigProblem } from "./config";
+
+/** Issuer URL of GitHub Actions' OIDC tokens; also the IAM OIDC provider URL. */
+export const GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com";
+/** Audience that aws-actions/configure-aws-credentials requests; the only client ID the provider trusts. */
+export const GITHUB_OIDC_AUDIENCE = "sts.amazonaws.com";
+/** Condition-key prefix for claims of GitHub's OIDC tokens. */
+const GITHUB_TOKEN_KEY = "token.actions.githubusercontent.com";
+
+/** The one ECR action that has no resource-level permissions and so must be granted on `*`. */
+export const ECR_LOGIN_ACTION = "ecr:GetAuthorizationToken";
+/** Actions needed to pull an image from a repository. */
+export const ECR_PULL_ACTIONS: readonly string[] = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+];
+/** Extra actions the first pull through a cache rule needs: create the cached repository and import the upstream image. */
+export const ECR_PULL_THROUGH_CACHE_ACTIONS: readonly string[] = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"];
+/** Actions needed to push images (and registry build caches), read them back and list them. */
+export const ECR_PUSH_ACTIONS: readonly string[] = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:CompleteLayerUpload",
+    "ecr:DescribeImages",
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:InitiateLayerUpload",
+    "ecr:ListImages",
+    "ecr:PutImage",
+    "ecr:UploadLayerPart",
+];
+
+/** Actions that may be granted on `Resource: "*"` (they have no resource-level permissions). */
+const STAR_RESOURCE_ACTIONS: ReadonlySet<string> = new Set([ECR_LOGIN_ACTION]);
+
+/** A condition block: operator → condition key → value(s). */
+export type PolicyCondition = Record<string, Record<string, string | string[]>>;
+
+/** One IAM policy statement, as IAM's JSON grammar spells it. */
+export interface PolicyStatement {
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Principal?: "*" | Record<string, string | string[]>;
+    Action?: string | string[];
+    NotAction?: string | string[];
+    Resource?: string | string[];
+    NotResource?: string | string[];
+    Condition?: PolicyCondition;
+}
+
+/** An IAM policy document (identity policy or role trust policy). */
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: PolicyStatement[];
+}
+
+/**
+ * A GitHub repository whose workflows may assume the pipeline role, on the named branches and/or environments.
+ * A job that names an environment gets only the `environment:` claim (not `ref:`), so list its environment.
+ */
+export interface GithubSubject {
+    /** "owner/name", e.g. "pytorch/rl". */
+    repo: string;
+    /** Branch names (a `*` pattern such as "release/*" is allowed). */
+    branches?: string[];
+    /** GitHub deployment environment names. */
+    environments?: string[];
+    /** Also trust `pull_request` workflows of the repository (`repo:<owner>/<repo>:pull_request`). */
+    pullRequests?: boolean;
+}
+
+/** `mlci:access.runner` as parsed from config. */
+export interface RunnerAccessSettings {
+    enabled: boolean;
+    /** Create a dedicated role + instance profile; false attaches the policy only to `existingRoleNames`. */
+    createRole?: boolean;
+    /** Names (not ARNs) of existing runner roles that also get the pull policy. */
+    existingRoleNames?: string[];
+}
+
+/** `mlci:access.pipeline` as parsed from config. */
+export interface PipelineAccessSettings {
+    enabled: boolean;
+    /** ARN of an existing GitHub OIDC provider; unset creates one (an account may hold only one per URL). */
+    oidcProviderArn?: string;
+    subjects?: GithubSubject[];
+    /** Managed policies that let the pipeline run `pulumi up` (manage ECR/IAM); chosen by admins. */
+    deployPolicyArns?: string[];
+}
+
+/** `mlci:access` as parsed from config. */
+export interface AccessSettings {
+    runner?: RunnerAccessSettings;
+    pipeline?: PipelineAccessSettings;
+}
+
+const statementActions = (s: PolicyStatement): string[] => toList(s.Action ?? []);
+const toList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+const unique = (xs: readonly string[]): string[] => [...new Set(xs)].sort();
+const hasWildcard = (s: string): boolean => /[*?]/.test(s);
+const isWildcardOnly = (s: string): boolean => /^[*?/]+$/.test(s);
+
+/** Trust policy letting EC2 instances (the GPU runners) assume a role via their instance profile. */
+export function ec2TrustPolicy(): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    };
+}
+
+/**
+ * ARN pattern matching every repository a pull-through cache rule creates under `prefix`,
+ * e.g. `arn:aws:ecr:us-east-1:123456789012:repository/docker-hub/*`.
+ */
+export function pullThroughCacheRepositoryArnPattern(args: { region: string; accountId: string; prefix: string; partition?: string }): string {
+    const prefix = args.prefix.replace(/^\/+|\/+$/g, "");
+    if (prefix === "" || hasWildcard(prefix)) {
+        throw new Error(`pull-through cache prefix "${args.prefix}" must be a literal repository prefix such as "docker-hub"`);
+    }
+    return `arn:${args.partition ?? "aws"}:ecr:${args.region}:${args.accountId}:repository/${prefix}/*`;
+}
+
+/** Arguments of the ECR identity policies. */
+export interface RepositoryPolicyArgs {
+    /** ARNs of this stack's repositories; nothing else is granted. */
+    repositoryArns: readonly string[];
+    /** Pattern of the pull-through cache's repositories (see `pullThroughCacheRepositoryArnPattern`). */
+    pullThroughCacheRepositoryArnPattern?: string;
+}
+
+function pullThroughCacheStatement(pattern: string | undefined): PolicyStatement[] {
+    if (pattern === undefined) return [];
+    return [{
+        Sid: "PullThroughCache",
+        Effect: "Allow",
+        Action: unique([...ECR_PULL_ACTIONS, ...ECR_PULL_THROUGH_CACHE_ACTIONS]),
+        Resource: pattern,
+    }];
+}
+
+const loginStatement = (): PolicyStatement => ({ Sid: "EcrLogin", Effect: "Allow", Action: ECR_LOGIN_ACTION, Resource: "*" });
+
+/**
+ * Pull-only policy for CI runners: `ecr:GetAuthorizationToken` on `*` (it has no resource-level permissions),
+ * image pulls on exactly `repositoryArns`, and pulls through the cache (which may create the cached repository).
+ */
+export function runnerPullPolicy(args: RepositoryPolicyArgs): PolicyDocument {
+    const repos = unique(args.repositoryArns);
+    const statements: PolicyStatement[] = [loginStatement()];
+    if (repos.length > 0) {
+        statements.push({ Sid: "PullStackRepositories", Effect: "Allow", Action: unique(ECR_PULL_ACTIONS), Resource: repos });
+    }
+    statements.push(...pullThroughCacheStatement(args.pullThroughCacheRepositoryArnPattern));
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/**
+ * Push policy for the image pipeline: image push/pull/list on exactly `repositoryArns` (plus pulls through the cache
+ * for base images). It deliberately grants nothing to manage repositories or IAM: the permissions `pulumi up` needs
+ * are the admin-chosen managed policies of `mlci:access.pipeline.deployPolicyArns`.
+ */
+export function pipelinePushPolicy(args: RepositoryPolicyArgs): PolicyDocument {
+    const repos = unique(args.repositoryArns);
+    const statements: PolicyStatement[] = [loginStatement()];
+    if (repos.length > 0) {
+        statements.push({ Sid: "PushStackRepositories", Effect: "Allow", Action: unique(ECR_PUSH_ACTIONS), Resource: repos });
+    }
+    statements.push(...pullThroughCacheStatement(args.pullThroughCacheRepositoryArnPattern));
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** The `sub` claims GitHub issues for a subject: per branch (`…:ref:refs/heads/<b>`), per environment (`…:environment:<e>`), and `…:pull_request` if opted in. */
+export function githubSubjectClaims(subject: GithubSubject): string[] {
+    return [
+        ...(subject.branches ?? []).map((b) => `repo:${subject.repo}:ref:refs/heads/${b}`),
+        ...(subject.environments ?? []).map((e) => `repo:${subject.repo}:environment:${e}`),
+        ...(subject.pullRequests === true ? [`repo:${subject.repo}:pull_request`] : []),
+    ];
+}
+
+/**
+ * Trust policy letting GitHub Actions workflows of exactly the configured subjects assume a role through the OIDC
+ * provider `providerArn`. `aud` must equal `sts.amazonaws.com`; exact `sub` claims use StringEquals, and patterns
+ * (e.g. branch "release/*") go in a separate StringLike statement, since conditions within one statement are ANDed.
+ * Throws when the subjects would trust nothing or everything (see `githubSubjectProblems`).
+ */
+export function githubOidcTrustPolicy(args: { providerArn: string; subjects: readonly GithubSubject[] }): PolicyDocument {
+    const problems = githubSubjectProblems(args.subjects, "subjects");
+    if (problems.length > 0) throw new Error(`githubOidcTrustPolicy: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
+    const claims = unique(args.subjects.flatMap(githubSubjectClaims));
+    const exact = claims.filter((c) => !hasWildcard(c));
+    const patterns = claims.filter(hasWildcard);
+    const statement = (sid: string, subCondition: PolicyCondition): PolicyStatement => ({
+        Sid: sid,
+        Effect: "Allow",
+        Principal: { Federated: args.providerArn },
+        Action: "sts:AssumeRoleWithWebIdentity",
+        Condition: {
+            ...subCondition,
+            StringEquals: { [`${GITHUB_TOKEN_KEY}:aud`]: GITHUB_OIDC_AUDIENCE, ...(subCondition.StringEquals ?? {}) },
+        },
+    });
+    const statements: PolicyStatement[] = [];
+    if (exact.length > 0) statements.push(statement("GithubActionsExactSubjects", { StringEquals: { [`${GITHUB_TOKEN_KEY}:sub`]: exact } }));
+    if (patterns.length > 0) statements.push(statement("GithubActionsSubjectPatterns", { StringLike: { [`${GITHUB_TOKEN_KEY}:sub`]: patterns } }));
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+function parseDocument(doc: PolicyDocument | string): PolicyDocument {
+    return typeof doc === "string" ? (JSON.parse(doc) as PolicyDocument) : doc;
+}
+
+function arnIsTooBroad(resource: string): string | undefined {
+    const parts = resource.split(":");
+    if (parts.length < 6 || parts[0] !== "arn") return undefined;
+    const [, , service, region, account] = parts;
+    const rest = parts.slice(5).join(":");
+    if (hasWildcard(service) || hasWildcard(region) || hasWildcard(account)) return "wildcard service, region or account";
+    if (service === "ecr" && /^repository\/[*?]*$/.test(rest)) return "every repository of the registry";
+    if (isWildcardOnly(rest)) return "every resource of the service";
+    return undefined;
+}
+
+/**
+ * Allow-statements broader than this project permits, one message each: `*` resources except for actions that
+ * have no resource-level permissions (`ecr:GetAuthorizationToken`), `*`/`ecr:*`/`iam:*` or other wildcard actions
+ * of ECR and IAM, whole-service wildcards (`s3:*`), NotAction/NotResource, registry-wide ARNs, `*` principals.
+ * Deny statements may be broad. Used by the tests and the policy pack.
+ */
+export function findWildcardViolations(document: PolicyDocument | string): string[] {
+    const doc = parseDocument(document);
+    const violations: string[] = [];
+    toList(doc.Statement ?? []).forEach((s, i) => {
+        if (s.Effect !== "Allow") return;
+        const where = `Statement[${i}]${s.Sid === undefined ? "" : ` (${s.Sid})`}`;
+        const actions = statementActions(s);
+        if (s.NotAction !== undefined) violations.push(`${where}: NotAction in an Allow statement grants every other action`);
+        if (s.NotResource !== undefined) violations.push(`${where}: NotResource in an Allow statement grants every other resource`);
+        for (const action of actions) {
+            const [service, name] = action.toLowerCase().split(":", 2);
+            if (action === "*" || name === "*" || (hasWildcard(action) && (service === "ecr" || service === "iam"))) {
+                violations.push(`${where}: wildcard action "${action}"; list the actions needed`);
+            }
+        }
+        for (const resource of toList(s.Resource ?? [])) {
+            if (resource === "*") {
+                const broad = actions.filter((a) => !STAR_RESOURCE_ACTIONS.has(a));
+                if (broad.length > 0) {
+                    violations.push(`${where}: Resource "*" for ${broad.join(", ")}; only ${[...STAR_RESOURCE_ACTIONS].join(", ")} may use "*"`);
+                }
+                continue;
+            }
+            const why = arnIsTooBroad(resource);
+            if (why !== undefined) violations.push(`${where}: resource "${resource}" covers ${why}`);
+        }
+        const principal = s.Principal;
+        if (principal === "*" || (principal !== undefined && Object.values(principal).some((p) => toList(p).includes("*")))) {
+            violations.push(`${where}: Principal "*" lets anyone assume or use this`);
+        }
+    });
+    return violations;
+}
+
+const REPO_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+const REF_NAME_PATTERN = /^[^\s:~^\\]+$/;
+
+/** Problems of a subject list, each with its config path under `path` (e.g. `access.pipeline.subjects[0].repo`) and the fix. */
+export function githubSubjectProblems(subjects: readonly GithubSubject[] | undefined, path: string): ConfigProblem[] {
+    if (subjects === undefined || subjects.length === 0) {
+        return [{ path, message: "is empty, so no workflow could assume the pipeline role", fix: 'add e.g. { repo: "pytorch/rl", branches: ["main"] }' }];
+    }
+    const problems: ConfigProblem[] = [];
+    subjects.forEach((subject, i) => {
+        const at = `${path}[${i}]`;
+        const repo = subject.repo ?? "";
+        if (hasWildcard(repo)) {
+            problems.push({ path: `${at}.repo`, message: `"${repo}" is a wildcard, which would trust other repositories' workflows`, fix: 'name one repository, e.g. "pytorch/rl"' });
+        } else if (!REPO_PATTERN.test(repo)) {
+            problems.push({ path: `${at}.repo`, message: `"${repo}" is not "owner/name"`, fix: 'use e.g. "pytorch/rl", without "https://github.com/" or ".git"' });
+        }
+        const branches = subject.branches ?? [];
+        const environments = subject.environments ?? [];
+        if (branches.length === 0 && environments.length === 0 && subject.pullRequests !== true) {
+            problems.push({ path: at, message: "has no branches, environments or pullRequests, so it would trust nothing", fix: 'add branches: ["main"] or environments: ["prod"]' });
+        }
+        const checkNames = (names: string[], field: "branches" | "environments", example: string) => names.forEach((n, j) => {
+            const where = `${at}.${field}[${j}]`;
+            if (n.trim() === "" || isWildcardOnly(n)) {
+                problems.push({ path: where, message: `"${n}" matches every ${field === "branches" ? "branch" : "environment"}`, fix: `name one, e.g. "${example}", or a narrower pattern such as "release/*"` });
+            } else if (!REF_NAME_PATTERN.test(n)) {
+                problems.push({ path: where, message: `"${n}" contains whitespace or one of : ~ ^ \\`, fix: `give the plain name, e.g. "${example}"` });
+            } else if (field === "branches" && n.startsWith("refs/")) {
+                problems.push({ path: where, message: `"${n}" is a full ref`, fix: `give the branch name only, e.g. "${n.replace(/^refs\/(heads\/)?/, "")}"` });
+            }
+        });
+        checkNames(branches, "branches", "main");
+        checkNames(environments, "environments", "prod");
+    });
+    return problems;
+}
+
+const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
+const OIDC_PROVIDER_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/;
+const POLICY_ARN_PATTERN = /^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/[\w+=,.@/-]+$/;
+
+/** Problems of the `mlci:access` section, each with its config path (`access.…`) and the fix; empty when usable. */
+export function accessProblems(access: AccessSettings): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    const runner = access.runner;
+    if (runner?.enabled === true) {
+        const names = runner.existingRoleNames ?? [];
+        if (runner.createRole === false && names.length === 0) {
+            problems.push({ path: "access.runner", message: "createRole is false and existingRoleNames is empty, so the pull policy would be attached to nothing", fix: "set createRole: true or list the runner role names" });
+        }
+        const seen = new Set<string>();
+        names.forEach((n, i) => {
+            const path = `access.runner.existingRoleNames[${i}]`;
+            if (n.startsWith("arn:")) {
+                problems.push({ path, message: `"${n}" is an ARN`, fix: `give the role name, e.g. "${n.split("/").pop() ?? n}"` });
+            } else if (!ROLE_NAME_PATTERN.test(n)) {
+                problems.push({ path, message: `"${n}" is not an IAM role name`, fix: "use 1-64 letters, digits and +=,.@_-" });
+            }
+            if (seen.has(n)) problems.push({ path, message: `"${n}" is listed twice`, fix: "remove the duplicate" });
+            seen.add(n);
+        });
+    }
+    const pipeline = access.pipeline;
+    if (pipeline?.enabled === true) {
+        problems.push(...githubSubjectProblems(pipeline.subjects, "access.pipeline.subjects"));
+        if (pipeline.oidcProviderArn !== undefined && !OIDC_PROVIDER_ARN_PATTERN.test(pipeline.oidcProviderArn)) {
+            problems.push({
+                path: "access.pipeline.oidcProviderArn",
+                message: `"${pipeline.oidcProviderArn}" is not the ARN of a GitHub Actions OIDC provider`,
+                fix: "use arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com, or leave it unset to create one",
+            });
+        }
+        (pipeline.deployPolicyArns ?? []).forEach((arn, i) => {
+            if (!POLICY_ARN_PATTERN.test(arn)) {
+                problems.push({ path: `access.pipeline.deployPolicyArns[${i}]`, message: `"${arn}" is not a managed policy ARN`, fix: "use arn:aws:iam::<account|aws>:policy/<name>" });
+            }
+        });
+    }
+    return problems;
+}
+
+/** Renders a problem the way the rest of the config errors read: `mlci:<path>: <message>; <fix>`. */
+const render = (p: ConfigProblem): string => `mlci:${p.path}: ${p.message}${p.fix === undefined ? "" : `; ${p.fix}`}`;
+
+/** {@link accessProblems} as messages naming the config path and the fix, e.g. `mlci:access.pipeline.subjects[0].repo: …`. */
+export function validateAccess(access: AccessSettings): string[] {
+    return accessProblems(access).map(render);
+}
+
+/** Every access check against a parsed stack config; pass it in `ParseOptions.extraChecks`. */
+export function accessConfigChecks(config: { access: AccessSettings }): ConfigProblem[] {
+    return accessProblems(config.access);
+}
