@@ -322,10 +322,8 @@ function resolveFamilies(raw: Record<string, FamilyConfig>, root: string, proble
     return out;
 }
 
-function checkFamilyGraph(families: ResolvedFamily[], matrix: MatrixConfig, problems: ConfigProblem[]): void {
+function checkParents(families: ResolvedFamily[], problems: ConfigProblem[]): void {
     const byName = new Map(families.map((f) => [f.name, f]));
-    const matrixCuda = new Set(matrix.cuda);
-    const matrixPython = new Set(matrix.python);
     for (const f of families) {
         const at = `families.${f.name}`;
         if (f.parent !== undefined) {
@@ -335,18 +333,6 @@ function checkFamilyGraph(families: ResolvedFamily[], matrix: MatrixConfig, prob
                 const hint = closest(f.parent, [...byName.keys()]);
                 problems.push({ path: `${at}.parent`, message: `"${f.parent}" is not a family${hint ? ` (did you mean "${hint}"?)` : ""}`, fix: `name one of: ${[...byName.keys()].join(", ")}` });
             }
-        }
-        if (f.cpuOnly && f.matrix?.cuda) {
-            problems.push({ path: `${at}.matrix.cuda`, message: "a cpuOnly family has no CUDA versions", fix: "remove matrix.cuda or cpuOnly" });
-        }
-        for (const v of f.matrix?.cuda ?? []) {
-            if (!matrixCuda.has(v)) problems.push({ path: `${at}.matrix.cuda`, message: `CUDA ${v} is not in mlci:matrix.cuda (${matrix.cuda.join(", ") || "empty"})`, fix: "add it to mlci:matrix.cuda or remove it from the family's restriction" });
-        }
-        for (const v of f.matrix?.python ?? []) {
-            if (!matrixPython.has(v)) problems.push({ path: `${at}.matrix.python`, message: `Python ${v} is not in mlci:matrix.python (${matrix.python.join(", ")})`, fix: "add it to mlci:matrix.python or remove it from the family's restriction" });
-        }
-        if (!f.cpuOnly && matrix.cuda.length === 0) {
-            problems.push({ path: "matrix.cuda", message: `family "${f.name}" is a GPU family but the matrix lists no CUDA version`, fix: 'add versions like "12.4.1", or set cpuOnly: true on the family' });
         }
     }
     // Cycles: follow parents from every family.
@@ -366,6 +352,27 @@ function checkFamilyGraph(families: ResolvedFamily[], matrix: MatrixConfig, prob
             }
             seen.push(cur.name);
             cur = byName.get(cur.parent);
+        }
+    }
+}
+
+function checkFamilyMatrix(families: ResolvedFamily[], matrix: MatrixConfig, problems: ConfigProblem[]): void {
+    const byName = new Map(families.map((f) => [f.name, f]));
+    const matrixCuda = new Set(matrix.cuda);
+    const matrixPython = new Set(matrix.python);
+    for (const f of families) {
+        const at = `families.${f.name}`;
+        if (f.cpuOnly && f.matrix?.cuda) {
+            problems.push({ path: `${at}.matrix.cuda`, message: "a cpuOnly family has no CUDA versions", fix: "remove matrix.cuda or cpuOnly" });
+        }
+        for (const v of f.matrix?.cuda ?? []) {
+            if (!matrixCuda.has(v)) problems.push({ path: `${at}.matrix.cuda`, message: `CUDA ${v} is not in mlci:matrix.cuda (${matrix.cuda.join(", ") || "empty"})`, fix: "add it to mlci:matrix.cuda or remove it from the family's restriction" });
+        }
+        for (const v of f.matrix?.python ?? []) {
+            if (!matrixPython.has(v)) problems.push({ path: `${at}.matrix.python`, message: `Python ${v} is not in mlci:matrix.python (${matrix.python.join(", ")})`, fix: "add it to mlci:matrix.python or remove it from the family's restriction" });
+        }
+        if (!f.cpuOnly && matrix.cuda.length === 0) {
+            problems.push({ path: "matrix.cuda", message: `family "${f.name}" is a GPU family but the matrix lists no CUDA version`, fix: 'add versions like "12.4.1", or set cpuOnly: true on the family' });
         }
     }
     // A child must be built only on cells its parent is built for.
@@ -476,7 +483,8 @@ export function parseStackConfig(rawConfig: RawConfig, opts: ParseOptions): Stac
     if (parsed.matrix) checkMatrix(parsed.matrix, problems);
     let families: ResolvedFamily[] | undefined;
     if (parsed.families) families = resolveFamilies(parsed.families, opts.projectRoot, problems);
-    if (families && parsed.matrix) checkFamilyGraph(families, parsed.matrix, problems);
+    if (families) checkParents(families, problems);
+    if (families && parsed.matrix) checkFamilyMatrix(families, parsed.matrix, problems);
     if (problems.length > 0 || !families) throw new ConfigError(problems);
 
     const config: StackConfig = {

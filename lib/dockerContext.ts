@@ -92,9 +92,11 @@ export function checkCopySources(dockerfileText: string, sentPaths: string[]): C
     for (const ins of doc.getInstructions()) {
         const keyword = ins.getKeyword();
         if (keyword !== "COPY" && keyword !== "ADD") continue;
-        const json = (ins as unknown as { getJSONStrings?: () => { getValue(): string }[] }).getJSONStrings?.() ?? [];
-        const raw = json.length > 0 ? json.map((s) => s.getValue()) : ins.getArguments().map((a) => a.getValue());
-        if (raw.some((a) => /^--from(=|$)/.test(a))) continue; // stage or image copy
+        const flags = (ins as unknown as { getFlags?: () => { getName(): string }[] }).getFlags?.() ?? [];
+        if (flags.some((f) => f.getName() === "from")) continue; // stage or image copy
+        const json = (ins as unknown as { getJSONStrings?: () => { getJSONValue(): string }[] }).getJSONStrings?.() ?? [];
+        const raw = json.length > 0 ? json.map((s) => s.getJSONValue()) : ins.getArguments().map((a) => a.getValue());
+        if (raw.some((a) => /^--from(=|$)/.test(a))) continue;
         const args = raw.filter((a) => !VALUE_FLAGS.test(a));
         if (args.length < 2 || args.some((a) => a.startsWith("<<"))) continue; // heredoc or malformed: left to the linter
         const line = (ins.getRange()?.start.line ?? 0) + 1;
