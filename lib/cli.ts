@@ -18,7 +18,9 @@ commands:
   changed  --stack <stack> --since <git-rev> [--json]
                                                 images whose tag differs from the tree at <git-rev>
                                                 (what the next \`pulumi up\` rebuilds)
-  build-args <image> --stack <stack>            the docker buildx command that builds one image by hand
+  build-args <image> --stack <stack> [--registry <host>]
+                                                the docker buildx command that builds one image by hand
+                                                (registry default: $REGISTRY, e.g. localhost:5000)
   uri      <image> [--from outputs.json]        digest-pinned ref from \`pulumi stack output --json\`
 
 options:
@@ -108,8 +110,8 @@ export async function changedSince(root: string, stack: string, rev: string): Pr
 }
 
 /** A `docker buildx build` command line that builds one image with the program's args. */
-export function buildCommand(image: TaggedImage, all: TaggedImage[], registry = "<registry>"): string {
-    const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+export function buildCommand(image: TaggedImage, all: TaggedImage[], registry = "$REGISTRY"): string {
+    const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : /^[\w@%+=:,./${}-]+$/.test(s) ? `"${s}"` : `'${s.replace(/'/g, "'\\''")}'`);
     const args = { ...image.buildArgs };
     const parent = all.find((p) => p.name === image.parent);
     if (parent) args.BASE_IMAGE = `${registry}/${parent.repositoryName}:${parent.tag}`;
@@ -161,7 +163,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
                 const { images } = await plan(root, stack);
                 const image = images.find((i) => i.name === name);
                 if (!image) throw new UsageError(`unknown image "${name}"; images of stack ${stack}: ${images.map((i) => i.name).join(", ")}`);
-                out.write(`${buildCommand(image, images)}\n`);
+                out.write(`${buildCommand(image, images, typeof args.flags.registry === "string" ? args.flags.registry : undefined)}\n`);
                 return 0;
             }
             default:

@@ -1,0 +1,106 @@
+import { strict as assert } from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { PassThrough } from "stream";
+import { main } from "../lib/cli";
+import { planStack } from "../lib/stackPlan";
+import { catalogConfig, catalogFiles, writeTree } from "./fixtures";
+import YAML from "yaml";
+
+/** A fixture project with a `ci` stack file holding the fixture catalog config. */
+function fixtureProject(): string {
+    const root = writeTree(catalogFiles());
+    const config = Object.fromEntries(Object.entries(catalogConfig()).map(([k, v]) => [`mlci:${k}`, v]));
+    fs.writeFileSync(path.join(root, "Pulumi.ci.yaml"), YAML.stringify({ config: { "aws:region": "us-east-1", ...config, "mlci:dockerHubAccessToken": { secure: "v1:abc" } } }));
+    return root;
+}
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let stdout = "";
+    let stderr = "";
+    out.on("data", (d) => (stdout += d));
+    err.on("data", (d) => (stderr += d));
+    const code = await main(args, out, err);
+    return { code, stdout, stderr };
+}
+
+describe("ci-images CLI", () => {
+    it("tags --json gives the same tags as the program's plan, parents first", async () => {
+        const root = fixtureProject();
+        const { code, stdout } = await run(["tags", "--stack", "ci", "--json", "--root", root]);
+        assert.equal(code, 0);
+        const json = JSON.parse(stdout);
+        const plan = await planStack(catalogConfig(), { projectRoot: root, env: {}, useHashCache: false });
+        assert.deepEqual(json.images.map((i: any) => [i.name, i.tag]), plan.images.map((i) => [i.name, i.tag]));
+        const habitat = json.images.find((i: any) => i.name === "habitat-cuda12.4-py3.10");
+        assert.deepEqual(Object.keys(habitat).slice(0, 6), ["name", "family", "repository", "tag", "aliases", "parent"]);
+        assert.equal(habitat.repository, "ml-ci/habitat");
+        assert.equal(habitat.parent, "nightly-cuda12.4-py3.10");
+        assert.deepEqual(habitat.aliases, ["cuda12.4-py3.10-latest"]);
+        const nightly = json.images.find((i: any) => i.name === "nightly-cuda12.4-py3.10");
+        assert.deepEqual(nightly.aliases, ["cuda12.4-py3.10-latest", "cuda12.4-py3.10-20261122"]);
+        const names = json.images.map((i: any) => i.name);
+        for (const i of json.images) if (i.parent) assert.ok(names.indexOf(i.parent) < names.indexOf(i.name), `${i.parent} before ${i.name}`);
+    });
+
+    it("check exits 1 with the same problems the program reports", async () => {
+        const root = fixtureProject();
+        const file = path.join(root, "Pulumi.ci.yaml");
+        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("parent: nightly", "parent: nightli"));
+        const { code, stderr } = await run(["check", "--stack", "ci", "--root", root]);
+        assert.equal(code, 1);
+        assert.match(stderr, /config mlci:families\.habitat\.parent: "nightli" is not a family \(did you mean "nightly"\?\)/);
+    });
+
+    it("check passes on a valid stack and names an unknown stack's alternatives", async () => {
+        const root = fixtureProject();
+        assert.equal((await run(["check", "--stack", "ci", "--root", root])).code, 0);
+        const missing = await run(["check", "--stack", "staging", "--root", root]);
+        assert.equal(missing.code, 1);
+        assert.match(missing.stderr, /no stack file Pulumi\.staging\.yaml\. Fix: use one of: ci/);
+    });
+
+    it("changed --since lists exactly the images whose tags moved since a git revision", async () => {
+        const root = fixtureProject();
+        const git = (...a: string[]) => execFileSync("git", a, { cwd: root, encoding: "utf8", env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+        git("init", "-q");
+        git("add", "-A");
+        git("commit", "-qm", "catalog");
+        assert.equal((await run(["changed", "--stack", "ci", "--since", "HEAD", "--root", root])).stdout, "no image changes\n");
+        fs.appendFileSync(path.join(root, "docker/nightly/requirements.txt"), "hypothesis\n");
+        const { code, stdout } = await run(["changed", "--stack", "ci", "--since", "HEAD", "--root", root, "--json"]);
+        assert.equal(code, 0);
+        const names = JSON.parse(stdout).images.map((i: any) => i.name).sort();
+        assert.deepEqual(names, ["habitat-cuda12.4-py3.10", "nightly-cuda11.8-py3.10", "nightly-cuda11.8-py3.11", "nightly-cuda12.4-py3.10", "nightly-cuda12.4-py3.11"]);
+    });
+
+    it("build-args prints the docker buildx command with the program's args", async () => {
+        const root = fixtureProject();
+        const { stdout } = await run(["build-args", "nightly-cuda11.8-py3.11", "--stack", "ci", "--root", root]);
+        assert.match(stdout, /--build-arg CUDA_VERSION=11\.8\.0/);
+        assert.match(stdout, /--build-arg CUDNN_VARIANT=cudnn8/);
+        assert.match(stdout, /--build-arg PYTHON_VERSION=3\.11/);
+        assert.match(stdout, /--build-arg "BASE_IMAGE=\$REGISTRY\/ml-ci\/base:cuda11\.8-py3\.11-[0-9a-f]{12}"/);
+        const local = await run(["build-args", "nightly-cuda11.8-py3.11", "--stack", "ci", "--root", root, "--registry", "localhost:5000"]);
+        assert.match(local.stdout, /-t localhost:5000\/ml-ci\/nightly:cuda11\.8-py3\.11-[0-9a-f]{12}/);
+        assert.match(stdout, /-f docker\/nightly\/Dockerfile/);
+    });
+
+    it("usage errors exit 2", async () => {
+        assert.equal((await run(["frobnicate"])).code, 2);
+        assert.equal((await run(["changed", "--stack", "ci"])).code, 2);
+    });
+
+    it("runs as `npx ci-images` through the package bin", () => {
+        const root = fixtureProject();
+        const bin = path.resolve(__dirname, "..", "bin", "ci-images.js");
+        const r = spawnSync(process.execPath, [bin, "tags", "--stack", "ci", "--json"], { cwd: path.join(root, "docker"), encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(JSON.parse(r.stdout).images.length, 11);
+        const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8"));
+        assert.equal(pkg.bin["ci-images"], "bin/ci-images.js");
+    });
+});
