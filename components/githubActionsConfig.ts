@@ -1,0 +1,79 @@
+import * as github from "@pulumi/github";
+import * as pulumi from "@pulumi/pulumi";
+import { actionsNames, actionsResourceName, ActionsTarget, AWS_REGION_VARIABLE, PIPELINE_ROLE_NAME, REGISTRY_VARIABLE } from "../lib/githubNames";
+
+/** Inputs of {@link GithubActionsConfig}; build them with `resolveGithubAccess` plus the stack's outputs. */
+export interface GithubActionsConfigArgs {
+    /** Organization or user owning the repositories (`mlci:github.owner`). @default none (required) */
+    owner: string;
+    /** GitHub token for the provider; stored as a secret. @default none (required; see resolveGithubAccess) */
+    token: pulumi.Input<string>;
+    /** Repositories to write to; an entry with `environment` gets environment-scoped values instead. @default none (required) */
+    repositories: ActionsTarget[];
+    /** Registry URL, published as CI_IMAGES_REGISTRY. @default none (required) */
+    registryUrl: pulumi.Input<string>;
+    /** Image name → digest-pinned ref (`<repo>:<tag>@sha256:…`), one CI_IMAGE_<NAME> variable each. @default none (required) */
+    imageRefs: Record<string, pulumi.Input<string>>;
+    /** OIDC pipeline role ARN, published as CI_IMAGES_PIPELINE_ROLE_ARN. @default undefined (not published) */
+    pipelineRoleArn?: pulumi.Input<string>;
+    /** Publish the pipeline role ARN as an Actions secret; false publishes it as a plain variable. @default true */
+    secretRoleArn?: boolean;
+    /** AWS region of the registry, published as CI_IMAGES_AWS_REGION. @default undefined (not published) */
+    awsRegion?: pulumi.Input<string>;
+}
+
+/**
+ * GitHub Actions variables and secrets that tell CI where the images are: per repository (or
+ * environment), the registry URL, each image's digest-pinned ref, and the pipeline role ARN.
+ */
+export class GithubActionsConfig extends pulumi.ComponentResource {
+    /** Variable names written to every target. */
+    public readonly variableNames: string[];
+    /** Secret names written to every target. */
+    public readonly secretNames: string[];
+
+    constructor(name: string, args: GithubActionsConfigArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mlci:github:GithubActionsConfig", name, {}, opts);
+        const secretRoleArn = args.secretRoleArn ?? true;
+        const imageNames = Object.keys(args.imageRefs);
+        const nameOptions = { pipelineRole: args.pipelineRoleArn !== undefined, secretRoleArn, awsRegion: args.awsRegion !== undefined };
+        const names = actionsNames(imageNames, nameOptions);
+        const targets = new Set<string>();
+        for (const target of args.repositories) {
+            const where = actionsResourceName(name, target, "");
+            if (targets.has(where)) throw new Error(`GithubActionsConfig ${name}: repository "${target.name}"${target.environment === undefined ? "" : ` environment "${target.environment}"`} is listed twice`);
+            targets.add(where);
+            if (target.environment !== undefined) actionsNames(imageNames, { ...nameOptions, scope: "environment" });
+        }
+
+        const provider = new github.Provider(`${name}-provider`, { owner: args.owner, token: pulumi.secret(args.token) }, { parent: this });
+        const childOpts = { parent: this, provider };
+
+        const variables: [string, pulumi.Input<string>][] = [[REGISTRY_VARIABLE, args.registryUrl]];
+        if (args.awsRegion !== undefined) variables.push([AWS_REGION_VARIABLE, args.awsRegion]);
+        for (const [image, variable] of names.images) variables.push([variable, args.imageRefs[image]]);
+        const secrets: [string, pulumi.Input<string>][] = [];
+        if (args.pipelineRoleArn !== undefined) {
+            if (secretRoleArn) secrets.push([PIPELINE_ROLE_NAME, pulumi.secret(args.pipelineRoleArn)]);
+            else variables.push([PIPELINE_ROLE_NAME, args.pipelineRoleArn]);
+        }
+
+        for (const target of args.repositories) {
+            const environment = target.environment;
+            for (const [variableName, value] of variables) {
+                const resourceName = actionsResourceName(name, target, variableName);
+                if (environment === undefined) new github.ActionsVariable(resourceName, { repository: target.name, variableName, value }, childOpts);
+                else new github.ActionsEnvironmentVariable(resourceName, { repository: target.name, environment, variableName, value }, childOpts);
+            }
+            for (const [secretName, value] of secrets) {
+                const resourceName = actionsResourceName(name, target, secretName);
+                if (environment === undefined) new github.ActionsSecret(resourceName, { repository: target.name, secretName, value }, childOpts);
+                else new github.ActionsEnvironmentSecret(resourceName, { repository: target.name, environment, secretName, value }, childOpts);
+            }
+        }
+
+        this.variableNames = variables.map(([n]) => n);
+        this.secretNames = secrets.map(([n]) => n);
+        this.registerOutputs({ variableNames: this.variableNames, secretNames: this.secretNames });
+    }
+}
