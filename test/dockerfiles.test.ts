@@ -1,0 +1,423 @@
+import * as assert from "assert";
+import { execFileSync, spawnSync } from "child_process";
+import { Arg, DockerfileParser } from "dockerfile-ast";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { checkCopySources, dockerignoreFile, dockerignoreMatcher, listContextFiles, parseDockerignore } from "../lib/dockerContext";
+import { dockerfileArgs, lintDockerfile } from "../lib/dockerfileLint";
+
+const root = path.resolve(__dirname, "..");
+const dockerDir = path.join(root, "docker");
+
+/**
+ * Build args the program passes per family (contract in the task brief): matrix args, the
+ * root/child arg and the family buildArgs of Pulumi.dev.yaml. Hard-coded for now; the lead
+ * will derive this list from the validated stack config.
+ */
+const PASSED_ARGS: Record<string, { args: string[]; isChild: boolean }> = {
+    base: { args: ["BASE_REGISTRY", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION", "UBUNTU_VERSION"], isChild: false },
+    nightly: { args: ["BASE_IMAGE", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION"], isChild: true },
+    stable: { args: ["BASE_IMAGE", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION", "TORCH_VERSION"], isChild: true },
+    habitat: { args: ["BASE_IMAGE", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION"], isChild: true },
+    cpu: { args: ["BASE_REGISTRY", "PYTHON_VERSION"], isChild: false },
+};
+
+const families = fs
+    .readdirSync(dockerDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && fs.existsSync(path.join(dockerDir, e.name, "Dockerfile")))
+    .map((e) => e.name)
+    .sort();
+
+const lint = (text: string, isChild = false, passedArgs: string[] = []) => lintDockerfile(text, { file: "docker/x/Dockerfile", passedArgs, isChild });
+
+/** Declared ARGs of a Dockerfile: name -> whether any declaration gives a default. */
+function declaredArgs(text: string): Map<string, boolean> {
+    const out = new Map<string, boolean>();
+    for (const ins of DockerfileParser.parse(text).getInstructions()) {
+        if (ins.getKeyword() !== "ARG") continue;
+        const property = (ins as Arg).getProperty();
+        if (!property) continue;
+        out.set(property.getName(), (out.get(property.getName()) ?? false) || property.getValue() !== null);
+    }
+    return out;
+}
+
+describe("docker/<family>/Dockerfile", () => {
+    it("every family of the contract has a build context", () => {
+        assert.deepStrictEqual(families, Object.keys(PASSED_ARGS).sort());
+    });
+
+    for (const family of Object.keys(PASSED_ARGS)) {
+        describe(family, () => {
+            const file = `docker/${family}/Dockerfile`;
+            const text = () => fs.readFileSync(path.join(root, file), "utf8");
+
+            it("lints clean with the build args the program passes", () => {
+                const { args, isChild } = PASSED_ARGS[family];
+                assert.deepStrictEqual(lintDockerfile(text(), { file, passedArgs: args, isChild }), []);
+            });
+
+            it("declares exactly the ARGs listed in dockerfileArgs, required ones without a default", () => {
+                const declared = declaredArgs(text());
+                const expected = dockerfileArgs[family];
+                assert.deepStrictEqual([...declared.keys()].sort(), [...expected.required, ...expected.optional].sort());
+                for (const name of expected.required) assert.strictEqual(declared.get(name), false, `${file}: required ARG ${name} must have no default`);
+                for (const name of expected.optional) assert.strictEqual(declared.get(name), true, `${file}: optional ARG ${name} needs a default`);
+            });
+
+            it("the .dockerignore sends every COPY source and keeps caches, .git and READMEs out", () => {
+                const contextDir = path.join(dockerDir, family);
+                const ignorePath = dockerignoreFile(contextDir, path.join(contextDir, "Dockerfile"));
+                assert.ok(ignorePath, `${family} has no .dockerignore`);
+                const sent = listContextFiles(contextDir, path.join(contextDir, "Dockerfile")).map((f) => f.path);
+                assert.deepStrictEqual(checkCopySources(text(), sent), []);
+                const excluded = dockerignoreMatcher(parseDockerignore(fs.readFileSync(ignorePath, "utf8")));
+                for (const junk of ["README.md", "__pycache__/x.cpython-311.pyc", "sub/mod.pyc", ".git/HEAD", ".pytest_cache/v/x", ".uv-cache/x"]) {
+                    assert.ok(excluded(junk), `${family}/.dockerignore lets ${junk} into the context`);
+                }
+            });
+        });
+    }
+
+    it("test dependencies cover the TorchRL proposal's essentials in every torch family", () => {
+        for (const family of ["nightly", "stable", "cpu"]) {
+            const reqs = fs
+                .readFileSync(path.join(dockerDir, family, "requirements.txt"), "utf8")
+                .split("\n")
+                .map((l) => l.replace(/#.*/, "").trim())
+                .filter((l) => l !== "")
+                .map((l) => l.split(/[<>=!;\[ ]/)[0].toLowerCase());
+            for (const pkg of ["pytest", "pytest-xdist", "gymnasium", "mujoco", "dm_control", "hydra-core"]) {
+                assert.ok(reqs.includes(pkg), `docker/${family}/requirements.txt lacks ${pkg}`);
+            }
+            assert.ok(!reqs.includes("torch") && !reqs.includes("tensordict"), `docker/${family}/requirements.txt must not list torch/tensordict (installed by the Dockerfile)`);
+        }
+    });
+});
+
+describe("lintDockerfile rules", () => {
+    const clean = "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo ok\n";
+
+    it("accepts a minimal child", () => {
+        assert.deepStrictEqual(lint(clean, true, ["BASE_IMAGE"]), []);
+    });
+
+    it("a child must build FROM ${BASE_IMAGE}", () => {
+        assert.deepStrictEqual(lint("FROM ubuntu:22.04\nRUN echo\n", true), [
+            'docker/x/Dockerfile:1: first FROM is "ubuntu:22.04" but a child image must build FROM ${BASE_IMAGE} (the parent\'s digest-pinned ref); declare "ARG BASE_IMAGE" before it and write "FROM ${BASE_IMAGE}"',
+        ]);
+        assert.deepStrictEqual(lint("ARG BASE_IMAGE\nFROM $BASE_IMAGE AS build\n", true), []);
+    });
+
+    it("a child's BASE_IMAGE has no default", () => {
+        assert.deepStrictEqual(lint("ARG BASE_IMAGE=ml-ci/base:cuda12.4-py3.11-0123456789ab\nFROM ${BASE_IMAGE}\n", true), [
+            'docker/x/Dockerfile:1: ARG BASE_IMAGE has the default "ml-ci/base:cuda12.4-py3.11-0123456789ab"; declare it without a default ("ARG BASE_IMAGE") so a build without the parent\'s digest ref fails',
+        ]);
+    });
+
+    it("FROM without a tag, with latest, or with a -latest alias is rejected after ARG substitution", () => {
+        assert.deepStrictEqual(lint("FROM ubuntu\n"), [
+            'docker/x/Dockerfile:1: FROM "ubuntu" (resolves to "ubuntu") has no tag, which means :latest; pin a version tag or a digest',
+        ]);
+        assert.deepStrictEqual(lint("ARG REG=docker.io\nARG V=latest\nFROM ${REG}/library/python:${V}\n"), [
+            'docker/x/Dockerfile:3: FROM "${REG}/library/python:${V}" uses the moving tag "latest"; pin a version tag or a digest (children get the parent\'s digest ref via BASE_IMAGE)',
+        ]);
+        assert.deepStrictEqual(lint("FROM localhost:5000/ml-ci/base:cuda12.4-py3.11-latest\n"), [
+            'docker/x/Dockerfile:1: FROM "localhost:5000/ml-ci/base:cuda12.4-py3.11-latest" uses the moving tag "cuda12.4-py3.11-latest"; pin a version tag or a digest (children get the parent\'s digest ref via BASE_IMAGE)',
+        ]);
+        assert.deepStrictEqual(lint("ARG IMG=ubuntu\nFROM ${IMG}\n"), [
+            'docker/x/Dockerfile:2: FROM "${IMG}" (resolves to "ubuntu") has no tag, which means :latest; pin a version tag or a digest',
+        ]);
+    });
+
+    it("FROM with a digest, a stage name, scratch or a tag from a passed arg is accepted", () => {
+        assert.deepStrictEqual(lint("FROM ubuntu@sha256:" + "a".repeat(64) + " AS build\nFROM build\nFROM scratch\n"), []);
+        assert.deepStrictEqual(lint("ARG REG=docker.io\nARG CUDA_VERSION\nFROM ${REG}/nvidia/cuda:${CUDA_VERSION}-devel-ubuntu22.04\n"), []);
+        assert.deepStrictEqual(lint("ARG V\nFROM python:${V:-3.11}-slim\n"), []);
+    });
+
+    it("apt-get install needs apt-get update and the list cleanup in the same RUN", () => {
+        assert.deepStrictEqual(lint("FROM ubuntu:22.04\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends git \\\n    && rm -rf /var/lib/apt/lists/*\n"), [
+            'docker/x/Dockerfile:3: apt-get install without apt-get update in the same RUN (a cached update layer serves stale package lists); run "apt-get update && apt-get install ..." in one RUN',
+        ]);
+        assert.deepStrictEqual(lint("FROM ubuntu:22.04\nRUN apt-get update && apt-get install -y git && apt-get clean\n"), [
+            'docker/x/Dockerfile:2: apt-get install leaves /var/lib/apt/lists in the layer; end the same RUN with "&& rm -rf /var/lib/apt/lists/*"',
+        ]);
+        assert.deepStrictEqual(lint("FROM ubuntu:22.04\nRUN apt-get update \\\n    # tools\n    && apt-get install -y git \\\n    && rm -rf /var/lib/apt/lists/*\n"), []);
+        assert.deepStrictEqual(lint("FROM ubuntu:22.04\nRUN --mount=type=cache,target=/var/lib/apt apt-get update && apt-get install -y git\n"), []);
+        // --no-install-recommends alone is not an install
+        assert.deepStrictEqual(lint("FROM ubuntu:22.04\nRUN echo --no-install-recommends\n"), []);
+    });
+
+    it("pip install/wheel must not keep a cache", () => {
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nRUN pip install --no-cache-dir uv && python -m pip install numpy\n"), [
+            'docker/x/Dockerfile:2: "pip install" keeps its download cache in the layer; add --no-cache-dir (or set ENV PIP_NO_CACHE_DIR=1)',
+        ]);
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nRUN pip wheel -w /w .\n"), [
+            'docker/x/Dockerfile:2: "pip wheel" keeps its download cache in the layer; add --no-cache-dir (or set ENV PIP_NO_CACHE_DIR=1)',
+        ]);
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR=1\nRUN pip install numpy\n"), []);
+        assert.deepStrictEqual(lint("FROM python:3.11-slim AS a\nENV PIP_NO_CACHE_DIR=1\nFROM a\nRUN pip install numpy\n"), []);
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR=0\nRUN pip install numpy\n").length, 1);
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nRUN PIP_NO_CACHE_DIR=1 pip install numpy\n"), []);
+    });
+
+    it("uv pip install / uv sync must not keep the uv cache", () => {
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nRUN uv pip install numpy\n"), [
+            'docker/x/Dockerfile:2: "uv pip install" keeps the uv cache in the layer; add --no-cache (or set UV_NO_CACHE=1, or "rm -rf /root/.cache/uv" in the same RUN)',
+        ]);
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nRUN uv sync --frozen\n"), [
+            'docker/x/Dockerfile:2: "uv sync" keeps the uv cache in the layer; add --no-cache (or set UV_NO_CACHE=1, or "rm -rf /root/.cache/uv" in the same RUN)',
+        ]);
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nRUN uv pip install --no-cache numpy\n"), []);
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nENV UV_NO_CACHE=1\nRUN uv pip install numpy\n"), []);
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nRUN uv pip install numpy && rm -rf /root/.cache/uv\n"), []);
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nRUN --mount=type=cache,target=/root/.cache/uv uv sync\n"), []);
+        // uv pip install is not mistaken for a pip install
+        assert.deepStrictEqual(lint("FROM python:3.11-slim\nRUN uv pip install --no-cache numpy\n"), []);
+    });
+
+    it("every passed build arg is declared where it is used", () => {
+        assert.deepStrictEqual(lint("FROM ubuntu:22.04\nRUN echo hi\n", false, ["TORCH_VERSION"]), [
+            'docker/x/Dockerfile:1: build arg TORCH_VERSION is passed by the program but no ARG declares it; add "ARG TORCH_VERSION" where it is used (or drop it from the family\'s buildArgs)',
+        ]);
+        assert.deepStrictEqual(lint("FROM nvidia/cuda:${CUDA_VERSION}-devel\nARG CUDA_VERSION\n", false, ["CUDA_VERSION"]), [
+            'docker/x/Dockerfile:1: FROM uses ${CUDA_VERSION} but ARG CUDA_VERSION is not declared before the first FROM; add "ARG CUDA_VERSION" at the top of the file',
+        ]);
+        assert.deepStrictEqual(lint("ARG CUDA_VERSION\nFROM ubuntu:22.04\nRUN echo cu${CUDA_VERSION}\n", false, ["CUDA_VERSION"]), [
+            'docker/x/Dockerfile:3: RUN uses ${CUDA_VERSION} but this stage does not declare "ARG CUDA_VERSION" before it (ARGs before FROM are not visible inside a stage); add "ARG CUDA_VERSION" after the stage\'s FROM',
+        ]);
+        assert.deepStrictEqual(lint("ARG CUDA_VERSION\nFROM ubuntu:22.04 AS a\nARG CUDA_VERSION\nRUN echo $CUDA_VERSION\nFROM a\nLABEL cuda=${CUDA_VERSION}\n", false, ["CUDA_VERSION"]), [
+            'docker/x/Dockerfile:6: LABEL uses ${CUDA_VERSION} but this stage does not declare "ARG CUDA_VERSION" before it (ARGs before FROM are not visible inside a stage); add "ARG CUDA_VERSION" after the stage\'s FROM',
+        ]);
+        assert.deepStrictEqual(lint("ARG CUDA_VERSION\nFROM nvidia/cuda:${CUDA_VERSION}-devel\nARG CUDA_VERSION\nRUN echo ${CUDA_VERSION}\n", false, ["CUDA_VERSION"]), []);
+        // quoted defaults with spaces are one declaration, not two
+        assert.deepStrictEqual(lint('FROM ubuntu:22.04\nARG PYS="3.9 3.10" TORCH_VERSION\nRUN echo ${PYS} ${TORCH_VERSION}\n', false, ["PYS", "TORCH_VERSION"]), []);
+    });
+
+    it("ADD of a remote URL is rejected", () => {
+        assert.deepStrictEqual(lint("FROM ubuntu:22.04\nADD https://example.com/uv.tar.gz /tmp/\n"), [
+            'docker/x/Dockerfile:2: ADD of the remote URL "https://example.com/uv.tar.gz" downloads unverified content at build time and is not part of the content hash; download it in a RUN with a pinned version and checksum check, or COPY it from the context',
+        ]);
+        assert.strictEqual(lint("FROM ubuntu:22.04\nADD git@github.com:pytorch/tensordict.git /src\n").length, 1);
+        assert.deepStrictEqual(lint("FROM ubuntu:22.04\nADD vendor.tar.gz /opt/\n"), []);
+    });
+
+    it("COPY/ADD sources stay inside the build context", () => {
+        assert.deepStrictEqual(lint("FROM ubuntu:22.04\nCOPY /etc/passwd /x\nCOPY ../shared/req.txt /y\nCOPY ./a/../../b /z\n"), [
+            'docker/x/Dockerfile:2: COPY source "/etc/passwd" is absolute; sources are relative to the build context (docker/<family>/), write it relative',
+            'docker/x/Dockerfile:3: COPY source "../shared/req.txt" escapes the build context via ".."; put the file inside docker/<family>/',
+            'docker/x/Dockerfile:4: COPY source "./a/../../b" escapes the build context via ".."; put the file inside docker/<family>/',
+        ]);
+        assert.deepStrictEqual(lint('FROM ubuntu:22.04 AS b\nFROM ubuntu:22.04\nCOPY --from=b /wheels /wheels\nCOPY --chmod=644 ["req.txt", "/opt/"]\n'), []);
+    });
+});
+
+// --- docker/test_image.sh with a fake docker ------------------------------------------------
+
+const FAKE_DOCKER = `#!/usr/bin/env bash
+# Fake docker: answers image inspect / pull from env vars and runs "docker run IMAGE CMD..."
+# locally (python resolves to the host interpreter, PYTHONPATH to stub modules).
+set -euo pipefail
+printf '%s\\n' "$*" >> "$FAKE_DOCKER_LOG"
+case "$1" in
+    image)
+        if [[ "\${FAKE_DOCKER_NEEDS_PULL:-0}" == 1 && ! -e "$FAKE_DOCKER_STATE/pulled" ]]; then
+            echo "Error: No such image: \${@: -1}" >&2; exit 1
+        fi
+        echo "$FAKE_DOCKER_SIZE" ;;
+    pull)
+        [[ "\${FAKE_DOCKER_PULL_FAILS:-0}" == 1 ]] && { echo "pull access denied" >&2; exit 1; }
+        touch "$FAKE_DOCKER_STATE/pulled" ;;
+    run)
+        shift
+        while [[ $# -gt 0 ]]; do
+            case "$1" in --rm) shift ;; --gpus) shift 2 ;; *) break ;; esac
+        done
+        shift # image
+        echo "==========\\n== CUDA ==\\n==========" # entrypoint banner noise
+        PYTHONPATH="$FAKE_DOCKER_SITE" exec "$@" ;;
+    *) echo "fake docker: unexpected $*" >&2; exit 99 ;;
+esac
+`;
+
+const TORCH_STUB = `import os
+__version__ = os.environ["FAKE_TORCH_VERSION"]
+class version:
+    cuda = os.environ.get("FAKE_TORCH_CUDA") or None
+class cuda:
+    @staticmethod
+    def is_available():
+        return os.environ.get("FAKE_CUDA_AVAILABLE") == "1"
+    @staticmethod
+    def get_device_name(i):
+        return "Fake A10G"
+`;
+
+describe("docker/test_image.sh (fake docker on PATH)", function () {
+    this.timeout(30000);
+    const script = path.join(dockerDir, "test_image.sh");
+    const hostPython = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
+    const hostPy = execFileSync(hostPython, ["-c", "import sys; print('%d.%d' % sys.version_info[:2])"], { encoding: "utf8" }).trim();
+    let tmp: string;
+
+    beforeEach(() => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "test-image-"));
+        const bin = path.join(tmp, "bin");
+        const site = path.join(tmp, "site");
+        fs.mkdirSync(bin);
+        fs.mkdirSync(site);
+        fs.mkdirSync(path.join(tmp, "state"));
+        fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
+        fs.symlinkSync(hostPython, path.join(bin, "python"));
+        fs.mkdirSync(path.join(site, "torch"));
+        fs.writeFileSync(path.join(site, "torch", "__init__.py"), TORCH_STUB);
+        for (const m of ["torchvision", "tensordict", "gymnasium", "dm_control", "pytest", "xdist", "hydra", "habitat_sim", "habitat"]) {
+            fs.mkdirSync(path.join(site, m));
+            fs.writeFileSync(path.join(site, m, "__init__.py"), "");
+        }
+        fs.mkdirSync(path.join(site, "mujoco"));
+        fs.writeFileSync(path.join(site, "mujoco", "__init__.py"), 'import os\nif os.environ.get("FAKE_MUJOCO_BROKEN") == "1":\n    raise ImportError("libGL.so.1: cannot open shared object file")\n');
+    });
+    afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    function run(args: string[], env: Record<string, string> = {}) {
+        const res = spawnSync("bash", [script, ...args], {
+            encoding: "utf8",
+            env: {
+                PATH: `${path.join(tmp, "bin")}:${process.env.PATH}`,
+                HOME: tmp,
+                FAKE_DOCKER_LOG: path.join(tmp, "docker.log"),
+                FAKE_DOCKER_STATE: path.join(tmp, "state"),
+                FAKE_DOCKER_SITE: path.join(tmp, "site"),
+                FAKE_DOCKER_SIZE: "8500000000",
+                FAKE_TORCH_VERSION: "2.7.0.dev20250105+cu124",
+                FAKE_TORCH_CUDA: "12.4",
+                ...env,
+            },
+        });
+        const log = fs.existsSync(path.join(tmp, "docker.log")) ? fs.readFileSync(path.join(tmp, "docker.log"), "utf8") : "";
+        const lines = res.stdout.split("\n");
+        return { status: res.status, stdout: res.stdout, stderr: res.stderr, lines, log };
+    }
+    const nightly = () => `123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-ci/nightly:cuda12.4-py${hostPy}-0123456789ab@sha256:${"b".repeat(64)}`;
+
+    it("a good nightly image passes every check and exits 0", () => {
+        const r = run([nightly()]);
+        assert.strictEqual(r.status, 0, r.stdout + r.stderr);
+        assert.ok(r.lines.includes(`image: ${nightly()} (family nightly, python ${hostPy}, cuda 12.4)`), r.stdout);
+        for (const line of [
+            "PASS size: 8.50 GB <= budget 10 GB",
+            `PASS python: ${hostPy} (expected ${hostPy})`,
+            "PASS torch: 2.7.0.dev20250105+cu124 is a nightly (dev) build",
+            "PASS cuda: torch.version.cuda=12.4 (expected 12.4)",
+            "PASS import tensordict",
+            "PASS import mujoco",
+            "PASS import xdist",
+            "SUMMARY: 12 passed, 0 failed",
+        ]) {
+            assert.ok(r.lines.includes(line), `missing "${line}" in:\n${r.stdout}`);
+        }
+        assert.ok(!r.stdout.includes("FAIL"), r.stdout);
+        assert.ok(!/--gpus/.test(r.log), "no --gpus without --gpu");
+    });
+
+    it("wrong Python version fails with the python line", () => {
+        const r = run([`ml-ci/nightly:cuda12.4-py3.99-0123456789ab`]);
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes(`FAIL python: ${hostPy} (expected 3.99)`), r.stdout);
+    });
+
+    it("wrong CUDA build of torch fails with the cuda line", () => {
+        const r = run([nightly()], { FAKE_TORCH_CUDA: "11.8" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL cuda: torch.version.cuda=11.8 (expected 12.4)"), r.stdout);
+    });
+
+    it("an image over the size budget fails; the budget comes from the flag or IMAGE_SIZE_BUDGET_GB", () => {
+        let r = run([nightly()], { FAKE_DOCKER_SIZE: "12345678901" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL size: 12.35 GB > budget 10 GB"), r.stdout);
+        r = run([nightly(), "--size-budget-gb", "12.5"], { FAKE_DOCKER_SIZE: "12345678901" });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes("PASS size: 12.35 GB <= budget 12.5 GB"), r.stdout);
+        r = run([nightly()], { FAKE_DOCKER_SIZE: "8500000000", IMAGE_SIZE_BUDGET_GB: "8" });
+        assert.ok(r.lines.includes("FAIL size: 8.50 GB > budget 8 GB"), r.stdout);
+    });
+
+    it("a test dependency that fails to import fails with its error", () => {
+        const r = run([nightly()], { FAKE_MUJOCO_BROKEN: "1" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL import mujoco: ImportError: libGL.so.1: cannot open shared object file"), r.stdout);
+        assert.ok(r.lines.includes("PASS import gymnasium"), r.stdout);
+    });
+
+    it("--imports replaces the family's list and reports a missing module", () => {
+        const r = run([nightly(), "--imports", "tensordict,not_installed_mod"]);
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("PASS import tensordict"), r.stdout);
+        assert.ok(r.lines.includes("FAIL import not_installed_mod: ModuleNotFoundError: No module named 'not_installed_mod'"), r.stdout);
+        assert.ok(!r.stdout.includes("import mujoco"), r.stdout);
+    });
+
+    it("nightly must carry a dev torch; stable must match TORCH_VERSION when given", () => {
+        let r = run([nightly()], { FAKE_TORCH_VERSION: "2.5.1+cu124" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL torch: 2.5.1+cu124 is not a nightly (expected 'dev' in the version)"), r.stdout);
+        const stable = `ml-ci/stable:cuda12.4-py${hostPy}-0123456789ab`;
+        r = run([stable], { FAKE_TORCH_VERSION: "2.5.1+cu124", TORCH_VERSION: "2.4.0" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL torch: 2.5.1+cu124 (expected 2.4.0)"), r.stdout);
+        r = run([stable, "--torch-version", "2.5.1"], { FAKE_TORCH_VERSION: "2.5.1+cu124" });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes("PASS torch: 2.5.1+cu124 (expected 2.5.1)"), r.stdout);
+    });
+
+    it("--gpu runs with --gpus all and requires torch.cuda.is_available()", () => {
+        let r = run([nightly(), "--gpu"], { FAKE_CUDA_AVAILABLE: "0" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL gpu: torch.cuda.is_available() is False with --gpus all"), r.stdout);
+        assert.ok(/^run --rm --gpus all /m.test(r.log), r.log);
+        r = run([nightly(), "--gpu"], { FAKE_CUDA_AVAILABLE: "1" });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes("PASS gpu: torch.cuda.is_available() on Fake A10G"), r.stdout);
+    });
+
+    it("pulls an image that is not local, and fails cleanly when the pull fails", () => {
+        let r = run([nightly()], { FAKE_DOCKER_NEEDS_PULL: "1" });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.log.split("\n").includes(`pull ${nightly()}`), r.log);
+        fs.rmSync(path.join(tmp, "state", "pulled"));
+        fs.rmSync(path.join(tmp, "docker.log"));
+        r = run([nightly()], { FAKE_DOCKER_NEEDS_PULL: "1", FAKE_DOCKER_PULL_FAILS: "1" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes(`FAIL size: cannot inspect ${nightly()} (not found locally and pull failed)`), r.stdout);
+        assert.ok(!/^run /m.test(r.log), "no docker run after a failed pull");
+    });
+
+    it("cpu images must carry a CPU-only torch; base images skip torch", () => {
+        let r = run([`ml-ci/cpu:py${hostPy}-0123456789ab`], { FAKE_TORCH_VERSION: "2.5.1+cpu", FAKE_TORCH_CUDA: "" });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes("PASS cuda: CPU-only torch (torch.version.cuda=None)"), r.stdout);
+        r = run([`ml-ci/cpu:py${hostPy}-0123456789ab`], { FAKE_TORCH_VERSION: "2.5.1+cu124", FAKE_TORCH_CUDA: "12.4" });
+        assert.ok(r.lines.includes("FAIL cuda: torch.version.cuda=12.4 in a CPU image (expected a CPU-only build)"), r.stdout);
+        r = run([`localhost:5000/ml-ci/base:cuda12.4-py${hostPy}-latest`]);
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(!r.stdout.includes("torch"), r.stdout);
+        assert.ok(r.lines.includes("SUMMARY: 2 passed, 0 failed"), r.stdout);
+    });
+
+    it("single-repository tags (<family>-cudaX.Y-pyX.Y-...) are understood", () => {
+        const r = run([`ghcr.io/pytorch/torchrl-ci:habitat-cuda12.4-py${hostPy}-20250115`]);
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.stdout.includes(`(family habitat, python ${hostPy}, cuda 12.4)`), r.stdout);
+        assert.ok(r.lines.includes("PASS import habitat_sim"), r.stdout);
+    });
+
+    it("usage errors exit 2", () => {
+        assert.strictEqual(run([]).status, 2);
+        assert.strictEqual(run([nightly(), "--size-budget-gb", "ten"]).status, 2);
+        assert.strictEqual(run([nightly(), "--bogus"]).status, 2);
+    });
+});
