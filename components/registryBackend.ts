@@ -54,6 +54,7 @@ export function createRegistryBackend(config: StackConfig, secrets: RegistrySecr
     const ecr = new EcrRegistry("registry", {
         prefix: config.registry.prefix,
         families,
+        datedFamilies: config.families.filter((f) => f.dateRebuilt).map((f) => f.name),
         protect: config.registry.protect,
         forceDelete: config.registry.forceDelete,
         encryption: config.registry.encryption,

@@ -63,8 +63,9 @@ export function rawConfigFromStackYaml(text: string): RawConfig {
     const out: RawConfig = {};
     for (const [key, value] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
         if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
-        if (value && typeof value === "object" && "secure" in (value as object)) continue;
-        out[key.slice(CONFIG_NAMESPACE.length + 1)] = value;
+        const short = key.slice(CONFIG_NAMESPACE.length + 1);
+        // Secure values are never decrypted offline: only their presence matters to validation.
+        out[short] = value && typeof value === "object" && "secure" in (value as object) ? "(secret)" : value;
     }
     return out;
 }

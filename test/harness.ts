@@ -67,6 +67,21 @@ export interface RunResult {
     one(type: string, name: string): RecordedResource;
 }
 
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** True when a recorded input value arrived as a Pulumi secret. */
+export function isSecretInput(v: unknown): boolean {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === "1b47061264138c4ac30d75fd1eb44270";
+}
+
+/** A recorded input value with Pulumi secret wrappers removed (deeply). */
+export function plain(v: any): any {
+    if (isSecretInput(v)) return plain(v.value);
+    if (Array.isArray(v)) return v.map(plain);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+    return v;
+}
+
 /** Deterministic fake digest for a pushed image. */
 export function fakeDigest(seed: string): string {
     return `sha256:${createHash("sha256").update(seed).digest("hex")}`;
