@@ -3,11 +3,16 @@
  * content-hash tags, then composes the registry, the builds, access and GitHub wiring.
  * Any config problem fails here, before a single resource is registered.
  */
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS } from "./lib/config";
 import { descendantsOf } from "./lib/imageGraph";
 import { planStack } from "./lib/stackPlan";
+import { resolveGithubAccess } from "./lib/githubAccess";
+import { GithubActionsConfig } from "./components/githubActionsConfig";
 import { ImageBuild } from "./components/imageBuild";
+import { PipelinePushAccess } from "./components/pipelinePushAccess";
+import { RunnerPullAccess } from "./components/runnerPullAccess";
 import { createRegistryBackend } from "./components/registryBackend";
 
 /** The `mlci:*` config of the running stack, values JSON-decoded, secrets left out. */
@@ -37,6 +42,8 @@ function rebuildNonce(): string {
 export = async () => {
     const plan = await planStack(rawStackConfig(), { projectRoot: __dirname });
     const { config, images } = plan;
+    // Resolved before any resource: a missing GitHub owner/token fails here, not half-way.
+    const github = resolveGithubAccess(config.github, { configToken: new pulumi.Config("github").getSecret("token") });
     const secrets = new pulumi.Config(CONFIG_NAMESPACE);
 
     const registry = createRegistryBackend(config, { dockerHubAccessToken: secrets.getSecret("dockerHubAccessToken") });
@@ -108,11 +115,42 @@ export = async () => {
         ),
     );
 
+    // Access is granted on exactly this stack's repositories (ECR only: config validation
+    // rejects access with the local registry).
+    const access = { repositoryArns: registry.repositoryArns, pullThroughCacheRepositoryArnPattern: registry.pullThroughCacheRepositoryArnPattern };
+    const runner = config.access.runner.enabled
+        ? new RunnerPullAccess("runner-access", { ...access, createRole: config.access.runner.createRole, existingRoleNames: config.access.runner.existingRoleNames })
+        : undefined;
+    const pipeline = config.access.pipeline.enabled
+        ? new PipelinePushAccess("pipeline-access", {
+              ...access,
+              subjects: config.access.pipeline.subjects,
+              oidcProviderArn: config.access.pipeline.oidcProviderArn,
+              deployPolicyArns: config.access.pipeline.deployPolicyArns,
+          })
+        : undefined;
+
+    if (github) {
+        new GithubActionsConfig("github", {
+            ...github,
+            registryUrl: registry.server,
+            awsRegion: aws.config.region,
+            imageRefs: Object.fromEntries(images.map((i) => [i.name, config.build.push ? builds.get(i.name)!.ref : builds.get(i.name)!.uri])),
+            pipelineRoleArn: pipeline?.roleArn,
+        });
+    }
+
     return {
         images: imagesOutput,
         registryServer: registry.server,
         repositories: registry.repositoryUrls,
         rebuildEpoch: config.rebuildEpoch,
         builtImages: images.filter((i) => builds.get(i.name)!.built).map((i) => i.name),
+        runnerRoleArn: runner?.roleArn,
+        instanceProfileName: runner?.instanceProfileName,
+        instanceProfileArn: runner?.instanceProfileArn,
+        runnerPullPolicyArn: runner?.policyArn,
+        pipelineRoleArn: pipeline?.roleArn,
+        oidcProviderArn: pipeline?.oidcProviderArn,
     };
 };

@@ -9,6 +9,7 @@ import * as path from "path";
 import { ConfigError } from "./config";
 import { TaggedImage } from "./imageGraph";
 import { findProjectRoot, planStack, readStackConfigFile, StackPlan } from "./stackPlan";
+import { parseStackOutputs, resolveImageRef } from "./stackOutputs";
 
 const USAGE = `usage: ci-images <command> [options]
 
@@ -137,6 +138,23 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         return args.command ? 0 : 2;
     }
     const stack = String(args.flags.stack ?? process.env.PULUMI_STACK ?? "local");
+    if (args.command === "uri") {
+        // Reads `pulumi stack output --json` (a file, or stdin); needs no project checkout.
+        const name = args.positional[0];
+        if (!name) {
+            err.write(`ci-images: uri needs an image name\n${USAGE}`);
+            return 2;
+        }
+        const from = typeof args.flags.from === "string" ? args.flags.from : "-";
+        try {
+            const text = from === "-" ? fs.readFileSync(0, "utf8") : fs.readFileSync(from, "utf8");
+            out.write(`${resolveImageRef(parseStackOutputs(text, from === "-" ? "stdin" : from), name)}\n`);
+            return 0;
+        } catch (e) {
+            err.write(`ci-images: ${(e as Error).message}\n`);
+            return 1;
+        }
+    }
     try {
         const root = args.flags.root ? path.resolve(String(args.flags.root)) : findProjectRoot();
         switch (args.command) {

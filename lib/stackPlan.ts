@@ -7,7 +7,10 @@ import * as path from "path";
 import YAML from "yaml";
 import { CONFIG_NAMESPACE, ConfigError, ConfigProblem, parseStackConfig, ParseOptions, RawConfig, StackConfig } from "./config";
 import { FileHashCache } from "./contentHash";
+import { accessConfigChecks } from "./accessPolicies";
+import { githubConfigProblems } from "./githubAccess";
 import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "./imageGraph";
+import { retentionConfigChecks } from "./lifecyclePolicy";
 
 /** A validated stack: its config and its images, parents first. */
 export interface StackPlan {
@@ -16,7 +19,7 @@ export interface StackPlan {
 }
 
 /** Cross-key checks contributed by the registry and access modules. */
-export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [];
+export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [retentionConfigChecks, accessConfigChecks, githubConfigProblems];
 
 /** Options for {@link planStack}. */
 export interface PlanOptions extends Omit<ParseOptions, "extraChecks"> {

@@ -89,6 +89,22 @@ describe("ci-images CLI", () => {
         assert.match(stdout, /-f docker\/nightly\/Dockerfile/);
     });
 
+    it("uri prints the digest-pinned ref from `pulumi stack output --json`, failing fast for a missing image", async () => {
+        const root = fixtureProject();
+        const digest = `sha256:${"ab".repeat(32)}`;
+        const repo = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-ci/nightly";
+        const entry = { uri: `${repo}:cuda12.4-py3.11-0123456789ab`, ref: `${repo}:cuda12.4-py3.11-0123456789ab@${digest}`, digest, tag: "cuda12.4-py3.11-0123456789ab", repository: repo, family: "nightly", cuda: "12.4.1", python: "3.11" };
+        const file = path.join(root, "outputs.json");
+        fs.writeFileSync(file, JSON.stringify({ images: { "nightly-cuda12.4-py3.11": entry }, registryServer: "x" }));
+        const ok = await run(["uri", "nightly-cuda12.4-py3.11", "--from", file]);
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.equal(ok.stdout, `${entry.ref}\n`);
+        const missing = await run(["uri", "nightly-cuda12.4-py3.12", "--from", file]);
+        assert.equal(missing.code, 1);
+        assert.match(missing.stderr, /nightly-cuda12\.4-py3\.12/);
+        assert.match(missing.stderr, /nightly-cuda12\.4-py3\.11/);
+    });
+
     it("usage errors exit 2", async () => {
         assert.equal((await run(["frobnicate"])).code, 2);
         assert.equal((await run(["changed", "--stack", "ci"])).code, 2);

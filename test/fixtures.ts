@@ -32,7 +32,7 @@ export function catalogConfig(): RawConfig {
             habitat: { parent: "nightly", matrix: { cuda: ["12.4.1"], python: ["3.10"] } },
             cpu: { cpuOnly: true, platforms: ["linux/amd64", "linux/arm64"] },
         },
-        registry: { prefix: "ml-ci" },
+        registry: { prefix: "ml-ci", pullThroughCache: { credentialSecretArn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub" } },
         build: { rebuildEpoch: "2026-11-22" },
         access: { pipeline: { subjects: [{ repo: "pytorch/rl", branches: ["main"] }] } },
     };
