@@ -112,6 +112,7 @@ export class EcrRegistry extends pulumi.ComponentResource {
                 scanOnPush: true,
                 pullAccess: { pullAccounts: args.pullAccounts, pullOrganizationId: args.pullOrganizationId },
                 partition,
+                replicaRegions: (args.manageRegistrySettings ?? true) ? replicationRegions : [],
                 tags,
             }, { parent: this });
         }

@@ -58,7 +58,7 @@ export const TAG_PATTERNS = {
     cache: "cache-*",
     /** Dated tag `<cell>-YYYYMMDD` of date-rebuilt families (this century). */
     dated: "*-20*",
-    /** Content-hash tag `<cell>-<hex>`: every cell contains `py<version>` followed by `-` only in image tags, never in `cache-<cell>`. */
+    /** Content-hash tag `<cell>-<hex>`: `py<version>-` occurs in every image tag of a cell, and in no `cache-<cell>` ref (which ends in the version). */
     hashBuild: "*py*-*",
 } as const;
 
@@ -124,7 +124,7 @@ export function lifecyclePolicy(retention: RetentionSettings, opts: LifecyclePol
     ];
     if (opts.datedTags ?? false) {
         selections.push({
-            description: `Expire dated <cell>-YYYYMMDD images after ${retention.datedTagDays} days`,
+            description: `Expire dated <cell>-YYYYMMDD images after ${days(retention.datedTagDays)}`,
             selection: { tagStatus: "tagged", tagPatternList: [TAG_PATTERNS.dated], countType: "sinceImagePushed", countUnit: "days", countNumber: retention.datedTagDays },
         });
     }
@@ -134,11 +134,15 @@ export function lifecyclePolicy(retention: RetentionSettings, opts: LifecyclePol
             selection: { tagStatus: "tagged", tagPatternList: [TAG_PATTERNS.hashBuild], countType: "imageCountMoreThan", countNumber: retention.keepHashBuilds },
         },
         {
-            description: `Expire untagged images after ${retention.untaggedDays} days`,
+            description: `Expire untagged images after ${days(retention.untaggedDays)}`,
             selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: retention.untaggedDays },
         },
     );
     return { rules: selections.map((s, i) => ({ rulePriority: i + 1, description: s.description, selection: s.selection, action: { type: "expire" } })) };
+}
+
+function days(n: number): string {
+    return `${n} day${n === 1 ? "" : "s"}`;
 }
 
 function keep(pattern: string): EcrRuleSelection {

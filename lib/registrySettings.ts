@@ -74,13 +74,16 @@ export function registryScanning(scanning: ScanningSettings, repositoryPrefixes:
     };
 }
 
-/** Inputs of `aws.ecr.ReplicationConfiguration`: the prefix's repositories to each region of this account. */
+/**
+ * Inputs of `aws.ecr.ReplicationConfiguration`: the prefix's repositories to each region of this
+ * account. The filter ends in "/" so that prefix "ml-ci" does not also replicate "ml-ci-dev/…".
+ */
 export function registryReplication(prefix: string, regions: string[], accountId: string) {
     return {
         rules: [
             {
                 destinations: [...new Set(regions)].map((region) => ({ region, registryId: accountId })),
-                repositoryFilters: [{ filter: prefix, filterType: "PREFIX_MATCH" }],
+                repositoryFilters: [{ filter: `${prefix}/`, filterType: "PREFIX_MATCH" }],
             },
         ],
     };

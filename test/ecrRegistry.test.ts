@@ -115,7 +115,7 @@ const DEV_NIGHTLY_LIFECYCLE = {
         RULE(4, "Keep every protected release tag v*", KEEP("v*")),
         RULE(5, "Expire dated <cell>-YYYYMMDD images after 7 days", { tagStatus: "tagged", tagPatternList: ["*-20*"], countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }),
         RULE(6, "Keep the newest 10 content-hash builds", { tagStatus: "tagged", tagPatternList: ["*py*-*"], countType: "imageCountMoreThan", countNumber: 10 }),
-        RULE(7, "Expire untagged images after 1 days", { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }),
+        RULE(7, "Expire untagged images after 1 day", { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }),
     ],
 };
 const DEV_BASE_LIFECYCLE = {
@@ -125,7 +125,7 @@ const DEV_BASE_LIFECYCLE = {
         RULE(3, "Keep every protected release tag release-*", KEEP("release-*")),
         RULE(4, "Keep every protected release tag v*", KEEP("v*")),
         RULE(5, "Keep the newest 10 content-hash builds", { tagStatus: "tagged", tagPatternList: ["*py*-*"], countType: "imageCountMoreThan", countNumber: 10 }),
-        RULE(6, "Expire untagged images after 1 days", { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }),
+        RULE(6, "Expire untagged images after 1 day", { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }),
     ],
 };
 const PROD_STABLE_LIFECYCLE = {
@@ -237,6 +237,7 @@ describe("EcrRegistry (mocks): dev-like stack", function () {
         });
         assert.deepStrictEqual(r.byType("aws:ecr/replicationConfiguration:ReplicationConfiguration"), []);
         assert.deepStrictEqual(r.byType("aws:ecr/repositoryPolicy:RepositoryPolicy"), []);
+        assert.deepStrictEqual(r.byType("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"), []);
     });
 
     it("outputs the registry host, each repository, and the cache prefix and ARN pattern", () => {
@@ -303,13 +304,28 @@ describe("EcrRegistry (mocks): prod-like stack", function () {
         assert.strictEqual(rule.inputs.credentialArn, `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:ecr-pullthroughcache/docker-hub-Xy12Ab`);
     });
 
+    it("gives every replica region a creation template with the repository's lifecycle, mutability and pull policy", () => {
+        const templates = r.byType("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate");
+        assert.strictEqual(templates.length, FAMILIES.length * 2);
+        const nightlyWest = r.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate", "registry-nightly-replica-us-west-2");
+        assert.strictEqual(nightlyWest.inputs.region, "us-west-2");
+        assert.strictEqual(nightlyWest.inputs.prefix, "ml-ci/nightly");
+        assert.deepStrictEqual(nightlyWest.inputs.appliedFors, ["REPLICATION"]);
+        assert.strictEqual(nightlyWest.inputs.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
+        assert.deepStrictEqual(nightlyWest.inputs.imageTagMutabilityExclusionFilters, [{ filter: "*-latest", filterType: "WILDCARD" }, { filter: "cache-*", filterType: "WILDCARD" }]);
+        assert.strictEqual(nightlyWest.inputs.lifecyclePolicy, r.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "registry-nightly-lifecycle").inputs.policy);
+        assert.strictEqual(nightlyWest.inputs.repositoryPolicy, r.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "registry-nightly-pull-policy").inputs.policy);
+        const stableEu = r.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate", "registry-stable-replica-eu-west-1");
+        assert.deepStrictEqual(JSON.parse(stableEu.inputs.lifecyclePolicy), PROD_STABLE_LIFECYCLE);
+    });
+
     it("scans continuously with ENHANCED scanning and replicates the prefix to both regions", () => {
         const scanning = r.one("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "registry-scanning");
         assert.strictEqual(scanning.inputs.scanType, "ENHANCED");
         assert.strictEqual(scanning.inputs.rules[0].scanFrequency, "CONTINUOUS_SCAN");
         const replication = r.one("aws:ecr/replicationConfiguration:ReplicationConfiguration", "registry-replication");
         assert.deepStrictEqual(replication.inputs.replicationConfiguration, {
-            rules: [{ destinations: [{ region: "us-west-2", registryId: ACCOUNT }, { region: "eu-west-1", registryId: ACCOUNT }], repositoryFilters: [{ filter: "ml-ci", filterType: "PREFIX_MATCH" }] }],
+            rules: [{ destinations: [{ region: "us-west-2", registryId: ACCOUNT }, { region: "eu-west-1", registryId: ACCOUNT }], repositoryFilters: [{ filter: "ml-ci/", filterType: "PREFIX_MATCH" }] }],
         });
     });
 });
@@ -329,6 +345,7 @@ describe("EcrRegistry (mocks): variants and refusals", function () {
         const r = await run({ ...prodArgs(), manageRegistrySettings: false });
         assert.deepStrictEqual(r.byType("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"), []);
         assert.deepStrictEqual(r.byType("aws:ecr/replicationConfiguration:ReplicationConfiguration"), []);
+        assert.deepStrictEqual(r.byType("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"), []);
     });
 
     it("refuses a Docker Hub cache without credentials, naming the config keys to set", async () => {
@@ -367,6 +384,14 @@ describe("registrySettings documents", () => {
         assert.deepStrictEqual(registryProblems({ protect: false, forceDelete: false, scanning: { type: "BASIC", continuous: true }, replicationRegions: [], pullThroughCache: { enabled: false, prefix: "docker-hub" } }, { hasDockerHubAccessToken: false }), [
             { path: "registry.scanning.continuous", message: "needs ENHANCED scanning (BASIC scans only on push or manually)", fix: "set registry.scanning.type: ENHANCED, or continuous: false" },
         ]);
+    });
+
+    it("replication selects the prefix's repositories only, with a filter ECR's API pattern accepts", () => {
+        const [filter] = registryReplication("ml-ci", ["us-west-2"], ACCOUNT).rules[0].repositoryFilters;
+        // RepositoryFilter.filter pattern from the ECR API reference.
+        assert.match(filter.filter, /^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*\/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$/);
+        assert.ok("ml-ci/base".startsWith(filter.filter));
+        assert.ok(!"ml-ci-dev/base".startsWith(filter.filter), "a dev stack's repositories are not replicated by prod's rule");
     });
 
     it("replication lists each region once; the home region is a config problem", () => {

@@ -27,7 +27,7 @@ const DEV_NIGHTLY_POLICY = {
         { rulePriority: 4, description: "Keep every protected release tag v*", selection: { tagStatus: "tagged", tagPatternList: ["v*"], countType: "imageCountMoreThan", countNumber: 9999 }, action: { type: "expire" } },
         { rulePriority: 5, description: "Expire dated <cell>-YYYYMMDD images after 7 days", selection: { tagStatus: "tagged", tagPatternList: ["*-20*"], countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } },
         { rulePriority: 6, description: "Keep the newest 10 content-hash builds", selection: { tagStatus: "tagged", tagPatternList: ["*py*-*"], countType: "imageCountMoreThan", countNumber: 10 }, action: { type: "expire" } },
-        { rulePriority: 7, description: "Expire untagged images after 1 days", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }, action: { type: "expire" } },
+        { rulePriority: 7, description: "Expire untagged images after 1 day", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }, action: { type: "expire" } },
     ],
 };
 
