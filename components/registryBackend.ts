@@ -62,6 +62,7 @@ export function createRegistryBackend(config: StackConfig, secrets: RegistrySecr
         scanning: config.registry.scanning,
         pullThroughCache: { ...config.registry.pullThroughCache, dockerHubAccessToken: secrets.dockerHubAccessToken },
         replicationRegions: config.registry.replicationRegions,
+        manageRegistrySettings: config.registry.manageRegistrySettings,
         pullAccounts: config.registry.pullAccounts,
         pullOrganizationId: config.registry.pullOrganizationId,
     });

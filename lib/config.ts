@@ -95,6 +95,8 @@ const registrySchema = z.strictObject({
         })
         .default({ enabled: true, prefix: "docker-hub" }),
     scanning: z.strictObject({ type: z.enum(["BASIC", "ENHANCED"]).default("BASIC"), continuous: z.boolean().default(false) }).default({ type: "BASIC", continuous: false }),
+    /** Manage account-wide registry settings (scanning, replication); one stack per account should. @default true */
+    manageRegistrySettings: z.boolean().default(true),
     replicationRegions: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region like "us-west-2"')).default([]),
     pullAccounts: z.array(z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account ID (quoted in YAML)")).default([]),
     pullOrganizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/, 'must be an AWS Organizations ID like "o-a1b2c3d4e5"').optional(),

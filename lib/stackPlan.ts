@@ -11,6 +11,7 @@ import { accessConfigChecks } from "./accessPolicies";
 import { githubConfigProblems } from "./githubAccess";
 import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "./imageGraph";
 import { retentionConfigChecks } from "./lifecyclePolicy";
+import { registryProblems } from "./registrySettings";
 
 /** A validated stack: its config and its images, parents first. */
 export interface StackPlan {
@@ -19,7 +20,12 @@ export interface StackPlan {
 }
 
 /** Cross-key checks contributed by the registry and access modules. */
-export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [retentionConfigChecks, accessConfigChecks, githubConfigProblems];
+export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [
+    retentionConfigChecks,
+    accessConfigChecks,
+    githubConfigProblems,
+    (c) => (c.registry.backend === "ecr" ? registryProblems(c.registry, { hasDockerHubAccessToken: c.secretsPresent.includes("dockerHubAccessToken") }) : []),
+];
 
 /** Options for {@link planStack}. */
 export interface PlanOptions extends Omit<ParseOptions, "extraChecks"> {

@@ -54,24 +54,24 @@ describe("program: image builds (dev stack)", function () {
     it("roots pull public bases through the Docker Hub pull-through cache", () => {
         const builds = imageBuilds(run.resources);
         for (const img of images.filter((i) => !i.parent)) {
-            assert.equal(builds.get(img.name)!.inputs.buildArgs.BASE_REGISTRY, `${REGISTRY}/docker-hub`);
+            assert.equal(builds.get(img.name)!.inputs.buildArgs.BASE_REGISTRY, `${REGISTRY}/docker-hub-dev`);
         }
     });
 
     it("passes the cell's build args and the family's own", () => {
-        const b = imageBuilds(run.resources).get("stable-cuda12.4-py3.10")!;
-        assert.equal(b.inputs.buildArgs.CUDA_VERSION, "12.4.1");
+        const b = imageBuilds(run.resources).get("stable-cuda12.6-py3.10")!;
+        assert.equal(b.inputs.buildArgs.CUDA_VERSION, "12.6.3");
         assert.equal(b.inputs.buildArgs.CUDNN_VARIANT, "cudnn");
         assert.equal(b.inputs.buildArgs.PYTHON_VERSION, "3.10");
-        assert.equal(b.inputs.buildArgs.TORCH_VERSION, "2.5.1");
+        assert.equal(b.inputs.buildArgs.TORCH_VERSION, "2.9.1");
         const cpu = imageBuilds(run.resources).get("cpu-py3.11")!;
         assert.deepEqual(cpu.inputs.platforms, ["linux/amd64", "linux/arm64"]);
         assert.equal(cpu.inputs.buildArgs.CUDA_VERSION, undefined);
     });
 
     it("uses a registry layer cache in the same repository, in the form ECR accepts", () => {
-        const b = imageBuilds(run.resources).get("nightly-cuda12.4-py3.11")!;
-        const ref = `${REGISTRY}/ml-ci-dev/nightly:cache-cuda12.4-py3.11`;
+        const b = imageBuilds(run.resources).get("nightly-cuda12.6-py3.11")!;
+        const ref = `${REGISTRY}/ml-ci-dev/nightly:cache-cuda12.6-py3.11`;
         assert.deepEqual(b.inputs.cacheFrom, [{ registry: { ref } }]);
         assert.deepEqual(b.inputs.cacheTo, [{ registry: { ref, imageManifest: true, ociMediaTypes: true, mode: "max" } }]);
     });
@@ -104,9 +104,9 @@ describe("program: image builds (dev stack)", function () {
     });
 
     it("publishes the dated tag of date-rebuilt families after the smoke test", () => {
-        const dated = run.one(INDEX, "nightly-cuda12.4-py3.11-dated");
-        assert.equal(dated.inputs.tag, `${REGISTRY}/ml-ci-dev/nightly:cuda12.4-py3.11-20261122`);
-        assert.ok(dated.dependencies.includes(run.one(SMOKE, "nightly-cuda12.4-py3.11-smoke-test").urn));
+        const dated = run.one(INDEX, "nightly-cuda12.6-py3.11-dated");
+        assert.equal(dated.inputs.tag, `${REGISTRY}/ml-ci-dev/nightly:cuda12.6-py3.11-20261122`);
+        assert.ok(dated.dependencies.includes(run.one(SMOKE, "nightly-cuda12.6-py3.11-smoke-test").urn));
         assert.equal(run.byType(INDEX).filter((r) => r.name.startsWith("base-") && r.name.endsWith("-dated")).length, 0);
     });
 
@@ -140,7 +140,7 @@ describe("program: what changes rebuild", function () {
         const a = imageBuilds((await runProgram({ stack: "dev", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } })).resources);
         const b = imageBuilds((await runProgram({ stack: "dev", env: { MLCI_REBUILD_EPOCH: "2026-11-29" } })).resources);
         const changed = [...b.keys()].filter((n) => JSON.stringify(a.get(n)!.inputs.tags) !== JSON.stringify(b.get(n)!.inputs.tags)).sort();
-        assert.deepEqual(changed, ["habitat-cuda12.4-py3.10", "nightly-cuda12.4-py3.10", "nightly-cuda12.4-py3.11"]);
+        assert.deepEqual(changed, ["habitat-cuda12.6-py3.10", "nightly-cuda12.6-py3.10", "nightly-cuda12.6-py3.11"]);
     });
 
     it("preview builds nothing but already shows the new tags", async () => {
@@ -195,9 +195,9 @@ describe("program: adopting what the registry already has", function () {
     it("force rebuild of one image rebuilds it and its descendants with a nonce, never changing the content-hash tag", async () => {
         const images = await expectedImages("dev");
         const registryImages = Object.fromEntries(images.map((i) => [`${i.repositoryName}:${i.tag}`, fakeDigest(i.name)]));
-        const r = await runProgram({ stack: "dev", registryImages, env: { MLCI_FORCE_REBUILD: "nightly-cuda12.4-py3.10", MLCI_REBUILD_NONCE: "20261123090000" } });
+        const r = await runProgram({ stack: "dev", registryImages, env: { MLCI_FORCE_REBUILD: "nightly-cuda12.6-py3.10", MLCI_REBUILD_NONCE: "20261123090000" } });
         const builds = imageBuilds(r.resources);
-        assert.deepEqual([...builds.keys()].sort(), ["habitat-cuda12.4-py3.10", "nightly-cuda12.4-py3.10"]);
+        assert.deepEqual([...builds.keys()].sort(), ["habitat-cuda12.6-py3.10", "nightly-cuda12.6-py3.10"]);
         for (const [name, b] of builds) {
             const img = images.find((i) => i.name === name)!;
             assert.deepEqual(b.inputs.tags, [`${REGISTRY}/${img.repositoryName}:${img.tag}-r20261123090000`]);
