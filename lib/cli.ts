@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigError } from "./config";
-import { TaggedImage } from "./imageGraph";
+import { lintDockerfile } from "./dockerfileLint";
+import { passedBuildArgNames, TaggedImage } from "./imageGraph";
 import { findProjectRoot, planStack, readStackConfigFile, StackPlan } from "./stackPlan";
 import { parseStackOutputs, resolveImageRef } from "./stackOutputs";
 
@@ -124,6 +125,19 @@ export function buildCommand(image: TaggedImage, all: TaggedImage[], registry = 
     return parts.join(" \\\n  ");
 }
 
+/** The project's Dockerfile checks for every family, with the args the program passes (each family once). */
+export function dockerfileProblems(root: string, images: TaggedImage[]): string[] {
+    const seen = new Set<string>();
+    const problems: string[] = [];
+    for (const image of images) {
+        if (seen.has(image.family)) continue;
+        seen.add(image.family);
+        const text = fs.readFileSync(path.join(root, image.dockerfile), "utf8");
+        problems.push(...lintDockerfile(text, { file: image.dockerfile, passedArgs: passedBuildArgNames(image), isChild: image.parent !== undefined }));
+    }
+    return problems;
+}
+
 /** Runs the CLI; returns the exit code. Output goes to the given streams. */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
     let args: Args;
@@ -165,7 +179,12 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
             }
             case "check": {
                 const { images } = await plan(root, stack);
-                out.write(`stack ${stack}: config valid, ${images.length} images, every Dockerfile's COPY/ADD sources are in their contexts\n`);
+                const lint = dockerfileProblems(root, images);
+                if (lint.length > 0) {
+                    err.write(`Dockerfile checks failed (${lint.length}):\n${lint.map((l) => `  - ${l}`).join("\n")}\n`);
+                    return 1;
+                }
+                out.write(`stack ${stack}: config valid, ${images.length} images, Dockerfiles pass the checks and copy only from their contexts\n`);
                 return 0;
             }
             case "changed": {

@@ -178,6 +178,11 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
     return nodes.map((n) => tagged.get(n.name)!);
 }
 
+/** Every build arg name the program passes to this image (hashed args plus BASE_IMAGE or BASE_REGISTRY). */
+export function passedBuildArgNames(node: Pick<ImageNode, "buildArgs" | "parent">): string[] {
+    return [...Object.keys(node.buildArgs), node.parent !== undefined ? "BASE_IMAGE" : "BASE_REGISTRY"].sort();
+}
+
 /** Names of `name` and every image built (transitively) on it. */
 export function descendantsOf(images: Pick<ImageNode, "name" | "parent">[], name: string): string[] {
     const out = [name];

@@ -55,6 +55,15 @@ describe("ci-images CLI", () => {
         assert.match(stderr, /config mlci:families\.habitat\.parent: "nightli" is not a family \(did you mean "nightly"\?\)/);
     });
 
+    it("check runs the Dockerfile checks with the args the program passes", async () => {
+        const root = fixtureProject();
+        const file = path.join(root, "docker/habitat/Dockerfile");
+        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("ARG CUDNN_VARIANT\n", ""));
+        const { code, stderr } = await run(["check", "--stack", "ci", "--root", root]);
+        assert.equal(code, 1);
+        assert.match(stderr, /docker\/habitat\/Dockerfile:1: build arg CUDNN_VARIANT is passed by the program but no ARG declares it/);
+    });
+
     it("check passes on a valid stack and names an unknown stack's alternatives", async () => {
         const root = fixtureProject();
         assert.equal((await run(["check", "--stack", "ci", "--root", root])).code, 0);

@@ -6,22 +6,22 @@ import * as os from "os";
 import * as path from "path";
 import { checkCopySources, dockerignoreFile, dockerignoreMatcher, listContextFiles, parseDockerignore } from "../lib/dockerContext";
 import { dockerfileArgs, lintDockerfile } from "../lib/dockerfileLint";
+import { parseStackConfig } from "../lib/config";
+import { expandImageGraph, passedBuildArgNames } from "../lib/imageGraph";
+import { readStackConfigFile } from "../lib/stackPlan";
 
 const root = path.resolve(__dirname, "..");
 const dockerDir = path.join(root, "docker");
 
-/**
- * Build args the program passes per family (contract in the task brief): matrix args, the
- * root/child arg and the family buildArgs of Pulumi.dev.yaml. Hard-coded for now; the lead
- * will derive this list from the validated stack config.
- */
-const PASSED_ARGS: Record<string, { args: string[]; isChild: boolean }> = {
-    base: { args: ["BASE_REGISTRY", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION", "UBUNTU_VERSION"], isChild: false },
-    nightly: { args: ["BASE_IMAGE", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION"], isChild: true },
-    stable: { args: ["BASE_IMAGE", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION", "TORCH_VERSION"], isChild: true },
-    habitat: { args: ["BASE_IMAGE", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION"], isChild: true },
-    cpu: { args: ["BASE_REGISTRY", "PYTHON_VERSION"], isChild: false },
-};
+/** Build args the program passes per family, derived from the prod and dev stacks' real image graphs. */
+const PASSED_ARGS: Record<string, { args: string[]; isChild: boolean }> = {};
+for (const stack of ["prod", "dev", "local"]) {
+    const config = parseStackConfig(readStackConfigFile(root, stack), { projectRoot: root, env: {} });
+    for (const node of expandImageGraph(config)) {
+        const entry = (PASSED_ARGS[node.family] ??= { args: [], isChild: node.parent !== undefined });
+        entry.args = [...new Set([...entry.args, ...passedBuildArgNames(node)])].sort();
+    }
+}
 
 const families = fs
     .readdirSync(dockerDir, { withFileTypes: true })

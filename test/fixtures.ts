@@ -8,16 +8,16 @@ import { RawConfig } from "../lib/config";
 export function catalogFiles(): Record<string, string | { content: string; mode: number }> {
     return {
         "Pulumi.yaml": "name: fixture\nruntime: nodejs\n",
-        "docker/base/Dockerfile": 'ARG BASE_REGISTRY=docker.io\nARG CUDA_VERSION\nARG CUDNN_VARIANT\nFROM ${BASE_REGISTRY}/nvidia/cuda:${CUDA_VERSION}-${CUDNN_VARIANT}-devel-ubuntu22.04\nCOPY 10_nvidia.json /usr/share/glvnd/egl_vendor.d/\nCOPY scripts/ /opt/scripts/\n',
+        "docker/base/Dockerfile": 'ARG BASE_REGISTRY=docker.io\nARG CUDA_VERSION\nARG CUDNN_VARIANT\nFROM ${BASE_REGISTRY}/nvidia/cuda:${CUDA_VERSION}-${CUDNN_VARIANT}-devel-ubuntu22.04\nCOPY 10_nvidia.json /usr/share/glvnd/egl_vendor.d/\nCOPY scripts/ /opt/scripts/\nARG PYTHON_VERSION\n',
         "docker/base/.dockerignore": "cache\n**/*.pyc\n*.md\n!KEEP.md\n",
         "docker/base/10_nvidia.json": '{"file_format_version":"1.0.0","ICD":{"library_path":"libEGL_nvidia.so.0"}}\n',
         "docker/base/scripts/install.sh": { content: "#!/bin/sh\necho install\n", mode: 0o755 },
         "docker/base/KEEP.md": "kept\n",
         "docker/base/NOTES.md": "ignored\n",
         "docker/base/cache/big.bin": "ignored cache\n",
-        "docker/nightly/Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY requirements.txt /tmp/\n",
+        "docker/nightly/Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY requirements.txt /tmp/\nARG CUDA_VERSION\nARG CUDNN_VARIANT\nARG PYTHON_VERSION\n",
         "docker/nightly/requirements.txt": "pytest\n",
-        "docker/habitat/Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo habitat\n",
+        "docker/habitat/Dockerfile": "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nARG CUDA_VERSION\nARG CUDNN_VARIANT\nARG PYTHON_VERSION\nRUN echo habitat\n",
         "docker/cpu/Dockerfile": "ARG BASE_REGISTRY=docker.io\nARG PYTHON_VERSION\nFROM ${BASE_REGISTRY}/library/python:${PYTHON_VERSION}-slim\n",
     };
 }

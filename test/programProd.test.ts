@@ -27,12 +27,12 @@ describe("program: prod stack wiring (registry, access, GitHub, outputs)", funct
     it("grants runners pull on exactly these repositories and the cache prefix", () => {
         const policy = run.byType("aws:iam/policy:Policy").find((p) => p.name === "runner-access-pull-policy")!;
         const doc = JSON.parse(plain(policy.inputs.policy));
-        const resources = doc.Statement.flatMap((s: any) => [].concat(s.Resource));
+        const resources: string[] = doc.Statement.flatMap((s: any) => [s.Resource].flat());
         for (const family of ["base", "cpu", "habitat", "nightly", "stable"]) assert.ok(resources.includes(`arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/ml-ci/${family}`), family);
         assert.ok(resources.includes(`arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/docker-hub/*`));
-        const star = doc.Statement.filter((s: any) => [].concat(s.Resource).includes("*"));
+        const star = doc.Statement.filter((s: any) => [s.Resource].flat().includes("*"));
         assert.equal(star.length, 1);
-        assert.deepEqual([].concat(star[0].Action), ["ecr:GetAuthorizationToken"]);
+        assert.deepEqual([star[0].Action].flat(), ["ecr:GetAuthorizationToken"]);
         const attachments = run.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((a) => a.inputs.role);
         assert.ok(attachments.includes("gh-runner-gpu-linux"), "the existing runner role gets the pull policy");
         assert.equal(run.byType("aws:iam/instanceProfile:InstanceProfile").length, 1);
@@ -50,7 +50,7 @@ describe("program: prod stack wiring (registry, access, GitHub, outputs)", funct
 
     it("writes GitHub Actions variables with digest-pinned refs and keeps the role ARN secret", () => {
         const vars = run.byType("github:index/actionsVariable:ActionsVariable");
-        const byName = new Map(vars.map((v) => [v.inputs.variableName, v.inputs]));
+        const byName = new Map<string, any>(vars.map((v) => [v.inputs.variableName, v.inputs]));
         assert.equal(byName.get("CI_IMAGES_REGISTRY").value, `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`);
         const nightly = byName.get("CI_IMAGE_NIGHTLY_CUDA12_8_PY3_11");
         assert.equal(nightly.repository, "rl");
