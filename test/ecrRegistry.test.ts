@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { EcrRegistryArgs } from "../components/ecrRegistry";
 import { repositoryOptions } from "../components/familyRepository";
 import { registryHost, registryProblems, registryReplication, registryScanning, repositoryPullPolicy } from "../lib/registrySettings";
+import { recordRegistrations, RecordedResource } from "./harness";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
@@ -63,25 +64,7 @@ async function run(args: EcrRegistryArgs) {
         "test",
         false,
     );
-    const monitor = (pulumi.runtime as any).getMonitor();
-    const original = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, cb: any) =>
-        original(req, (err: any, res: any) => {
-            if (!err) {
-                const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
-                resources.push({
-                    type: req.getType(),
-                    name: req.getName(),
-                    urn: res.getUrn(),
-                    inputs: deserializeProperties(req.getObject()),
-                    protect: req.getProtect?.() ?? false,
-                    retainOnDelete: req.getRetainondelete?.() ?? false,
-                    parentUrn: req.getParent(),
-                    dependencies: req.getDependenciesList(),
-                });
-            }
-            cb(err, res);
-        });
+    recordRegistrations(resources as unknown as RecordedResource[]);
     const { EcrRegistry } = await import("../components/ecrRegistry");
     const registry = new EcrRegistry("registry", args);
     const outputs = {

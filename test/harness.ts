@@ -151,6 +151,33 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
     }
 }
 
+/**
+ * Wraps the current mock monitor (call right after `setMocks`) so every registration is pushed
+ * to `into` with its inputs and the options the engine would see (protect, retainOnDelete, parent, dependencies).
+ */
+export function recordRegistrations(into: RecordedResource[]): void {
+    const monitor = (pulumi.runtime as any).getMonitor();
+    const original = monitor.registerResource.bind(monitor);
+    const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
+    monitor.registerResource = (req: any, cb: any) =>
+        original(req, (err: any, res: any) => {
+            if (!err) {
+                into.push({
+                    type: req.getType(),
+                    name: req.getName(),
+                    urn: res.getUrn(),
+                    inputs: deserializeProperties(req.getObject()),
+                    protect: req.getProtect?.() ?? false,
+                    retainOnDelete: req.getRetainondelete?.() ?? false,
+                    parentUrn: req.getParent(),
+                    dependencies: req.getDependenciesList(),
+                    custom: req.getCustom(),
+                });
+            }
+            cb(err, res);
+        });
+}
+
 /** Runs index.ts for a stack under mocks and returns what it registered and exported. */
 export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
     const stack = opts.stack ?? "dev";
@@ -198,26 +225,7 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
         },
     };
     await pulumi.runtime.setMocks(mocks, "ml-ci-images", stack, opts.preview ?? false);
-    const monitor = (pulumi.runtime as any).getMonitor();
-    const original = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: any, cb: any) =>
-        original(req, (err: any, res: any) => {
-            if (!err) {
-                const { deserializeProperties } = require("@pulumi/pulumi/runtime/rpc");
-                resources.push({
-                    type: req.getType(),
-                    name: req.getName(),
-                    urn: res.getUrn(),
-                    inputs: deserializeProperties(req.getObject()),
-                    protect: req.getProtect?.() ?? false,
-                    retainOnDelete: req.getRetainondelete?.() ?? false,
-                    parentUrn: req.getParent(),
-                    dependencies: req.getDependenciesList(),
-                    custom: req.getCustom(),
-                });
-            }
-            cb(err, res);
-        });
+    recordRegistrations(resources);
 
     const savedEnv: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(opts.env ?? {})) {
