@@ -79,8 +79,14 @@ export function createRegistryBackend(config: StackConfig, secrets: RegistrySecr
         findDigest: async (repositoryName, tag) => {
             try {
                 return (await aws.ecr.getImage({ repositoryName, imageTag: tag })).imageDigest;
-            } catch {
-                return undefined; // RepositoryNotFound (first up) or ImageNotFound: build it
+            } catch (e) {
+                // RepositoryNotFound (first up) or ImageNotFound: build it. Anything else (auth,
+                // throttling) also builds, the safe side, but says so.
+                const message = (e as Error)?.message ?? String(e);
+                if (!/RepositoryNotFound|ImageNotFound|does not exist|not found/i.test(message)) {
+                    pulumi.log.warn(`registry lookup of ${repositoryName}:${tag} failed (${message}); building the image instead of adopting it`);
+                }
+                return undefined;
             }
         },
     };
