@@ -83,7 +83,7 @@ export function createRegistryBackend(config: StackConfig, secrets: RegistrySecr
                 // RepositoryNotFound (first up) or ImageNotFound: build it. Anything else (auth,
                 // throttling) also builds, the safe side, but says so.
                 const message = (e as Error)?.message ?? String(e);
-                if (!/RepositoryNotFound|ImageNotFound|does not exist|not found/i.test(message)) {
+                if (message !== "" && !/RepositoryNotFound|ImageNotFound|does not exist|not found/i.test(message)) {
                     pulumi.log.warn(`registry lookup of ${repositoryName}:${tag} failed (${message}); building the image instead of adopting it`);
                 }
                 return undefined;

@@ -443,10 +443,6 @@ function checkBuildAndGithub(cfg: StackConfig, problems: ConfigProblem[]): void 
         if (cfg.github.repositories.length === 0) problems.push({ path: "github.repositories", message: "is empty while github.enabled is true", fix: "list the repositories to write Actions variables to, or set github.enabled: false" });
         if (cfg.github.secretRoleArn && !cfg.access.pipeline.enabled) problems.push({ path: "github.secretRoleArn", message: "needs access.pipeline.enabled (there is no pipeline role to publish)", fix: "enable access.pipeline or set github.secretRoleArn: false" });
     }
-    const cache = cfg.registry.pullThroughCache;
-    if (cfg.registry.backend === "ecr" && cache.enabled && !cache.credentialSecretArn && !(cache.dockerHubUsername && cfg.secretsPresent.includes("dockerHubAccessToken"))) {
-        problems.push({ path: "registry.pullThroughCache", message: "a Docker Hub pull-through cache needs credentials: neither credentialSecretArn nor dockerHubUsername plus the secret mlci:dockerHubAccessToken is set", fix: "set credentialSecretArn to an existing ecr-pullthroughcache/ secret, or dockerHubUsername and `pulumi config set --secret mlci:dockerHubAccessToken <token>`, or enabled: false" });
-    }
     if (cfg.registry.backend === "local") {
         for (const [key, on] of [["access.runner.enabled", cfg.access.runner.enabled], ["access.pipeline.enabled", cfg.access.pipeline.enabled], ["github.enabled", cfg.github.enabled]] as const) {
             if (on) problems.push({ path: key, message: "must be false with registry.backend local (no cloud account)", fix: `set ${CONFIG_NAMESPACE}:${key} to false` });

@@ -277,7 +277,11 @@ export function retentionProblems(r: RetentionSettings): ConfigProblem[] {
         }
         if (seen.has(pattern)) problems.push({ path, message: `"${pattern}" repeats protectedTagPatterns[${seen.get(pattern)}]`, fix: "remove the duplicate" });
         else seen.set(pattern, i);
-        const caught = GENERATED_TAG_EXAMPLES.find((t) => tagPatternMatches(pattern, t));
+        // Generated tags all start with "cuda", "py" or "cache-". A pattern whose literal prefix is
+        // compatible with one of those (or empty) could match some hash or dated tag: reject it.
+        const literalPrefix = pattern.split("*")[0];
+        const clash = ["cuda", "py", "cache-"].find((g) => g.startsWith(literalPrefix) || literalPrefix.startsWith(g));
+        const caught = GENERATED_TAG_EXAMPLES.find((t) => tagPatternMatches(pattern, t)) ?? (clash !== undefined ? `${clash}…` : undefined);
         if (caught !== undefined) {
             problems.push({
                 path,
