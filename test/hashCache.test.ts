@@ -1,0 +1,233 @@
+import ignore from "@balena/dockerignore";
+import { strict as assert } from "assert";
+import fc from "fast-check";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { closeHashThreads, FileHashCache, hashContext, HASH_SCHEME } from "../lib/contentHash";
+import { dockerignoreMatcher, listContextFiles } from "../lib/dockerContext";
+
+function tmpDir(): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), "mlci-hashcache-"));
+}
+
+function write(root: string, rel: string, content: string, mode = 0o644): void {
+    const abs = path.join(root, rel);
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    fs.writeFileSync(abs, content);
+    fs.chmodSync(abs, mode);
+}
+
+/** The fs module object itself (the `import * as` namespace is read-only), to count calls. */
+const fsModule: typeof fs = require("fs");
+
+/** Counts files opened for reading while `fn` runs. */
+async function opensDuring<T>(fn: () => Promise<T>): Promise<{ opens: number; value: T }> {
+    const original = fsModule.openSync;
+    let opens = 0;
+    fsModule.openSync = ((...args: Parameters<typeof fs.openSync>) => {
+        opens++;
+        return original(...args);
+    }) as typeof fs.openSync;
+    try {
+        return { value: await fn(), opens };
+    } finally {
+        fsModule.openSync = original;
+    }
+}
+
+/** The listing as first written: every directory walked when any `!` pattern exists, each path asked of the library. */
+function referenceListing(contextDir: string, patterns: string[]): string[] {
+    const ig = ignore().add(patterns);
+    const hasReinclude = patterns.some((p) => p.startsWith("!"));
+    const out: string[] = [];
+    const walk = (dirAbs: string, dirRel: string) => {
+        for (const e of fs.readdirSync(dirAbs, { withFileTypes: true })) {
+            const rel = dirRel === "" ? e.name : `${dirRel}/${e.name}`;
+            if (e.isDirectory()) {
+                if (ig.ignores(rel) && !hasReinclude) continue;
+                walk(path.join(dirAbs, e.name), rel);
+            } else if (!ig.ignores(rel)) out.push(rel);
+        }
+    };
+    walk(contextDir, "");
+    return out.sort();
+}
+
+const segment = fc.constantFrom("a", "b", "cache", "Cache", "src", "x.md", "y.pyc", "keep", "README.md", "*", "*.md", "**", "?", "c*", "[ab]", "a+b");
+const pattern = fc.tuple(fc.boolean(), fc.array(segment, { minLength: 1, maxLength: 3 }), fc.constantFrom("", "/", "./")).map(([neg, segs, lead]) => `${neg ? "!" : ""}${lead}${segs.join("/")}`);
+const nameSeg = fc.constantFrom("a", "b", "cache", "CACHE", "src", "x.md", "y.pyc", "keep", "README.md", "c1", "a+b", "ab");
+const relPath = fc.array(nameSeg, { minLength: 1, maxLength: 4 }).map((s) => s.join("/"));
+
+describe("the .dockerignore matcher gives @balena/dockerignore's answers", () => {
+    it("for random patterns (negations, globs, **, classes) and paths", () => {
+        fc.assert(
+            fc.property(fc.array(pattern, { maxLength: 6 }), fc.array(relPath, { minLength: 1, maxLength: 20 }), (patterns, paths) => {
+                const ours = dockerignoreMatcher(patterns);
+                const theirs = ignore().add(patterns);
+                for (const p of paths) assert.equal(ours(p), theirs.ignores(p), `${JSON.stringify(patterns)} on ${p}`);
+            }),
+            { numRuns: 400 },
+        );
+    });
+});
+
+describe("context listing skips an excluded directory only when no `!` pattern could reach inside", () => {
+    it("lists exactly what walking everything and asking the library lists", () => {
+        fc.assert(
+            fc.property(fc.uniqueArray(relPath, { minLength: 1, maxLength: 25 }), fc.array(pattern, { maxLength: 5 }), (files, patterns) => {
+                const root = tmpDir();
+                try {
+                    const written = new Set<string>();
+                    for (const f of files) {
+                        // A path cannot be both a file and a directory.
+                        if ([...written].some((w) => w.startsWith(`${f}/`) || f.startsWith(`${w}/`))) continue;
+                        write(root, f, f);
+                        written.add(f);
+                    }
+                    fs.writeFileSync(path.join(root, ".dockerignore"), patterns.join("\n"));
+                    const ours = listContextFiles(root, path.join(root, "Dockerfile")).map((f) => f.path);
+                    assert.deepEqual(ours, referenceListing(root, patterns), JSON.stringify(patterns));
+                } finally {
+                    fs.rmSync(root, { recursive: true, force: true });
+                }
+            }),
+            { numRuns: 150 },
+        );
+    });
+
+    it("does not walk an ignored cache folder because of an unrelated `!README.md`", () => {
+        const root = tmpDir();
+        write(root, ".dockerignore", "cache\n*.md\n!README.md\n");
+        write(root, "README.md", "r");
+        write(root, "cache/deep/blob.bin", "x");
+        const readdir = fsModule.readdirSync;
+        const visited: string[] = [];
+        (fsModule as { readdirSync: unknown }).readdirSync = (p: fs.PathLike, o?: unknown) => {
+            visited.push(path.relative(root, String(p)));
+            return (readdir as (p: fs.PathLike, o?: unknown) => unknown)(p, o);
+        };
+        try {
+            assert.deepEqual(listContextFiles(root, path.join(root, "Dockerfile")).map((f) => f.path), [".dockerignore", "README.md"]);
+        } finally {
+            fsModule.readdirSync = readdir;
+        }
+        assert.ok(!visited.some((v) => v.startsWith("cache")), `walked ${visited.join(", ")}`);
+    });
+});
+
+describe("per-file hash cache never serves a stale hash", () => {
+    let root: string;
+    let ctx: string;
+    let cacheFile: string;
+    const list = () => listContextFiles(ctx, path.join(ctx, "Dockerfile"));
+    const old = new Date(Date.now() - 3_600_000);
+
+    beforeEach(async () => {
+        root = tmpDir();
+        ctx = path.join(root, "ctx");
+        for (const f of ["Dockerfile", "a.txt", "b.txt", "sub/c.txt"]) write(ctx, f, `content of ${f}\n`);
+        for (const f of ["Dockerfile", "a.txt", "b.txt", "sub/c.txt"]) fs.utimesSync(path.join(ctx, f), old, old);
+        cacheFile = path.join(root, ".cache", "file-hashes.json");
+        // ctime just set may read as later than Date.now() at ms resolution: let the clock pass it (even a 0 ns window refuses "future" files).
+        await new Promise((r) => setTimeout(r, 20));
+    });
+    afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+    async function primed(): Promise<string> {
+        const cache = new FileHashCache(cacheFile, 0n);
+        const { digest } = await hashContext(list(), { cache });
+        cache.save();
+        return digest;
+    }
+    const warm = () => opensDuring(() => hashContext(list(), { cache: new FileHashCache(cacheFile, 0n) }));
+
+    it("a warm run with nothing changed reads no file and gives the cold digest", async () => {
+        const cold = (await hashContext(list())).digest;
+        assert.equal(await primed(), cold);
+        const { opens, value } = await warm();
+        assert.equal(opens, 0);
+        assert.equal(value.digest, cold);
+    });
+
+    const edits: [string, () => void][] = [
+        ["a size change", () => fs.appendFileSync(path.join(ctx, "a.txt"), "more")],
+        ["a same-size edit with mtime restored (ctime moves)", () => {
+            fs.writeFileSync(path.join(ctx, "a.txt"), "CONTENT of a.txt\n");
+            fs.utimesSync(path.join(ctx, "a.txt"), old, old);
+        }],
+        ["a file replaced by another inode with the same bytes and mtime", () => {
+            const tmp = path.join(ctx, "a.txt.new");
+            fs.writeFileSync(tmp, "content of a.txt\n");
+            fs.utimesSync(tmp, old, old);
+            fs.renameSync(tmp, path.join(ctx, "a.txt"));
+        }],
+        ["a metadata-only change (chmod back and forth)", () => {
+            fs.chmodSync(path.join(ctx, "a.txt"), 0o600);
+            fs.chmodSync(path.join(ctx, "a.txt"), 0o644);
+        }],
+    ];
+    for (const [what, edit] of edits) {
+        it(`re-reads the file after ${what}`, async () => {
+            await primed();
+            await new Promise((r) => setTimeout(r, 10));
+            edit();
+            const { opens, value } = await warm();
+            assert.equal(opens, 1);
+            assert.equal(value.digest, (await hashContext(list())).digest);
+        });
+    }
+
+    it("ignores a cache file of another format or scheme, or a corrupt one", async () => {
+        const cold = (await hashContext(list())).digest;
+        const abs = path.join(ctx, "a.txt");
+        const st = fs.lstatSync(abs, { bigint: true });
+        const stamp = `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+        const bogus = "0".repeat(64);
+        fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+        for (const text of [
+            JSON.stringify({ scheme: HASH_SCHEME, entries: { [abs]: { size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs), ino: String(st.ino), sha256: bogus } } }),
+            JSON.stringify({ scheme: "other", format: 2, entries: [[abs, stamp, bogus]] }),
+            JSON.stringify({ scheme: HASH_SCHEME, format: 2, entries: [[abs, stamp, "not-a-hash"]] }),
+            "{ truncated",
+        ]) {
+            fs.writeFileSync(cacheFile, text);
+            assert.equal((await hashContext(list(), { cache: new FileHashCache(cacheFile, 0n) })).digest, cold, text);
+        }
+    });
+
+    it("does not store a file changed (mtime or ctime) within the racy window", () => {
+        const abs = path.join(ctx, "a.txt");
+        const st = fs.lstatSync(abs, { bigint: true });
+        const latest = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+        const cache = new FileHashCache(cacheFile);
+        cache.set(abs, st, "0".repeat(64), latest + 1_000_000_000n);
+        assert.equal(cache.get(abs, st), undefined);
+        cache.set(abs, st, "0".repeat(64), latest + 2_000_000_000n);
+        assert.equal(cache.get(abs, st), "0".repeat(64));
+    });
+});
+
+describe("hashing threads", () => {
+    after(() => closeHashThreads());
+
+    it("give the digest of a single-threaded hash, and report an unreadable file by path", async function () {
+        this.timeout(30_000);
+        const root = tmpDir();
+        try {
+            for (let i = 0; i < 2100; i++) write(root, `f/${i % 7}/file${i}.txt`, `file ${i}\n`.repeat(i % 50));
+            write(root, "big.bin", "x".repeat(3 << 20));
+            const files = listContextFiles(root, path.join(root, "Dockerfile"));
+            const single = await hashContext(files, { threads: 1 });
+            const threaded = await hashContext(files, { threads: 3 });
+            const asyncPool = await hashContext(files, { threads: 0 });
+            assert.equal(threaded.digest, single.digest);
+            assert.equal(asyncPool.digest, single.digest);
+            assert.deepEqual(threaded.entries, single.entries);
+            fs.rmSync(path.join(root, "f/3/file3.txt"));
+            await assert.rejects(hashContext(files, { threads: 2 }), /file3\.txt/);
+        } finally {
+            fs.rmSync(root, { recursive: true, force: true });
+        }
+    });
+});
