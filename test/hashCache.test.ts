@@ -111,6 +111,7 @@ describe("context listing skips an excluded directory only when no `!` pattern c
             assert.deepEqual(listContextFiles(root, path.join(root, "Dockerfile")).map((f) => f.path), [".dockerignore", "README.md"]);
         } finally {
             fsModule.readdirSync = readdir;
+            fs.rmSync(root, { recursive: true, force: true });
         }
         assert.ok(!visited.some((v) => v.startsWith("cache")), `walked ${visited.join(", ")}`);
     });
