@@ -425,8 +425,18 @@ export function familyCells(family: Pick<FamilyConfig, "cpuOnly" | "matrix">, ma
     return cudas.flatMap((cuda) => pythons.map((python) => ({ cuda, python, label: `cuda${cudaShort(cuda)}-py${python}` })));
 }
 
+/** An image's name: `<family>-<cell label>`, e.g. `nightly-cuda12.4-py3.11`. */
+export function imageName(family: string, cell: Pick<MatrixCell, "label">): string {
+    return `${family}-${cell.label}`;
+}
+
+/** Every image name of a stack, family by family. */
+export function stackImageNames(config: Pick<StackConfig, "families" | "matrix">): string[] {
+    return config.families.flatMap((f) => familyCells(f, config.matrix).map((c) => imageName(f.name, c)));
+}
+
 function checkBuildAndGithub(cfg: StackConfig, problems: ConfigProblem[]): void {
-    const imageNames = new Set(cfg.families.flatMap((f) => familyCells(f, cfg.matrix).map((c) => `${f.name}-${c.label}`)));
+    const imageNames = new Set(stackImageNames(cfg));
     if (Array.isArray(cfg.build.forceRebuild)) {
         cfg.build.forceRebuild.forEach((n, i) => {
             if (!imageNames.has(n)) {

@@ -3,7 +3,7 @@
  * GitHub token, checked before any resource is registered. Registers no resources.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigProblem, familyCells, StackConfig } from "./config";
+import { ConfigProblem, stackImageNames, StackConfig } from "./config";
 import { actionsNames, ActionsScope, ActionsTarget } from "./githubNames";
 
 /** The `mlci:github` config section (lib/config's `GithubConfig` satisfies it). */
@@ -61,7 +61,7 @@ export function resolveGithubAccess(github: GithubSettings, sources: GithubToken
 export function githubConfigProblems(config: Pick<StackConfig, "github" | "families" | "matrix" | "access">): ConfigProblem[] {
     if (!config.github.enabled) return [];
     const problems: ConfigProblem[] = [];
-    const imageNames = config.families.flatMap((f) => familyCells(f, config.matrix).map((c) => `${f.name}-${c.label}`));
+    const imageNames = stackImageNames(config);
     const seen = new Set<string>();
     config.github.repositories.forEach((target, i) => {
         const key = `${target.name}@${target.environment ?? ""}`;

@@ -5,7 +5,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, ConfigProblem, CONFIG_NAMESPACE, familyCells, MatrixCell, StackConfig } from "./config";
+import { ConfigError, ConfigProblem, CONFIG_NAMESPACE, familyCells, imageName, MatrixCell, StackConfig } from "./config";
 import { FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
 import { checkCopySources, ContextFile, listContextFiles } from "./dockerContext";
 
@@ -76,7 +76,7 @@ export function expandImageGraph(config: Pick<StackConfig, "families" | "matrix"
         const f = byName.get(familyName)!;
         for (const cell of familyCells(f, config.matrix)) {
             nodes.push({
-                name: `${f.name}-${cell.label}`,
+                name: imageName(f.name, cell),
                 family: f.name,
                 cell,
                 repositoryName: `${config.registry.prefix}/${f.name}`,
@@ -88,7 +88,7 @@ export function expandImageGraph(config: Pick<StackConfig, "families" | "matrix"
                 target: f.target,
                 platforms: f.platforms,
                 dateRebuilt: f.dateRebuilt,
-                parent: f.parent !== undefined ? `${f.parent}-${cell.label}` : undefined,
+                parent: f.parent !== undefined ? imageName(f.parent, cell) : undefined,
                 smokeImports: f.smokeImports,
             });
         }

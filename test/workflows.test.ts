@@ -3,9 +3,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { validateWorkflow, ValidationState } from "@action-validator/core";
 import YAML from "yaml";
-import { familyCells, MatrixConfig } from "../lib/config";
+import { parseStackConfig, stackImageNames } from "../lib/config";
 import { actionsNames } from "../lib/githubNames";
-import { rawConfigFromStackYaml } from "../lib/stackPlan";
+import { readStackConfigFile } from "../lib/stackPlan";
 
 const ROOT = path.resolve(__dirname, "..");
 const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
@@ -21,30 +21,10 @@ const EXTERNALLY_PROVIDED: Record<string, string> = {
     "secrets.MLCI_GITHUB_TOKEN": "token (GitHub App or fine-grained PAT) the program's GitHub provider writes other repositories' Actions variables with; the run's own GITHUB_TOKEN cannot",
 };
 
-/**
- * Image names of the prod stack: families × matrix cells read from Pulumi.prod.yaml with the
- * program's own cell expansion. TODO(lead): switch to the real graph (expandImageGraph) once
- * docker/ exists, so the names come from exactly what the program builds.
- */
-function prodImageNames(): { names: string[]; raw: Record<string, unknown> } {
-    const file = path.join(ROOT, "Pulumi.prod.yaml");
-    if (!fs.existsSync(file)) {
-        // FIXTURE, used only until Pulumi.prod.yaml exists: the images the workflows name.
-        return { names: ["nightly-cuda12.4-py3.11"], raw: {} };
-    }
-    const raw = rawConfigFromStackYaml(fs.readFileSync(file, "utf8"));
-    const matrix = raw.matrix as MatrixConfig;
-    const families = raw.families as Record<string, { cpuOnly?: boolean; matrix?: MatrixConfig }>;
-    const names = Object.entries(families).flatMap(([family, f]) => familyCells({ cpuOnly: f.cpuOnly ?? false, matrix: f.matrix }, matrix).map((c) => `${family}-${c.label}`));
-    return { names, raw };
-}
-
-/** Every name the prod stack writes to GitHub, as `vars.X` / `secrets.X`. */
+/** Every name the prod stack writes to GitHub, as `vars.X` / `secrets.X`, from its validated config. */
 function programWrittenReferences(): Set<string> {
-    const { names, raw } = prodImageNames();
-    const github = (raw.github ?? {}) as { secretRoleArn?: boolean };
-    const access = (raw.access ?? {}) as { pipeline?: { enabled?: boolean } };
-    const written = actionsNames(names, { secretRoleArn: github.secretRoleArn ?? true, pipelineRole: access.pipeline?.enabled ?? true, awsRegion: true });
+    const config = parseStackConfig(readStackConfigFile(ROOT, "prod"), { projectRoot: ROOT, env: {} });
+    const written = actionsNames(stackImageNames(config), { secretRoleArn: config.github.secretRoleArn, pipelineRole: config.access.pipeline.enabled, awsRegion: true });
     return new Set([...written.variables.map((n) => `vars.${n}`), ...written.secrets.map((n) => `secrets.${n}`)]);
 }
 
