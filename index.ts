@@ -5,9 +5,9 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE, RawConfig, SECRET_KEYS } from "./lib/config";
+import { CONFIG_NAMESPACE } from "./lib/config";
 import { descendantsOf } from "./lib/imageGraph";
-import { planStack } from "./lib/stackPlan";
+import { planStack, rawConfigFromEntries } from "./lib/stackPlan";
 import { resolveGithubAccess } from "./lib/githubAccess";
 import { GithubActionsConfig } from "./components/githubActionsConfig";
 import { ImageBuild } from "./components/imageBuild";
@@ -15,32 +15,13 @@ import { PipelinePushAccess } from "./components/pipelinePushAccess";
 import { RunnerPullAccess } from "./components/runnerPullAccess";
 import { createRegistryBackend } from "./components/registryBackend";
 
-/** The `mlci:*` config of the running stack, values JSON-decoded, secrets left out. */
-function rawStackConfig(): RawConfig {
-    const raw: RawConfig = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
-        const short = key.slice(CONFIG_NAMESPACE.length + 1);
-        if ((SECRET_KEYS as readonly string[]).includes(short)) {
-            raw[short] = "(secret)";
-            continue;
-        }
-        try {
-            raw[short] = JSON.parse(value);
-        } catch {
-            raw[short] = value;
-        }
-    }
-    return raw;
-}
-
 /** UTC timestamp nonce for forced rebuilds (`YYYYMMDDHHMMSS`), or MLCI_REBUILD_NONCE. */
 function rebuildNonce(): string {
     return process.env.MLCI_REBUILD_NONCE ?? new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
 }
 
 export = async () => {
-    const plan = await planStack(rawStackConfig(), { projectRoot: __dirname });
+    const plan = await planStack(rawConfigFromEntries(pulumi.runtime.allConfig()), { projectRoot: __dirname });
     const { config, images } = plan;
     // Resolved before any resource: a missing GitHub owner/token fails here, not half-way.
     const github = resolveGithubAccess(config.github, { configToken: new pulumi.Config("github").getSecret("token") });
@@ -56,7 +37,8 @@ export = async () => {
     const lookups = await Promise.all(
         images.map(async (image) => ({
             existingDigest: config.build.adoptExisting && !forced.has(image.name) ? await registry.findDigest(image.repositoryName, image.tag) : undefined,
-            datedTagExists: image.datedTag !== undefined && (await registry.findDigest(image.repositoryName, image.datedTag)) !== undefined,
+            // Only pushes publish the dated tag, so only they need to know whether it exists.
+            datedTagExists: config.build.push && image.datedTag !== undefined && (await registry.findDigest(image.repositoryName, image.datedTag)) !== undefined,
         })),
     );
 

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
-import { CONFIG_NAMESPACE, ConfigError, ConfigProblem, parseStackConfig, ParseOptions, RawConfig, StackConfig } from "./config";
+import { CONFIG_NAMESPACE, ConfigError, ConfigProblem, parseStackConfig, ParseOptions, RawConfig, SECRET_KEYS, StackConfig } from "./config";
 import { FileHashCache } from "./contentHash";
 import { accessConfigChecks } from "./accessPolicies";
 import { githubConfigProblems } from "./githubAccess";
@@ -69,12 +69,29 @@ export function readStackConfigFile(projectRoot: string, stack: string): RawConf
 /** Extracts the `mlci:*` keys from stack YAML text. */
 export function rawConfigFromStackYaml(text: string): RawConfig {
     const doc = YAML.parse(text) ?? {};
+    return rawConfigFromEntries((doc.config ?? {}) as Record<string, unknown>);
+}
+
+/**
+ * The `mlci:*` entries of a config map (stack YAML values, or the engine's all-config strings),
+ * namespace stripped and decoded as `pulumi.Config.getObject` would (JSON strings parsed).
+ * Secret values are never decrypted or parsed here: only their presence matters to validation.
+ */
+export function rawConfigFromEntries(entries: Record<string, unknown>): RawConfig {
     const out: RawConfig = {};
-    for (const [key, value] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
+    for (const [key, value] of Object.entries(entries)) {
         if (!key.startsWith(`${CONFIG_NAMESPACE}:`)) continue;
         const short = key.slice(CONFIG_NAMESPACE.length + 1);
-        // Secure values are never decrypted offline: only their presence matters to validation.
-        out[short] = value && typeof value === "object" && "secure" in (value as object) ? "(secret)" : value;
+        const isSecure = (value !== null && typeof value === "object" && "secure" in value) || (SECRET_KEYS as readonly string[]).includes(short);
+        out[short] = isSecure ? "(secret)" : typeof value === "string" ? parseJsonOrString(value) : value;
     }
     return out;
+}
+
+function parseJsonOrString(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
 }
