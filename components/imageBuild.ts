@@ -82,7 +82,6 @@ export class ImageBuild extends pulumi.ComponentResource {
         this.uri = pulumi.interpolate`${repo}:${this.tag}`;
         const registries = args.credentials ? [args.credentials] : undefined;
 
-        let pushedRef: pulumi.Output<string>;
         if (this.built) {
             const buildArgs: Record<string, pulumi.Input<string>> = { ...img.buildArgs };
             if (img.parent !== undefined) {
@@ -121,8 +120,7 @@ export class ImageBuild extends pulumi.ComponentResource {
         } else {
             this.digest = pulumi.output(args.existingDigest!);
         }
-        pushedRef = pulumi.interpolate`${this.uri}@${this.digest}`;
-        this.ref = pushedRef;
+        this.ref = pulumi.interpolate`${this.uri}@${this.digest}`;
 
         // Aliases move only after the smoke test of this exact digest passed.
         const gates: pulumi.Resource[] = [];
@@ -133,8 +131,8 @@ export class ImageBuild extends pulumi.ComponentResource {
                 new command.local.Command(
                     `${name}-smoke-test`,
                     {
-                        create: pulumi.interpolate`bash ${script} ${pushedRef} ${flags.join(" ")}`,
-                        triggers: [pushedRef],
+                        create: pulumi.interpolate`bash ${script} ${this.ref} ${flags.join(" ")}`,
+                        triggers: [this.ref],
                         dir: args.projectRoot,
                         logging: command.local.Logging.StdoutAndStderr,
                     },
@@ -148,7 +146,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                 const suffix = alias === img.latestTag ? "latest" : "dated";
                 new dockerbuild.Index(
                     `${name}-${suffix}`,
-                    { tag: pulumi.interpolate`${repo}:${alias}`, sources: [pushedRef], push: true, registry: args.credentials },
+                    { tag: pulumi.interpolate`${repo}:${alias}`, sources: [this.ref], push: true, registry: args.credentials },
                     { parent: this, dependsOn: [...gates, ...(this.build ? [this.build] : [])], retainOnDelete: true },
                 );
             }
