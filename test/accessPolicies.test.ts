@@ -19,7 +19,7 @@ import {
     accessConfigChecks,
     githubSubjectClaims,
 } from "../lib/accessPolicies";
-import { IamOp, MotoIam, motoUnavailableReason, rejections, roleOps } from "./motoIam";
+import { IamOp, rejections, roleOps, useMotoIam } from "./motoIam";
 
 const ACCOUNT = "123456789012";
 const REPOS = [
@@ -343,28 +343,17 @@ describe("validateAccess", () => {
 });
 
 describe("moto accepts every generated IAM document", function () {
-    let moto: MotoIam | undefined;
-
-    before(async function () {
-        const reason = motoUnavailableReason();
-        if (reason !== undefined) {
-            console.warn(`      moto checks skipped: ${reason}`);
-            this.skip();
-        }
-        moto = await MotoIam.start();
-    });
-
-    after(() => moto?.stop());
+    const moto = useMotoIam();
 
     it("CreatePolicy accepts the pull and push policies; CreateRole/UpdateAssumeRolePolicy accept the trust policies", () => {
         const ops: IamOp[] = allGeneratedDocuments().flatMap(({ name, kind, doc }) =>
             kind === "policy" ? [{ op: "CreatePolicy" as const, name, document: JSON.stringify(doc) }] : roleOps(name, JSON.stringify(doc)));
-        assert.deepStrictEqual(rejections(ops, moto!.run(ops)), []);
+        assert.deepStrictEqual(rejections(ops, moto().run(ops)), []);
     });
 
     it("CreateOpenIDConnectProvider accepts the GitHub provider as the component declares it", () => {
         const ops: IamOp[] = [{ op: "CreateOpenIDConnectProvider", url: GITHUB_OIDC_URL, clientIds: [GITHUB_OIDC_AUDIENCE] }];
-        assert.deepStrictEqual(rejections(ops, moto!.run(ops)), []);
+        assert.deepStrictEqual(rejections(ops, moto().run(ops)), []);
     });
 
     it("rejects broken documents, so acceptance above means something", () => {
@@ -385,7 +374,7 @@ describe("moto accepts every generated IAM document", function () {
             { op: "UpdateAssumeRolePolicy", name: "trust-target", trustPolicy: mutate(trust, (s) => ({ ...s, Effect: "Maybe" })) },
             { op: "CreateOpenIDConnectProvider", url: "token.actions.githubusercontent.com", clientIds: [GITHUB_OIDC_AUDIENCE] },
         ];
-        const results = moto!.run(broken);
+        const results = moto().run(broken);
         const accepted = broken.filter((op, i) => results[i].ok !== (op.op === "CreateRole")).map((op) => ("name" in op ? op.name : op.url));
         assert.deepStrictEqual(accepted, [], "moto's answer differs from expectation (only CreateRole trust-target should pass)");
     });

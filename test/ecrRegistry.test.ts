@@ -10,16 +10,7 @@ const REGION = "us-east-1";
 const REGISTRY = `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`;
 const FAMILIES = ["base", "nightly", "stable", "habitat", "cpu"];
 
-interface Recorded {
-    type: string;
-    name: string;
-    urn: string;
-    inputs: Record<string, any>;
-    protect: boolean;
-    retainOnDelete: boolean;
-    parentUrn: string;
-    dependencies: string[];
-}
+type Recorded = RecordedResource;
 
 /** Resolves an Output to a Promise, for assertions outside `apply`. */
 function unwrap<T>(output: pulumi.Input<T> | undefined): Promise<T | undefined> {
@@ -64,7 +55,7 @@ async function run(args: EcrRegistryArgs) {
         "test",
         false,
     );
-    recordRegistrations(resources as unknown as RecordedResource[]);
+    recordRegistrations(resources);
     const { EcrRegistry } = await import("../components/ecrRegistry");
     const registry = new EcrRegistry("registry", args);
     const outputs = {

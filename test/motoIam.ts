@@ -111,6 +111,24 @@ export class MotoIam {
     }
 }
 
+/**
+ * Starts moto_server for the enclosing `describe` (skipping it, with the reason, when moto is
+ * not installed) and stops it afterwards. Returns a getter for the running server.
+ */
+export function useMotoIam(): () => MotoIam {
+    let moto: MotoIam | undefined;
+    before(async function () {
+        const reason = motoUnavailableReason();
+        if (reason !== undefined) {
+            console.warn(`      moto checks skipped: ${reason}`);
+            this.skip();
+        }
+        moto = await MotoIam.start();
+    });
+    after(() => moto?.stop());
+    return () => moto!;
+}
+
 /** Ops that submit a trust policy the way moto validates it: CreateRole, then UpdateAssumeRolePolicy. */
 export function roleOps(name: string, trustPolicy: string): IamOp[] {
     return [
