@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# Smoke-tests one CI image: runs a probe inside it with `docker run --rm` and checks
-#   - the venv's Python is the pyX.Y of the image name/tag,
-#   - torch imports (every family but base); nightly/habitat: a dev build; stable/cpu: equals
-#     TORCH_VERSION when given; GPU cells (cudaX.Y in the name): torch.version.cuda is X.Y;
-#     cpu: a CPU-only build; with --gpu: torch.cuda.is_available(),
-#   - the family's key test dependencies import (or the --imports list),
-#   - the image size is within the budget (default 10 GB).
+# Smoke-tests one CI image: pulls it, reads its manifest from the registry, runs a probe inside
+# it with `docker run --rm`, and checks
+#   - size: the COMPRESSED size in the registry (config + layer sizes of the pushed manifest; per
+#     platform for an index) is within the budget (default 10 GB); the uncompressed size of the
+#     pulled image is reported beside it,
+#   - the venv's Python is the pyX.Y of the image name/tag (or --python),
+#   - torch imports (every family but base); its version equals --torch-version when given
+#     (a nightly 2.12.0.dev20261120+cu130 matches 2.12.0); nightly/habitat: a dev build, and
+#     with --rebuild-epoch its build date is within 8 days of that epoch (freshness);
+#     GPU cells (cudaX.Y in the name, or --cuda): torch.version.cuda is X.Y; cpu: a CPU-only build,
+#   - with --gpu (runs `docker run --gpus all`): torch.cuda.is_available() and a real CUDA op,
+#   - the family's key test dependencies import (or the --imports list).
 # Prints one PASS/FAIL line per check and exits 1 if any check fails (2 on usage errors).
 #
-# Usage: test_image.sh IMAGE [--gpu] [--size-budget-gb N] [--imports a,b,c]
-#                            [--torch-version V] [--family F] [--python X.Y] [--cuda X.Y]
+# Usage: test_image.sh IMAGE [--gpu] [--size-budget-gb N] [--imports a,b,c] [--torch-version V]
+#                            [--python X.Y] [--cuda X.Y] [--rebuild-epoch YYYY-MM-DD]
+#                            [--timeout SECONDS] [--family F]
 # IMAGE may be repo:tag, repo:tag@sha256:... or repo@sha256:...; family and cell come from
 # the repository's last path segment (<prefix>/<family>) and the tag (cuda12.4-py3.11-...).
-# Environment: IMAGE_SIZE_BUDGET_GB (default 10), TORCH_VERSION, DOCKER (default docker).
+# The registry manifest is read with `docker manifest inspect -v` (credentials from
+# DOCKER_CONFIG, as for the pull; --insecure only for localhost/127.x registries), parsed with
+# the host's python3. Every docker call is bounded by --timeout (default 1800 s).
+# Environment: IMAGE_SIZE_BUDGET_GB (default 10), TORCH_VERSION, MLCI_REBUILD_EPOCH,
+# DOCKER (default docker). Needs bash 4+, GNU coreutils (timeout, date) and python3.
 set -euo pipefail
 
 usage() {
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -29,7 +39,10 @@ torch_version="${TORCH_VERSION:-}"
 family=""
 python_expected=""
 cuda_expected=""
+rebuild_epoch="${MLCI_REBUILD_EPOCH:-}"
+timeout_s=1800
 docker_bin="${DOCKER:-docker}"
+freshness_days=8
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -46,6 +59,10 @@ while [[ $# -gt 0 ]]; do
         --python=*) python_expected="${1#*=}" ;;
         --cuda) cuda_expected="${2:?--cuda needs a value}"; shift ;;
         --cuda=*) cuda_expected="${1#*=}" ;;
+        --rebuild-epoch) rebuild_epoch="${2:?--rebuild-epoch needs a value}"; shift ;;
+        --rebuild-epoch=*) rebuild_epoch="${1#*=}" ;;
+        --timeout) timeout_s="${2:?--timeout needs a value}"; shift ;;
+        --timeout=*) timeout_s="${1#*=}" ;;
         -h|--help) usage ;;
         -*) echo "unknown option: $1" >&2; usage ;;
         *)
@@ -59,9 +76,23 @@ if ! [[ "$budget_gb" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
     echo "size budget must be a number of GB, got '$budget_gb'" >&2
     exit 2
 fi
+if ! [[ "$timeout_s" =~ ^[1-9][0-9]*$ ]]; then
+    echo "--timeout must be a whole number of seconds, got '$timeout_s'" >&2
+    exit 2
+fi
+epoch_seconds=""
+if [[ -n "$rebuild_epoch" ]]; then
+    if ! [[ "$rebuild_epoch" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}$ ]] || ! epoch_seconds="$(date -u -d "$rebuild_epoch" +%s 2>/dev/null)" \
+        || [[ "$(date -u -d "@$epoch_seconds" +%F)" != "$rebuild_epoch" ]]; then
+        echo "--rebuild-epoch must be a date YYYY-MM-DD, got '$rebuild_epoch'" >&2
+        exit 2
+    fi
+fi
 
 # --- what the image should be, from its name -------------------------------------------
 name="${image%%@*}"              # drop @sha256:...
+digest=""
+[[ "$image" == *@* ]] && digest="${image#*@}"
 last_segment="${name##*/}"
 if [[ "$last_segment" == *:* ]]; then
     repository="${name%:*}"
@@ -106,27 +137,83 @@ passed=0
 failed=0
 pass() { echo "PASS $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+finish() {
+    echo "SUMMARY: $passed passed, $failed failed"
+    [[ "$failed" -eq 0 ]] && exit 0
+    exit 1
+}
+
+# Every docker call runs under `timeout`; exit 124 means it was cut off.
+dock() { timeout --kill-after=15 "$timeout_s" "$docker_bin" "$@"; }
+timed_out() { [[ "$1" -eq 124 || "$1" -eq 137 ]]; }
+gb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e9 }'; }
 
 echo "image: $image (family $family, python ${python_expected:-?}, cuda ${cuda_expected:-none})"
 
-# --- size -----------------------------------------------------------------------------
-size_bytes=""
-if ! size_bytes="$("$docker_bin" image inspect --format '{{.Size}}' "$image" 2>/dev/null)"; then
-    if "$docker_bin" pull "$image" >/dev/null; then
-        size_bytes="$("$docker_bin" image inspect --format '{{.Size}}' "$image" 2>/dev/null || true)"
+# --- pull (the probe needs the image; the uncompressed size comes from the local copy) ----
+status=0
+dock image inspect --format '{{.Size}}' "$image" >/dev/null 2>&1 || status=$?
+if [[ "$status" -ne 0 ]]; then
+    status=0
+    pull_output="$(dock pull "$image" 2>&1)" || status=$?
+    if [[ "$status" -ne 0 ]]; then
+        if timed_out "$status"; then fail "pull: docker pull $image timed out after ${timeout_s}s"
+        else fail "pull: cannot pull $image: $(tail -n 1 <<< "$pull_output")"; fi
+        finish
     fi
 fi
-if [[ "$size_bytes" =~ ^[0-9]+$ ]]; then
-    size_gb="$(awk -v b="$size_bytes" 'BEGIN { printf "%.2f", b / 1e9 }')"
-    if awk -v b="$size_bytes" -v g="$budget_gb" 'BEGIN { exit !(b <= g * 1e9) }'; then
-        pass "size: ${size_gb} GB <= budget ${budget_gb} GB"
+uncompressed_bytes="$(dock image inspect --format '{{.Size}}' "$image" 2>/dev/null || true)"
+local_platform="$(dock image inspect --format '{{.Os}}/{{.Architecture}}' "$image" 2>/dev/null || true)"
+
+# --- size: compressed, from the registry manifest ----------------------------------------
+manifest_ref="$image"
+[[ -n "$digest" ]] && manifest_ref="$repository@$digest"
+registry_host="${repository%%/*}"
+[[ "$repository" == */* && ( "$registry_host" == *.* || "$registry_host" == *:* || "$registry_host" == localhost ) ]] || registry_host="docker.io"
+manifest_args=(manifest inspect -v)
+case "${registry_host%:*}" in localhost|127.*|\[::1\]) manifest_args+=(--insecure) ;; esac
+status=0
+manifest_json="$(dock "${manifest_args[@]}" "$manifest_ref" 2>&1)" || status=$?
+# One line per platform: "<os>/<arch> <compressed bytes>", attestation manifests skipped.
+read -r -d '' sum_manifest <<'PY' || true
+import json, sys
+doc = json.load(sys.stdin)
+for entry in doc if isinstance(doc, list) else [doc]:
+    platform = (entry.get("Descriptor") or {}).get("platform") or {}
+    name = "%s/%s%s" % (platform.get("os", "?"), platform.get("architecture", "?"), "/" + platform["variant"] if platform.get("variant") else "")
+    if name == "unknown/unknown":
+        continue
+    manifest = entry.get("OCIManifest") or entry.get("SchemaV2Manifest") or {}
+    layers = manifest.get("layers")
+    if layers is None:
+        raise SystemExit("no layers in the manifest of %s" % name)
+    print(name, manifest.get("config", {}).get("size", 0) + sum(layer["size"] for layer in layers))
+PY
+platform_sizes=""
+if [[ "$status" -eq 0 ]]; then
+    if ! command -v python3 >/dev/null; then
+        status=1; manifest_json="python3 is needed on the host to read the manifest"
     else
-        fail "size: ${size_gb} GB > budget ${budget_gb} GB"
+        platform_sizes="$(python3 -c "$sum_manifest" <<< "$manifest_json" 2>&1)" || { status=1; manifest_json="$platform_sizes"; platform_sizes=""; }
     fi
+fi
+if [[ "$status" -ne 0 || -z "$platform_sizes" ]]; then
+    if timed_out "$status"; then reason="docker manifest inspect timed out after ${timeout_s}s"
+    else reason="$(tail -n 1 <<< "$manifest_json")"; fi
+    fail "size: cannot read the registry manifest of $manifest_ref ($reason); the budget is on the compressed size in the registry, push the image first"
 else
-    fail "size: cannot inspect $image (not found locally and pull failed)"
-    echo "SUMMARY: $passed passed, $failed failed"
-    exit 1
+    while read -r platform compressed; do
+        if [[ "$platform" == "$local_platform" && "$uncompressed_bytes" =~ ^[0-9]+$ ]]; then
+            uncompressed="uncompressed $(gb "$uncompressed_bytes") GB"
+        else
+            uncompressed="uncompressed: not pulled here"
+        fi
+        if awk -v b="$compressed" -v g="$budget_gb" 'BEGIN { exit !(b <= g * 1e9) }'; then
+            pass "size $platform: compressed $(gb "$compressed") GB <= budget ${budget_gb} GB ($uncompressed)"
+        else
+            fail "size $platform: compressed $(gb "$compressed") GB > budget ${budget_gb} GB ($uncompressed)"
+        fi
+    done <<< "$platform_sizes"
 fi
 
 # --- probe inside the image -----------------------------------------------------------
@@ -144,6 +231,11 @@ if sys.argv[2] == "1":
         out("cuda_available", torch.cuda.is_available())
         if sys.argv[3] == "1" and torch.cuda.is_available():
             out("cuda_device", torch.cuda.get_device_name(0))
+            try:
+                x = torch.ones(1024, device="cuda")
+                out("cuda_op", float((x * 2).sum().item()))
+            except Exception as e:
+                out("cuda_op_error", "%s: %s" % (type(e).__name__, e))
     except Exception as e:
         out("torch_error", "%s: %s" % (type(e).__name__, e))
 for module in [m for m in sys.argv[1].split(",") if m]:
@@ -154,10 +246,16 @@ for module in [m for m in sys.argv[1].split(",") if m]:
         out("import_fail", "%s: %s: %s" % (module, type(e).__name__, e))
 PY
 
-run_args=(run --rm)
+container="mlci-smoke-$$-$RANDOM"
+run_args=(run --rm --name "$container")
 [[ "$gpu" -eq 1 ]] && run_args+=(--gpus all)
 probe_status=0
-probe_output="$("$docker_bin" "${run_args[@]}" "$image" python -c "$probe" "$imports" "$check_torch" "$gpu" 2>&1)" || probe_status=$?
+probe_output="$(dock "${run_args[@]}" "$image" python -c "$probe" "$imports" "$check_torch" "$gpu" 2>&1)" || probe_status=$?
+if timed_out "$probe_status"; then
+    timeout 60 "$docker_bin" rm -f "$container" >/dev/null 2>&1 || true   # the client was killed, not the container
+    fail "probe: docker run timed out after ${timeout_s}s"
+    finish
+fi
 
 declare -A facts=()
 import_lines=()
@@ -174,8 +272,7 @@ done <<< "$probe_output"
 
 if [[ -z "${facts[python_version]:-}" ]]; then
     fail "probe: could not run python in the image (docker run exit $probe_status): $(tail -n 3 <<< "$probe_output" | tr '\n' ' ')"
-    echo "SUMMARY: $passed passed, $failed failed"
-    exit 1
+    finish
 fi
 
 # Python
@@ -193,15 +290,37 @@ if [[ "$check_torch" -eq 1 ]]; then
         fail "torch: import failed: ${facts[torch_error]:-no output}"
     else
         tv="${facts[torch_version]}"
+        public="${tv%%+*}"                 # 2.12.0.dev20261120+cu130 -> 2.12.0.dev20261120
+        release="${public%%.dev*}"         # -> 2.12.0
         case "$family" in
             nightly|habitat)
-                if [[ "$tv" == *dev* ]]; then pass "torch: $tv is a nightly (dev) build"
-                else fail "torch: $tv is not a nightly (expected 'dev' in the version)"; fi ;;
+                if [[ "$tv" != *dev* ]]; then fail "torch: $tv is not a nightly (expected 'dev' in the version)"
+                elif [[ -z "$torch_version" ]]; then pass "torch: $tv is a nightly (dev) build"
+                elif [[ "$public" == "$torch_version" || "$release" == "$torch_version" ]]; then pass "torch: $tv is a nightly (dev) build of $torch_version"
+                else fail "torch: $tv is a nightly of $release (expected $torch_version)"; fi ;;
             *)
                 if [[ -z "$torch_version" ]]; then pass "torch: $tv imports (no expected version given)"
-                elif [[ "${tv%%+*}" == "$torch_version" ]]; then pass "torch: $tv (expected $torch_version)"
+                elif [[ "$public" == "$torch_version" || "$release" == "$torch_version" ]]; then pass "torch: $tv (expected $torch_version)"
                 else fail "torch: $tv (expected $torch_version)"; fi ;;
         esac
+        # Freshness: a nightly's dev date must be within 8 days of the rebuild epoch.
+        if [[ -n "$epoch_seconds" && "$tv" == *dev* ]]; then
+            if [[ "$tv" =~ dev([0-9]{8}) ]] && built="$(date -u -d "${BASH_REMATCH[1]}" +%s 2>/dev/null)"; then
+                build_date="$(date -u -d "@$built" +%F)"
+                days=$(( (epoch_seconds - built) / 86400 ))
+                distance=${days#-}
+                if [[ "$days" -ge 0 ]]; then when="$distance days before"; else when="$distance days after"; fi
+                if [[ "$distance" -le "$freshness_days" ]]; then
+                    pass "freshness: torch built $build_date, $when the rebuild epoch $rebuild_epoch (at most $freshness_days)"
+                elif [[ "$days" -ge 0 ]]; then
+                    fail "freshness: torch built $build_date, $when the rebuild epoch $rebuild_epoch (at most $freshness_days): a stale nightly"
+                else
+                    fail "freshness: torch built $build_date, $when the rebuild epoch $rebuild_epoch (at most $freshness_days): wrong --rebuild-epoch?"
+                fi
+            else
+                fail "freshness: no build date (devYYYYMMDD) in torch $tv"
+            fi
+        fi
         tc="${facts[torch_cuda]:-None}"
         if [[ -n "$cuda_expected" ]]; then
             tc_major_minor="$(cut -d. -f1,2 <<< "$tc")"
@@ -212,15 +331,20 @@ if [[ "$check_torch" -eq 1 ]]; then
             else fail "cuda: torch.version.cuda=$tc in a CPU image (expected a CPU-only build)"; fi
         fi
         if [[ "$gpu" -eq 1 ]]; then
-            if [[ "${facts[cuda_available]:-}" == "True" ]]; then pass "gpu: torch.cuda.is_available() on ${facts[cuda_device]:-a GPU}"
-            else fail "gpu: torch.cuda.is_available() is ${facts[cuda_available]:-unknown} with --gpus all"; fi
+            if [[ "${facts[cuda_available]:-}" == "True" ]]; then
+                pass "gpu: torch.cuda.is_available() on ${facts[cuda_device]:-a GPU}"
+                if [[ "${facts[cuda_op]:-}" == "2048.0" ]]; then pass "gpu op: (torch.ones(1024, device='cuda') * 2).sum() = 2048.0"
+                else fail "gpu op: (torch.ones(1024, device='cuda') * 2).sum() gave ${facts[cuda_op]:-${facts[cuda_op_error]:-no result}} (expected 2048.0)"; fi
+            else
+                fail "gpu: torch.cuda.is_available() is ${facts[cuda_available]:-unknown} with --gpus all"
+            fi
         fi
     fi
 fi
 
 # imports
 IFS=',' read -r -a wanted <<< "$imports"
-for module in "${wanted[@]}"; do
+for module in "${wanted[@]+"${wanted[@]}"}"; do
     [[ -n "$module" ]] || continue
     result=""
     for entry in "${import_lines[@]+"${import_lines[@]}"}"; do
@@ -231,5 +355,4 @@ for module in "${wanted[@]}"; do
     else fail "import ${result:-$module: no result from the probe}"; fi
 done
 
-echo "SUMMARY: $passed passed, $failed failed"
-[[ "$failed" -eq 0 ]]
+finish

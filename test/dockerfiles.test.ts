@@ -217,8 +217,8 @@ describe("lintDockerfile rules", () => {
 // --- docker/test_image.sh with a fake docker ------------------------------------------------
 
 const FAKE_DOCKER = `#!/usr/bin/env bash
-# Fake docker: answers image inspect / pull from env vars and runs "docker run IMAGE CMD..."
-# locally (python resolves to the host interpreter, PYTHONPATH to stub modules).
+# Fake docker: answers image inspect / pull / manifest inspect from env vars and runs
+# "docker run IMAGE CMD..." locally (python resolves to the host interpreter, PYTHONPATH to stub modules).
 set -euo pipefail
 printf '%s\\n' "$*" >> "$FAKE_DOCKER_LOG"
 case "$1" in
@@ -226,21 +226,36 @@ case "$1" in
         if [[ "\${FAKE_DOCKER_NEEDS_PULL:-0}" == 1 && ! -e "$FAKE_DOCKER_STATE/pulled" ]]; then
             echo "Error: No such image: \${@: -1}" >&2; exit 1
         fi
-        echo "$FAKE_DOCKER_SIZE" ;;
+        if [[ "$*" == *Architecture* ]]; then echo linux/amd64; else echo "$FAKE_DOCKER_SIZE"; fi ;;
     pull)
         [[ "\${FAKE_DOCKER_PULL_FAILS:-0}" == 1 ]] && { echo "pull access denied" >&2; exit 1; }
         touch "$FAKE_DOCKER_STATE/pulled" ;;
+    manifest)
+        [[ -n "\${FAKE_DOCKER_MANIFEST_FAILS:-}" ]] && { echo "$FAKE_DOCKER_MANIFEST_FAILS" >&2; exit 1; }
+        echo "$FAKE_DOCKER_MANIFEST" ;;
     run)
         shift
         while [[ $# -gt 0 ]]; do
-            case "$1" in --rm) shift ;; --gpus) shift 2 ;; *) break ;; esac
+            case "$1" in --rm) shift ;; --gpus|--name) shift 2 ;; *) break ;; esac
         done
         shift # image
+        [[ -n "\${FAKE_DOCKER_RUN_SLEEP:-}" ]] && sleep "$FAKE_DOCKER_RUN_SLEEP"
         echo "==========\\n== CUDA ==\\n==========" # entrypoint banner noise
         PYTHONPATH="$FAKE_DOCKER_SITE" exec "$@" ;;
+    rm) ;;
     *) echo "fake docker: unexpected $*" >&2; exit 99 ;;
 esac
 `;
+
+/** `docker manifest inspect -v` output: one object for a manifest, an array for an index. */
+function verboseManifest(platforms: { os: string; architecture: string; config: number; layers: number[] }[], index = false): string {
+    const entries = platforms.map((p) => ({
+        Ref: "r",
+        Descriptor: { mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"c".repeat(64)}`, size: 900, platform: { architecture: p.architecture, os: p.os } },
+        OCIManifest: { schemaVersion: 2, config: { size: p.config, digest: `sha256:${"d".repeat(64)}` }, layers: p.layers.map((size) => ({ size, digest: `sha256:${"e".repeat(64)}` })) },
+    }));
+    return JSON.stringify(index ? entries : entries[0]);
+}
 
 const TORCH_STUB = `import os
 __version__ = os.environ["FAKE_TORCH_VERSION"]
@@ -253,6 +268,19 @@ class cuda:
     @staticmethod
     def get_device_name(i):
         return "Fake A10G"
+class _Tensor:
+    def __init__(self, values):
+        self.values = values
+    def __mul__(self, k):
+        return _Tensor([v * k for v in self.values])
+    def sum(self):
+        return _Tensor([sum(self.values)])
+    def item(self):
+        if os.environ.get("FAKE_CUDA_OP_BROKEN") == "1":
+            raise RuntimeError("CUDA error: no kernel image is available for execution on the device")
+        return self.values[0]
+def ones(n, device=None):
+    return _Tensor([1.0] * n)
 `;
 
 describe("docker/test_image.sh (fake docker on PATH)", function () {
@@ -292,6 +320,7 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
                 FAKE_DOCKER_STATE: path.join(tmp, "state"),
                 FAKE_DOCKER_SITE: path.join(tmp, "site"),
                 FAKE_DOCKER_SIZE: "8500000000",
+                FAKE_DOCKER_MANIFEST: verboseManifest([{ os: "linux", architecture: "amd64", config: 12_000, layers: [2_000_000_000, 1_199_988_000] }]),
                 FAKE_TORCH_VERSION: "2.7.0.dev20250105+cu124",
                 FAKE_TORCH_CUDA: "12.4",
                 ...env,
@@ -308,7 +337,7 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         assert.strictEqual(r.status, 0, r.stdout + r.stderr);
         assert.ok(r.lines.includes(`image: ${nightly()} (family nightly, python ${hostPy}, cuda 12.4)`), r.stdout);
         for (const line of [
-            "PASS size: 8.50 GB <= budget 10 GB",
+            "PASS size linux/amd64: compressed 3.20 GB <= budget 10 GB (uncompressed 8.50 GB)",
             `PASS python: ${hostPy} (expected ${hostPy})`,
             "PASS torch: 2.7.0.dev20250105+cu124 is a nightly (dev) build",
             "PASS cuda: torch.version.cuda=12.4 (expected 12.4)",
@@ -335,15 +364,45 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         assert.ok(r.lines.includes("FAIL cuda: torch.version.cuda=11.8 (expected 12.4)"), r.stdout);
     });
 
-    it("an image over the size budget fails; the budget comes from the flag or IMAGE_SIZE_BUDGET_GB", () => {
-        let r = run([nightly()], { FAKE_DOCKER_SIZE: "12345678901" });
+    it("the budget is on the compressed size in the registry manifest (config + layers), from the flag or IMAGE_SIZE_BUDGET_GB", () => {
+        const over = verboseManifest([{ os: "linux", architecture: "amd64", config: 1_000, layers: [12_000_000_000, 345_677_901] }]);
+        let r = run([nightly()], { FAKE_DOCKER_MANIFEST: over, FAKE_DOCKER_SIZE: "30000000000" });
         assert.strictEqual(r.status, 1);
-        assert.ok(r.lines.includes("FAIL size: 12.35 GB > budget 10 GB"), r.stdout);
-        r = run([nightly(), "--size-budget-gb", "12.5"], { FAKE_DOCKER_SIZE: "12345678901" });
+        assert.ok(r.lines.includes("FAIL size linux/amd64: compressed 12.35 GB > budget 10 GB (uncompressed 30.00 GB)"), r.stdout);
+        assert.ok(r.log.split("\n").includes(`manifest inspect -v 123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-ci/nightly@sha256:${"b".repeat(64)}`), r.log);
+        r = run([nightly(), "--size-budget-gb", "12.5"], { FAKE_DOCKER_MANIFEST: over });
         assert.strictEqual(r.status, 0, r.stdout);
-        assert.ok(r.lines.includes("PASS size: 12.35 GB <= budget 12.5 GB"), r.stdout);
-        r = run([nightly()], { FAKE_DOCKER_SIZE: "8500000000", IMAGE_SIZE_BUDGET_GB: "8" });
-        assert.ok(r.lines.includes("FAIL size: 8.50 GB > budget 8 GB"), r.stdout);
+        assert.ok(r.lines.includes("PASS size linux/amd64: compressed 12.35 GB <= budget 12.5 GB (uncompressed 8.50 GB)"), r.stdout);
+        r = run([nightly()], { IMAGE_SIZE_BUDGET_GB: "3" });
+        assert.ok(r.lines.includes("FAIL size linux/amd64: compressed 3.20 GB > budget 3 GB (uncompressed 8.50 GB)"), r.stdout);
+    });
+
+    it("an index is budgeted per platform; attestation manifests are skipped; localhost registries are read with --insecure", () => {
+        const index = verboseManifest(
+            [
+                { os: "linux", architecture: "amd64", config: 0, layers: [4_000_000_000] },
+                { os: "linux", architecture: "arm64", config: 0, layers: [11_000_000_000] },
+                { os: "unknown", architecture: "unknown", config: 0, layers: [50_000_000_000] },
+            ],
+            true,
+        );
+        const image = `localhost:5000/ml-ci/cpu:py${hostPy}-0123456789ab`;
+        const r = run([image, "--imports", ""], { FAKE_DOCKER_MANIFEST: index, FAKE_TORCH_VERSION: "2.9.1+cpu", FAKE_TORCH_CUDA: "" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("PASS size linux/amd64: compressed 4.00 GB <= budget 10 GB (uncompressed 8.50 GB)"), r.stdout);
+        assert.ok(r.lines.includes("FAIL size linux/arm64: compressed 11.00 GB > budget 10 GB (uncompressed: not pulled here)"), r.stdout);
+        assert.ok(!r.stdout.includes("unknown/unknown"), r.stdout);
+        assert.ok(r.log.split("\n").includes(`manifest inspect -v --insecure ${image}`), r.log);
+    });
+
+    it("an image whose registry manifest cannot be read fails the size check with the reason", () => {
+        const r = run([nightly()], { FAKE_DOCKER_MANIFEST_FAILS: "no such manifest: x" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(
+            r.lines.includes(`FAIL size: cannot read the registry manifest of 123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-ci/nightly@sha256:${"b".repeat(64)} (no such manifest: x); the budget is on the compressed size in the registry, push the image first`),
+            r.stdout,
+        );
+        assert.ok(r.lines.includes("PASS import tensordict"), "the other checks still run");
     });
 
     it("a test dependency that fails to import fails with its error", () => {
@@ -378,10 +437,14 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         let r = run([nightly(), "--gpu"], { FAKE_CUDA_AVAILABLE: "0" });
         assert.strictEqual(r.status, 1);
         assert.ok(r.lines.includes("FAIL gpu: torch.cuda.is_available() is False with --gpus all"), r.stdout);
-        assert.ok(/^run --rm --gpus all /m.test(r.log), r.log);
+        assert.ok(/^run --rm --name mlci-smoke-\S+ --gpus all /m.test(r.log), r.log);
         r = run([nightly(), "--gpu"], { FAKE_CUDA_AVAILABLE: "1" });
         assert.strictEqual(r.status, 0, r.stdout);
         assert.ok(r.lines.includes("PASS gpu: torch.cuda.is_available() on Fake A10G"), r.stdout);
+        assert.ok(r.lines.includes("PASS gpu op: (torch.ones(1024, device='cuda') * 2).sum() = 2048.0"), r.stdout);
+        r = run([nightly(), "--gpu"], { FAKE_CUDA_AVAILABLE: "1", FAKE_CUDA_OP_BROKEN: "1" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL gpu op: (torch.ones(1024, device='cuda') * 2).sum() gave RuntimeError: CUDA error: no kernel image is available for execution on the device (expected 2048.0)"), r.stdout);
     });
 
     it("pulls an image that is not local, and fails cleanly when the pull fails", () => {
@@ -392,7 +455,7 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         fs.rmSync(path.join(tmp, "docker.log"));
         r = run([nightly()], { FAKE_DOCKER_NEEDS_PULL: "1", FAKE_DOCKER_PULL_FAILS: "1" });
         assert.strictEqual(r.status, 1);
-        assert.ok(r.lines.includes(`FAIL size: cannot inspect ${nightly()} (not found locally and pull failed)`), r.stdout);
+        assert.ok(r.lines.includes(`FAIL pull: cannot pull ${nightly()}: pull access denied`), r.stdout);
         assert.ok(!/^run /m.test(r.log), "no docker run after a failed pull");
     });
 
@@ -415,9 +478,45 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         assert.ok(r.lines.includes("PASS import habitat_sim"), r.stdout);
     });
 
+    it("freshness: a nightly's dev date must be within 8 days of --rebuild-epoch", () => {
+        const v = "2.12.0.dev20261120+cu130";
+        let r = run([nightly(), "--rebuild-epoch", "2026-11-22", "--cuda", "13.0"], { FAKE_TORCH_VERSION: v, FAKE_TORCH_CUDA: "13.0" });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes("PASS freshness: torch built 2026-11-20, 2 days before the rebuild epoch 2026-11-22 (at most 8)"), r.stdout);
+        r = run([nightly(), "--rebuild-epoch", "2026-11-28"], { FAKE_TORCH_VERSION: v, FAKE_TORCH_CUDA: "12.4" });
+        assert.ok(r.lines.includes("PASS freshness: torch built 2026-11-20, 8 days before the rebuild epoch 2026-11-28 (at most 8)"), r.stdout);
+        r = run([nightly(), "--rebuild-epoch", "2026-11-29"], { FAKE_TORCH_VERSION: v, FAKE_TORCH_CUDA: "12.4" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL freshness: torch built 2026-11-20, 9 days before the rebuild epoch 2026-11-29 (at most 8): a stale nightly"), r.stdout);
+        r = run([nightly()], { FAKE_TORCH_VERSION: v, FAKE_TORCH_CUDA: "12.4", MLCI_REBUILD_EPOCH: "2026-08-02" });
+        assert.ok(r.lines.includes("FAIL freshness: torch built 2026-11-20, 110 days after the rebuild epoch 2026-08-02 (at most 8): wrong --rebuild-epoch?"), r.stdout);
+        r = run([nightly()], { FAKE_TORCH_VERSION: v, FAKE_TORCH_CUDA: "12.4" });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(!r.stdout.includes("freshness"), "no epoch, no freshness check");
+    });
+
+    it("--torch-version: a nightly matches its release part, stable its public version", () => {
+        const v = "2.12.0.dev20261120+cu124";
+        let r = run([nightly(), "--torch-version", "2.12.0"], { FAKE_TORCH_VERSION: v });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes(`PASS torch: ${v} is a nightly (dev) build of 2.12.0`), r.stdout);
+        r = run([nightly(), "--torch-version", "2.11.0"], { FAKE_TORCH_VERSION: v });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes(`FAIL torch: ${v} is a nightly of 2.12.0 (expected 2.11.0)`), r.stdout);
+    });
+
+    it("--timeout bounds every docker call; a probe that hangs fails and its container is removed", () => {
+        const r = run([nightly(), "--timeout", "2"], { FAKE_DOCKER_RUN_SLEEP: "30" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL probe: docker run timed out after 2s"), r.stdout);
+        assert.ok(/^rm -f mlci-smoke-\S+$/m.test(r.log), r.log);
+    });
+
     it("usage errors exit 2", () => {
         assert.strictEqual(run([]).status, 2);
         assert.strictEqual(run([nightly(), "--size-budget-gb", "ten"]).status, 2);
         assert.strictEqual(run([nightly(), "--bogus"]).status, 2);
+        assert.strictEqual(run([nightly(), "--rebuild-epoch", "2026-02-30"]).status, 2);
+        assert.strictEqual(run([nightly(), "--timeout", "0"]).status, 2);
     });
 });
