@@ -11,7 +11,9 @@
 #             mlci-test/busybox:latest     busybox-static's /bin/busybox and its applets
 #             mlci-test/python:latest      the host's python3 (binary, stdlib, libraries) + busybox
 #   stop    stops only what start started (pid files); keeps the data dir as a cache.
-#   env     prints `export DOCKER_HOST=... MLCI_TEST_REGISTRY=127.0.0.1:PORT ...` lines.
+#   env     prints `export DOCKER_HOST=... MLCI_TEST_REGISTRY=127.0.0.1:PORT ...` lines, plus
+#           MLCI_TEST_DOCKER (a client that builds with BuildKit), MLCI_TEST_PYTHON_VERSION and
+#           the two base image names.
 #   status  prints what runs; exits 1 unless both engine and registry answer.
 # State lives in ${MLCI_INTEGRATION_DIR:-/tmp/mlci-integration}.
 set -euo pipefail
@@ -220,6 +222,21 @@ import_images() {
     write_state MLCI_TEST_PYTHON_VERSION "$version"
 }
 
+# A docker client that builds with BuildKit: one with the buildx plugin, or a client older than
+# 23.0, which speaks BuildKit itself (Debian 12's docker.io 20.10 client; /usr/local/bin/docker
+# 28.x without buildx refuses DOCKER_BUILDKIT=1).
+build_client() {
+    local c major
+    for c in $(command -v docker || true) /usr/bin/docker /usr/local/bin/docker; do
+        [[ -x "$c" ]] || continue
+        if timeout 20 "$c" buildx version >/dev/null 2>&1; then echo "$c"; return 0; fi
+        major="$(timeout 20 "$c" version --format '{{.Client.Version}}' 2>/dev/null | cut -d. -f1 || true)"
+        if [[ "$major" =~ ^[0-9]+$ && "$major" -lt 23 ]]; then echo "$c"; return 0; fi
+    done
+    log "warning: no docker client with buildx or built-in BuildKit found; builds may fail"
+    command -v docker || echo docker
+}
+
 print_env() {
     [[ -f "$state" ]] || die "not started (run: $0 start)"
     local key value
@@ -228,6 +245,7 @@ print_env() {
         [[ -n "$value" ]] || die "not started (run: $0 start)"
         echo "export $key=$value"
     done
+    echo "export MLCI_TEST_DOCKER=$(build_client)"
     echo "export MLCI_TEST_BUSYBOX_IMAGE=$busybox_image"
     echo "export MLCI_TEST_PYTHON_IMAGE=$python_image"
 }
