@@ -5,7 +5,7 @@
  * inside its `describe`: the suite skips with one line when no engine can be had, except under
  * CI=true as root, where failing to start is a failure.
  */
-import { execFileSync, spawnSync, SpawnSyncReturns } from "child_process";
+import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
@@ -92,7 +92,7 @@ export function useIntegrationEnv(): () => IntegrationEnv {
         pending ??= bringUp();
         const result = await pending;
         if (typeof result === "string") {
-            if (!skipAnnounced) console.log(`  integration tests skipped: no Docker engine (${result})`);
+            if (!skipAnnounced) console.log(`  integration tests skipped: ${result}`);
             skipAnnounced = true;
             this.skip();
         }
@@ -189,9 +189,4 @@ export async function registryManifest(env: IntegrationEnv, repository: string, 
 /** A temp dir removed by the caller (`fs.rmSync(dir, { recursive: true })`). */
 export function tempDir(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), `mlci-it-${prefix}-`));
-}
-
-/** Host `python3 -c`: for independent arithmetic, never the code under test. */
-export function hostPython(code: string): string {
-    return execFileSync("python3", ["-c", code], { encoding: "utf8" });
 }
