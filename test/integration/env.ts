@@ -75,9 +75,20 @@ async function bringUp(): Promise<IntegrationEnv | string> {
     };
 }
 
-// Stop what this process started (when .ci/run started the env, it stops it itself).
-after(function () {
-    this.timeout(120_000);
+// Remove this run's images and build cache (vfs stores every layer as a full copy; the base
+// images stay cached), then stop what this process started (when .ci/run started the env, it
+// stops it itself).
+after(async function () {
+    this.timeout(300_000);
+    const result = pending ? await pending.catch(() => undefined) : undefined;
+    if (result && typeof result !== "string") {
+        const refs = spawnSync("docker", ["images", "--format", "{{.Repository}}:{{.Tag}}"], { encoding: "utf8", env: result.processEnv, timeout: 60_000 })
+            .stdout.split("\n")
+            .filter((r) => r.includes(result.namespace));
+        if (refs.length) spawnSync("docker", ["rmi", "-f", ...refs], { env: result.processEnv, timeout: 120_000 });
+        spawnSync("docker", ["image", "prune", "-f"], { env: result.processEnv, timeout: 120_000 });
+        spawnSync("docker", ["builder", "prune", "-af"], { env: result.processEnv, timeout: 120_000 });
+    }
     if (startedHere) script("stop");
 });
 
