@@ -5,15 +5,15 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE } from "./lib/config";
-import { descendantsOf } from "./lib/imageGraph";
+import { CONFIG_NAMESPACE } from "./lib/config/config";
+import { descendantsOf } from "./lib/images/graph";
 import { planStack, rawConfigFromEntries } from "./lib/stackPlan";
-import { resolveGithubAccess } from "./lib/githubAccess";
-import { GithubActionsConfig } from "./components/githubActionsConfig";
-import { ImageBuild } from "./components/imageBuild";
-import { PipelinePushAccess } from "./components/pipelinePushAccess";
-import { RunnerPullAccess } from "./components/runnerPullAccess";
-import { createRegistryBackend } from "./components/registryBackend";
+import { resolveGithubAccess } from "./lib/github/access";
+import { GithubActionsConfig } from "./components/github/githubActionsConfig";
+import { ImageBuild } from "./components/images/imageBuild";
+import { PipelinePushAccess } from "./components/access/pipelinePushAccess";
+import { RunnerPullAccess } from "./components/access/runnerPullAccess";
+import { createRegistryBackend } from "./components/registry/registryBackend";
 
 /** UTC timestamp nonce for forced rebuilds (`YYYYMMDDHHMMSS`), or MLCI_REBUILD_NONCE. */
 function rebuildNonce(): string {

@@ -7,8 +7,8 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { closeHashThreads, FileHashCache, hashContext, hashFileBytes, mapBounded } from "../lib/contentHash";
-import { listContextFiles, parseDockerignore } from "../lib/dockerContext";
+import { closeHashThreads, FileHashCache, hashContext, hashFileBytes, mapBounded } from "../lib/images/contentHash";
+import { listContextFiles, parseDockerignore } from "../lib/images/dockerContext";
 import { generateLargeContext } from "./generate";
 import { ratio, roundRobin, Row, seconds } from "./report";
 

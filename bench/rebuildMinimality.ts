@@ -8,7 +8,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { RawConfig } from "../lib/config";
+import { RawConfig } from "../lib/config/config";
 import { planStack, readStackConfigFile } from "../lib/stackPlan";
 import { Row } from "./report";
 

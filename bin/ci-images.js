@@ -3,7 +3,7 @@
 "use strict";
 const path = require("path");
 require("ts-node").register({ transpileOnly: true, project: path.join(__dirname, "..", "tsconfig.json") });
-require("../lib/cli").main(process.argv.slice(2)).then(
+require("../cli/main").main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
         process.stderr.write(`ci-images: ${err && err.stack ? err.stack : err}\n`);

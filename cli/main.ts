@@ -6,11 +6,11 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError } from "./config";
-import { lintDockerfile } from "./dockerfileLint";
-import { passedBuildArgNames, TaggedImage } from "./imageGraph";
-import { findProjectRoot, planStack, readStackConfigFile, StackPlan } from "./stackPlan";
-import { parseStackOutputs, resolveImageRef } from "./stackOutputs";
+import { ConfigError } from "../lib/config/config";
+import { lintDockerfile } from "../lib/images/dockerfileRules";
+import { passedBuildArgNames, TaggedImage } from "../lib/images/graph";
+import { findProjectRoot, planStack, readStackConfigFile, StackPlan } from "../lib/stackPlan";
+import { parseStackOutputs, resolveImageRef } from "../lib/images/stackOutputs";
 
 const USAGE = `usage: ci-images <command> [options]
 

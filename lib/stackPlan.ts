@@ -5,13 +5,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
-import { CONFIG_NAMESPACE, ConfigError, ConfigProblem, parseStackConfig, ParseOptions, RawConfig, SECRET_KEYS, StackConfig } from "./config";
-import { FileHashCache } from "./contentHash";
-import { accessConfigChecks } from "./accessPolicies";
-import { githubConfigProblems } from "./githubAccess";
-import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "./imageGraph";
-import { retentionConfigChecks } from "./lifecyclePolicy";
-import { registryProblems } from "./registrySettings";
+import { CONFIG_NAMESPACE, ConfigError, ConfigProblem, parseStackConfig, ParseOptions, RawConfig, SECRET_KEYS, StackConfig } from "./config/config";
+import { FileHashCache } from "./images/contentHash";
+import { accessConfigChecks } from "./access/policies";
+import { githubConfigProblems } from "./github/access";
+import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "./images/graph";
+import { retentionConfigChecks } from "./registry/lifecyclePolicy";
+import { registryProblems } from "./registry/documents";
 
 /** A validated stack: its config and its images, parents first. */
 export interface StackPlan {

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import type { PolicyDocument } from "../lib/accessPolicies";
-import type * as RunnerModule from "../components/runnerPullAccess";
-import type * as PipelineModule from "../components/pipelinePushAccess";
+import type { PolicyDocument } from "../lib/access/policies";
+import type * as RunnerModule from "../components/access/runnerPullAccess";
+import type * as PipelineModule from "../components/access/pipelinePushAccess";
 import { IamOp, rejections, roleOps, useMotoIam } from "./motoIam";
 
 const ACCOUNT = "123456789012";
@@ -74,9 +74,9 @@ describe("access components (mocked Pulumi)", () => {
             },
             call: (args) => args.inputs,
         }, "ml-ci-images", "test", false);
-        runnerModule = await import("../components/runnerPullAccess");
-        pipelineModule = await import("../components/pipelinePushAccess");
-        ({ findWildcardViolations } = await import("../lib/accessPolicies"));
+        runnerModule = await import("../components/access/runnerPullAccess");
+        pipelineModule = await import("../components/access/pipelinePushAccess");
+        ({ findWildcardViolations } = await import("../lib/access/policies"));
     });
 
     describe("RunnerPullAccess with a new role and existing runner roles", () => {

@@ -18,7 +18,7 @@ import {
     validateAccess,
     accessConfigChecks,
     githubSubjectClaims,
-} from "../lib/accessPolicies";
+} from "../lib/access/policies";
 import { IamOp, rejections, roleOps, useMotoIam } from "./motoIam";
 
 const ACCOUNT = "123456789012";

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { PassThrough } from "stream";
-import { main } from "../lib/cli";
+import { main } from "../cli/main";
 import { planStack } from "../lib/stackPlan";
 import { catalogConfig, catalogFiles, writeTree } from "./fixtures";
 import YAML from "yaml";

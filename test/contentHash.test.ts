@@ -1,8 +1,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { FileHashCache, hashContext } from "../lib/contentHash";
-import { listContextFiles } from "../lib/dockerContext";
+import { FileHashCache, hashContext } from "../lib/images/contentHash";
+import { listContextFiles } from "../lib/images/dockerContext";
 import { planStack } from "../lib/stackPlan";
 import { catalogConfig, catalogFiles, clone, writeTree } from "./fixtures";
 

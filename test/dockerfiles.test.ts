@@ -4,10 +4,10 @@ import { Arg, DockerfileParser } from "dockerfile-ast";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkCopySources, dockerignoreFile, dockerignoreMatcher, listContextFiles, parseDockerignore } from "../lib/dockerContext";
-import { dockerfileArgs, lintDockerfile } from "../lib/dockerfileLint";
-import { parseStackConfig } from "../lib/config";
-import { expandImageGraph, passedBuildArgNames } from "../lib/imageGraph";
+import { checkCopySources, dockerignoreFile, dockerignoreMatcher, listContextFiles, parseDockerignore } from "../lib/images/dockerContext";
+import { dockerfileArgs, lintDockerfile } from "../lib/images/dockerfileRules";
+import { parseStackConfig } from "../lib/config/config";
+import { expandImageGraph, passedBuildArgNames } from "../lib/images/graph";
 import { readStackConfigFile } from "../lib/stackPlan";
 
 const root = path.resolve(__dirname, "..");

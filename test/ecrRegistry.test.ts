@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import type { EcrRegistryArgs } from "../components/ecrRegistry";
-import { repositoryOptions } from "../components/familyRepository";
-import { registryHost, registryProblems, registryReplication, registryScanning, repositoryPullPolicy } from "../lib/registrySettings";
+import type { EcrRegistryArgs } from "../components/registry/ecrRegistry";
+import { repositoryOptions } from "../components/registry/familyRepository";
+import { registryHost, registryProblems, registryReplication, registryScanning, repositoryPullPolicy } from "../lib/registry/documents";
 import { recordRegistrations, RecordedResource } from "./harness";
 
 const ACCOUNT = "123456789012";
@@ -56,7 +56,7 @@ async function run(args: EcrRegistryArgs) {
         false,
     );
     recordRegistrations(resources);
-    const { EcrRegistry } = await import("../components/ecrRegistry");
+    const { EcrRegistry } = await import("../components/registry/ecrRegistry");
     const registry = new EcrRegistry("registry", args);
     const outputs = {
         registryUrl: await unwrap(registry.registryUrl),

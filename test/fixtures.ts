@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { RawConfig } from "../lib/config";
+import { RawConfig } from "../lib/config/config";
 
 /** Files of a small catalog: base → nightly → habitat, plus a cpu root. Mode 0o755 where given. */
 export function catalogFiles(): Record<string, string | { content: string; mode: number }> {

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { githubConfigProblems, resolveGithubAccess, GithubSettings } from "../lib/githubAccess";
+import { githubConfigProblems, resolveGithubAccess, GithubSettings } from "../lib/github/access";
 import {
     actionsNameProblem,
     actionsNames,
@@ -9,8 +9,8 @@ import {
     imageVariableName,
     PIPELINE_ROLE_NAME,
     REGISTRY_VARIABLE,
-} from "../lib/githubNames";
-import type { StackConfig } from "../lib/config";
+} from "../lib/github/names";
+import type { StackConfig } from "../lib/config/config";
 
 /** How the mock monitor presents a secret value to `newResource` (pulumi/runtime/rpc.ts). */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -210,8 +210,8 @@ describe("GitHub config checks against the image graph", () => {
 describe("GithubActionsConfig (mocks)", () => {
     beforeEach(setMocks);
 
-    async function build(args: Partial<import("../components/githubActionsConfig").GithubActionsConfigArgs> = {}, name = "github") {
-        const { GithubActionsConfig } = await import("../components/githubActionsConfig");
+    async function build(args: Partial<import("../components/github/githubActionsConfig").GithubActionsConfigArgs> = {}, name = "github") {
+        const { GithubActionsConfig } = await import("../components/github/githubActionsConfig");
         const component = new GithubActionsConfig(name, {
             owner: "pytorch",
             token: pulumi.secret(TOKEN),

@@ -4,8 +4,8 @@ import fc from "fast-check";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { closeHashThreads, FileHashCache, hashContext, HASH_SCHEME } from "../lib/contentHash";
-import { dockerignoreMatcher, listContextFiles } from "../lib/dockerContext";
+import { closeHashThreads, FileHashCache, hashContext, HASH_SCHEME } from "../lib/images/contentHash";
+import { dockerignoreMatcher, listContextFiles } from "../lib/images/dockerContext";
 
 function tmpDir(): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), "mlci-hashcache-"));

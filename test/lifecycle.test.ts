@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import fc from "fast-check";
-import { familyCells, StackConfig } from "../lib/config";
+import { familyCells, StackConfig } from "../lib/config/config";
 import {
     EcrLifecyclePolicy,
     KEEP_FOREVER_COUNT,
@@ -14,7 +14,7 @@ import {
     validateKeepHashBuilds,
     validateLifecyclePolicy,
     validateRetention,
-} from "../lib/lifecyclePolicy";
+} from "../lib/registry/lifecyclePolicy";
 
 const DEV: RetentionSettings = { datedTagDays: 7, keepHashBuilds: 10, untaggedDays: 1, protectedTagPatterns: ["release-*", "v*"] };
 

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import fc from "fast-check";
-import { familyCells } from "../lib/config";
-import { EcrLifecyclePolicy, lifecyclePolicy, RetentionSettings } from "../lib/lifecyclePolicy";
-import { RegistryImage, simulateLifecycle } from "../lib/lifecycleSimulator";
+import { familyCells } from "../lib/config/config";
+import { EcrLifecyclePolicy, lifecyclePolicy, RetentionSettings } from "../lib/registry/lifecyclePolicy";
+import { RegistryImage, simulateLifecycle } from "../lib/registry/lifecycleSimulator";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
 const DAY = 24 * 60 * 60 * 1000;

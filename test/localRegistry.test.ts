@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { localRegistryDigest } from "../components/localRegistry";
+import { localRegistryDigest } from "../components/registry/localRegistry";
 
 describe("local registry lookup (adopting tags the local registry already has)", () => {
     const digest = `sha256:${"cd".repeat(32)}`;

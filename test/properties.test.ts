@@ -7,11 +7,11 @@ import { strict as assert } from "assert";
 import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import { familyCells } from "../lib/config";
-import { hashContext, imageContentHash, ImageHashInputs } from "../lib/contentHash";
-import { listContextFiles } from "../lib/dockerContext";
-import { EcrLifecyclePolicy, KEEP_FOREVER_COUNT, lifecyclePolicy, RetentionSettings, tagPatternMatches, TAG_PATTERNS, validateLifecyclePolicy, validateRetention } from "../lib/lifecyclePolicy";
-import { RegistryImage, ruleSelects, simulateLifecycle } from "../lib/lifecycleSimulator";
+import { familyCells } from "../lib/config/config";
+import { hashContext, imageContentHash, ImageHashInputs } from "../lib/images/contentHash";
+import { listContextFiles } from "../lib/images/dockerContext";
+import { EcrLifecyclePolicy, KEEP_FOREVER_COUNT, lifecyclePolicy, RetentionSettings, tagPatternMatches, TAG_PATTERNS, validateLifecyclePolicy, validateRetention } from "../lib/registry/lifecyclePolicy";
+import { RegistryImage, ruleSelects, simulateLifecycle } from "../lib/registry/lifecycleSimulator";
 import { writeTree } from "./fixtures";
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { parseStackOutputs, resolveImageRef } from "../lib/stackOutputs";
+import { parseStackOutputs, resolveImageRef } from "../lib/images/stackOutputs";
 
 const REPO = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-ci/nightly";
 const DIGEST = "sha256:" + "0123456789abcdef".repeat(4);

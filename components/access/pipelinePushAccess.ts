@@ -7,7 +7,7 @@ import {
     githubOidcTrustPolicy,
     pipelinePushPolicy,
     githubSubjectProblems,
-} from "../lib/accessPolicies";
+} from "../../lib/access/policies";
 
 /** Inputs of `PipelinePushAccess`. */
 export interface PipelinePushAccessArgs {

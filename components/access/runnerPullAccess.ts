@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ec2TrustPolicy, runnerPullPolicy } from "../lib/accessPolicies";
+import { ec2TrustPolicy, runnerPullPolicy } from "../../lib/access/policies";
 
 /** Inputs of `RunnerPullAccess`. */
 export interface RunnerPullAccessArgs {

@@ -1,6 +1,6 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { actionsNames, actionsResourceName, ActionsTarget, AWS_REGION_VARIABLE, PIPELINE_ROLE_NAME, REGISTRY_VARIABLE } from "../lib/githubNames";
+import { actionsNames, actionsResourceName, ActionsTarget, AWS_REGION_VARIABLE, PIPELINE_ROLE_NAME, REGISTRY_VARIABLE } from "../../lib/github/names";
 
 /** Inputs of {@link GithubActionsConfig}; build them with `resolveGithubAccess` plus the stack's outputs. */
 export interface GithubActionsConfigArgs {

@@ -2,7 +2,7 @@ import * as dockerbuild from "@pulumi/docker-build";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
-import { TaggedImage } from "../lib/imageGraph";
+import { TaggedImage } from "../../lib/images/graph";
 
 /** Registry credentials for pushes (the password is a short-lived secret token). */
 export interface RegistryCredentials {

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE } from "../lib/config";
-import { RetentionSettings } from "../lib/lifecyclePolicy";
+import { CONFIG_NAMESPACE } from "../../lib/config/config";
+import { RetentionSettings } from "../../lib/registry/lifecyclePolicy";
 import {
     DOCKER_HUB_UPSTREAM,
     pullThroughCacheRepositoryArnPattern,
@@ -11,7 +11,7 @@ import {
     registryReplication,
     registryScanning,
     ScanningSettings,
-} from "../lib/registrySettings";
+} from "../../lib/registry/documents";
 import { EncryptionSettings, FamilyRepository } from "./familyRepository";
 
 /** Docker Hub pull-through cache settings of `mlci:registry.pullThroughCache`, plus the secret token. */

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { lifecyclePolicy, MUTABLE_TAG_PATTERNS, RetentionSettings } from "../lib/lifecyclePolicy";
-import { repositoryPullPolicy } from "../lib/registrySettings";
+import { lifecyclePolicy, MUTABLE_TAG_PATTERNS, RetentionSettings } from "../../lib/registry/lifecyclePolicy";
+import { repositoryPullPolicy } from "../../lib/registry/documents";
 
 /** Repository encryption of `mlci:registry.encryption`. */
 export type EncryptionSettings = { type: "AES256" } | { type: "KMS"; kmsKeyArn?: string };

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfig } from "../lib/config";
+import { StackConfig } from "../../lib/config/config";
 import { EcrRegistry } from "./ecrRegistry";
-import { RegistryCredentials } from "./imageBuild";
+import { RegistryCredentials } from "../images/imageBuild";
 import { LocalRegistry, localRegistryDigest } from "./localRegistry";
 
 /**

@@ -3,8 +3,8 @@
  * GitHub token, checked before any resource is registered. Registers no resources.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigProblem, stackImageNames, StackConfig } from "./config";
-import { actionsNames, ActionsScope, ActionsTarget } from "./githubNames";
+import { ConfigProblem, stackImageNames, StackConfig } from "../config/config";
+import { actionsNames, ActionsScope, ActionsTarget } from "./names";
 
 /** The `mlci:github` config section (lib/config's `GithubConfig` satisfies it). */
 export interface GithubSettings {

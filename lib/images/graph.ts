@@ -5,7 +5,7 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, ConfigProblem, CONFIG_NAMESPACE, familyCells, imageName, MatrixCell, StackConfig } from "./config";
+import { ConfigError, ConfigProblem, CONFIG_NAMESPACE, familyCells, imageName, MatrixCell, StackConfig } from "../config/config";
 import { FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
 import { checkCopySources, ContextFile, listContextFiles } from "./dockerContext";
 

@@ -9,8 +9,8 @@
  * keep and expires none of them. Lower-priority rules still *count* claimed images
  * ("rules ... can still identify them as if they haven't been expired").
  */
-import type { ConfigProblem, StackConfig } from "./config";
-import { familyCells } from "./config";
+import type { ConfigProblem, StackConfig } from "../config/config";
+import { familyCells } from "../config/config";
 
 /** Retention settings of `mlci:registry.retention` (already validated). */
 export interface RetentionSettings {
