@@ -7,8 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./lib/config/config";
 import { descendantsOf } from "./lib/images/graph";
-import { planStack, rawConfigFromEntries } from "./lib/stackPlan";
-import { resolveGithubAccess } from "./lib/github/access";
+import { plaintextCredentialKeys, planStack, rawConfigFromEntries } from "./lib/stackPlan";
 import { GithubActionsConfig } from "./components/github/githubActionsConfig";
 import { ImageBuild } from "./components/images/imageBuild";
 import { PipelinePushAccess } from "./components/access/pipelinePushAccess";
@@ -20,11 +19,24 @@ function rebuildNonce(): string {
     return process.env.MLCI_REBUILD_NONCE ?? new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
 }
 
+/** Whether the engine holds a config key as a secret (`pulumi config set --secret`). */
+const isConfigSecret: (key: string) => boolean = require("@pulumi/pulumi/runtime/config").isConfigSecret;
+
 export = async () => {
-    const plan = await planStack(rawConfigFromEntries(pulumi.runtime.allConfig()), { projectRoot: __dirname });
+    const entries = pulumi.runtime.allConfig();
+    // The GitHub token: github:token config first, else GITHUB_TOKEN, always as a secret.
+    const githubToken = new pulumi.Config("github").getSecret("token") ?? (process.env.GITHUB_TOKEN ? pulumi.secret(process.env.GITHUB_TOKEN) : undefined);
+    const plan = await planStack(rawConfigFromEntries(entries), {
+        projectRoot: __dirname,
+        env: process.env,
+        credentials: { githubToken: githubToken !== undefined, plaintext: plaintextCredentialKeys(entries, (key) => isConfigSecret(key)) },
+    });
     const { config, images } = plan;
-    // Resolved before any resource: a missing GitHub owner/token fails here, not half-way.
-    const github = resolveGithubAccess(config.github, { configToken: new pulumi.Config("github").getSecret("token") });
+    // Validation has checked owner, repositories and token: only the values are assembled here.
+    const github =
+        config.github.enabled && githubToken !== undefined
+            ? { owner: config.github.owner!, token: githubToken, repositories: config.github.repositories, secretRoleArn: config.github.secretRoleArn }
+            : undefined;
     const secrets = new pulumi.Config(CONFIG_NAMESPACE);
 
     const registry = createRegistryBackend(config, { dockerHubAccessToken: secrets.getSecret("dockerHubAccessToken") });

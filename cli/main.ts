@@ -84,7 +84,7 @@ function tagsTable(images: TaggedImage[]): string {
 }
 
 async function plan(root: string, stack: string): Promise<StackPlan> {
-    return planStack(readStackConfigFile(root, stack), { projectRoot: root });
+    return planStack(readStackConfigFile(root, stack), { projectRoot: root, env: process.env });
 }
 
 /** Images whose tag at `rev` differs from the working tree's (or that are new). */
@@ -99,7 +99,7 @@ export async function changedSince(root: string, stack: string, rev: string): Pr
         const oldRoot = path.join(tmp, sub);
         const previous = new Map<string, string>();
         try {
-            const old = await planStack(readStackConfigFile(oldRoot, stack), { projectRoot: oldRoot, useHashCache: false });
+            const old = await planStack(readStackConfigFile(oldRoot, stack), { projectRoot: oldRoot, env: process.env, useHashCache: false });
             for (const i of old.images) previous.set(i.name, i.tag);
         } catch (e) {
             if (!(e instanceof ConfigError)) throw e;

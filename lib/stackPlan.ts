@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
-import { CONFIG_NAMESPACE, ConfigError, ConfigProblem, parseStackConfig, ParseOptions, RawConfig, SECRET_KEYS, StackConfig } from "./config/config";
+import { CONFIG_NAMESPACE, ConfigError, ConfigProblem, CREDENTIAL_KEYS, parseStackConfig, ParseOptions, RawConfig, SECRET_KEYS, StackConfig } from "./config/config";
 import { FileHashCache } from "./images/contentHash";
 import { accessConfigChecks } from "./access/policies";
 import { githubConfigProblems } from "./github/access";
@@ -94,4 +94,14 @@ function parseJsonOrString(value: string): unknown {
     } catch {
         return value;
     }
+}
+
+/** True for a stack-file value written by `pulumi config set --secret` (`{ secure: "v1:…" }`). */
+export function isSecureValue(value: unknown): boolean {
+    return value !== null && typeof value === "object" && !Array.isArray(value) && typeof (value as { secure?: unknown }).secure === "string";
+}
+
+/** The credential keys of {@link CREDENTIAL_KEYS} that are present but not secret. */
+export function plaintextCredentialKeys(entries: Record<string, unknown>, isSecret: (key: string, value: unknown) => boolean): string[] {
+    return CREDENTIAL_KEYS.filter((key) => entries[key] !== undefined && !isSecret(key, entries[key]));
 }

@@ -5,6 +5,7 @@ import * as path from "path";
 import { PassThrough } from "stream";
 import { main } from "../cli/main";
 import { planStack } from "../lib/stackPlan";
+import { CLI_BIN, ensureBuiltCli } from "./builtCli";
 import { catalogConfig, catalogFiles, writeTree } from "./fixtures";
 import YAML from "yaml";
 
@@ -119,13 +120,19 @@ describe("ci-images CLI", () => {
         assert.equal((await run(["changed", "--stack", "ci"])).code, 2);
     });
 
-    it("runs as `npx ci-images` through the package bin", () => {
+    it("runs as `npx ci-images` through the package bin, compiled, without ts-node or the Pulumi SDK", function () {
+        this.timeout(120_000);
+        ensureBuiltCli();
         const root = fixtureProject();
-        const bin = path.resolve(__dirname, "..", "bin", "ci-images.js");
-        const r = spawnSync(process.execPath, [bin, "tags", "--stack", "ci", "--json"], { cwd: path.join(root, "docker"), encoding: "utf8" });
+        const probe = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(require.resolve("../dist/cli/main"))}); const m = Object.keys(require.cache); console.log(JSON.stringify(m.filter((f) => /node_modules[\\/](ts-node|typescript|@pulumi)[\\/]/.test(f))))`], { encoding: "utf8" });
+        assert.equal(probe.status, 0, probe.stderr);
+        assert.deepEqual(JSON.parse(probe.stdout), [], "the compiled CLI loads no ts-node, typescript or @pulumi module");
+        const r = spawnSync(process.execPath, [CLI_BIN, "tags", "--stack", "ci", "--json"], { cwd: path.join(root, "docker"), encoding: "utf8" });
         assert.equal(r.status, 0, r.stderr);
         assert.equal(JSON.parse(r.stdout).images.length, 11);
         const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "package.json"), "utf8"));
         assert.equal(pkg.bin["ci-images"], "bin/ci-images.js");
+        assert.equal(pkg.scripts.prepare, "npm run build", "npm ci builds the CLI");
+        assert.doesNotMatch(fs.readFileSync(CLI_BIN, "utf8"), /ts-node/);
     });
 });

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { githubConfigProblems, resolveGithubAccess, GithubSettings } from "../lib/github/access";
+import { githubConfigProblems } from "../lib/github/access";
 import {
     actionsNameProblem,
     actionsNames,
@@ -147,38 +147,6 @@ describe("the names the program writes", () => {
         assert.notStrictEqual(repo, env);
         assert.ok(repo.startsWith("github-") && env.startsWith("github-"), `${repo} ${env}`);
         assert.notStrictEqual(actionsResourceName("other", { name: "rl" }, REGISTRY_VARIABLE), repo);
-    });
-});
-
-describe("GitHub access", () => {
-    const enabled: GithubSettings = { enabled: true, owner: "pytorch", repositories: [{ name: "rl" }], secretRoleArn: true };
-
-    it("is skipped entirely when the stack disables it, needing neither owner nor token", () => {
-        assert.strictEqual(resolveGithubAccess({ enabled: false, repositories: [], secretRoleArn: true }, { env: {} }), undefined);
-    });
-
-    it("fails naming github:token and GITHUB_TOKEN when no token is configured", () => {
-        assert.throws(() => resolveGithubAccess(enabled, { env: {} }), (e: Error) => /github:token/.test(e.message) && /GITHUB_TOKEN/.test(e.message) && /mlci:github\.enabled: false/.test(e.message));
-    });
-
-    it("fails naming mlci:github.owner when the owner is missing, listing every problem at once", () => {
-        assert.throws(
-            () => resolveGithubAccess({ ...enabled, owner: undefined }, { env: {} }),
-            (e: Error) => /mlci:github\.owner/.test(e.message) && /github:token/.test(e.message),
-        );
-    });
-
-    it("takes the token from GITHUB_TOKEN as a secret when github:token is not set", async () => {
-        const access = resolveGithubAccess(enabled, { env: { GITHUB_TOKEN: TOKEN } });
-        assert.ok(access);
-        const token = pulumi.output(access.token);
-        assert.strictEqual(await pulumi.isSecret(token), true);
-        assert.strictEqual(await unwrap(token), TOKEN);
-    });
-
-    it("prefers the github:token config over the environment", async () => {
-        const access = resolveGithubAccess(enabled, { configToken: pulumi.secret("from-config"), env: { GITHUB_TOKEN: TOKEN } });
-        assert.strictEqual(await unwrap(pulumi.output(access!.token)), "from-config");
     });
 });
 

@@ -184,14 +184,21 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
     const text = opts.configYaml ?? fs.readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8");
     const doc = YAML.parse(text) ?? {};
     const config: Record<string, string> = {};
+    const secretKeys = [...(opts.secretKeys ?? [])];
     for (const [k, v] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
+        // As the engine does: a `{ secure: … }` value reaches the program decrypted, its key marked secret.
+        if (v !== null && typeof v === "object" && typeof (v as { secure?: unknown }).secure === "string") {
+            config[k] = `decrypted(${(v as { secure: string }).secure})`;
+            secretKeys.push(k);
+            continue;
+        }
         const short = k.startsWith("mlci:") ? k.slice(5) : undefined;
         const value = short !== undefined && opts.overrides && short in opts.overrides ? deepMerge(v, opts.overrides[short]) : v;
         config[k] = typeof value === "string" ? value : JSON.stringify(value);
     }
     for (const [k, v] of Object.entries(opts.overrides ?? {})) if (!(`mlci:${k}` in config)) config[`mlci:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
     Object.assign(config, opts.extraConfig ?? {});
-    pulumi.runtime.setAllConfig(config, opts.secretKeys ?? []);
+    pulumi.runtime.setAllConfig(config, secretKeys);
 
     const resources: RecordedResource[] = [];
     const calls: RecordedCall[] = [];

@@ -205,6 +205,7 @@ export interface StackConfig extends Omit<Sections, "families"> {
 
 /** One config problem: where, what, and how to fix it. */
 export interface ConfigProblem {
+    /** Path under `mlci:` (e.g. `build.forceRebuild[0]`), or a full key of another namespace (`github:token`). */
     path: string;
     message: string;
     fix?: string;
@@ -220,7 +221,7 @@ export class ConfigError extends Error {
 
 /** Renders problems as the one message the program and the CLI print. */
 export function formatProblems(problems: ConfigProblem[]): string {
-    const lines = problems.map((p) => `  - config ${CONFIG_NAMESPACE}:${p.path}: ${p.message}${p.fix ? `. Fix: ${p.fix}` : ""}`);
+    const lines = problems.map((p) => `  - config ${p.path.includes(":") ? p.path : `${CONFIG_NAMESPACE}:${p.path}`}: ${p.message}${p.fix ? `. Fix: ${p.fix}` : ""}`);
     return `Invalid ml-ci-images stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${lines.join("\n")}`;
 }
 
@@ -228,12 +229,42 @@ export function formatProblems(problems: ConfigProblem[]): string {
 export interface ParseOptions {
     /** Directory that holds Pulumi.yaml; Dockerfile paths are relative to it. */
     projectRoot: string;
-    /** Environment overrides: MLCI_REBUILD_EPOCH, MLCI_FORCE_REBUILD. @default process.env */
+    /** Environment overrides: MLCI_REBUILD_EPOCH, MLCI_FORCE_REBUILD (the caller passes its environment). @default {} */
     env?: Record<string, string | undefined>;
+    /** Credentials as the composition root found them; undefined skips the checks (the offline CLI). */
+    credentials?: CredentialFacts;
     /** Clock for the default rebuild epoch. @default new Date() */
     now?: Date;
     /** Extra cross-key checks contributed by other modules (retention, access…). */
     extraChecks?: ((config: StackConfig) => ConfigProblem[])[];
+}
+
+/** Config keys that hold credentials: they must be set with `pulumi config set --secret`. */
+export const CREDENTIAL_KEYS = [`${CONFIG_NAMESPACE}:dockerHubAccessToken`, "github:token"] as const;
+
+/** What the composition root knows about credentials, without their values. */
+export interface CredentialFacts {
+    /** A GitHub token is available (github:token or GITHUB_TOKEN). */
+    githubToken: boolean;
+    /** Credential keys (full keys, from {@link CREDENTIAL_KEYS}) stored in plaintext in the stack file. */
+    plaintext: string[];
+}
+
+function credentialProblems(cfg: StackConfig, facts: CredentialFacts | undefined): ConfigProblem[] {
+    if (!facts) return [];
+    const problems: ConfigProblem[] = facts.plaintext.map((key) => ({
+        path: key,
+        message: "is stored in plaintext in the stack file",
+        fix: `pulumi config rm ${key} && pulumi config set --secret ${key} <value> (and rotate the exposed credential)`,
+    }));
+    if (cfg.github.enabled && cfg.registry.backend !== "local" && !facts.githubToken) {
+        problems.push({
+            path: "github.enabled",
+            message: "is true but no GitHub token is set (neither the github:token config nor the GITHUB_TOKEN environment variable)",
+            fix: "pulumi config set --secret github:token <token with Actions variables and secrets write access>, or export GITHUB_TOKEN, or set mlci:github.enabled: false",
+        });
+    }
+    return problems;
 }
 
 /** Raw config: the `mlci:*` keys (namespace stripped) with JSON-parsed values. */
@@ -475,7 +506,7 @@ function applyEnvOverrides(raw: RawConfig, env: Record<string, string | undefine
  */
 export function parseStackConfig(rawConfig: RawConfig, opts: ParseOptions): StackConfig {
     const problems: ConfigProblem[] = [];
-    const raw = applyEnvOverrides(rawConfig, opts.env ?? process.env);
+    const raw = applyEnvOverrides(rawConfig, opts.env ?? {});
     const known = new Set<string>([...Object.keys(SECTION_SCHEMAS), ...SECRET_KEYS]);
     for (const key of Object.keys(raw)) {
         if (!known.has(key)) {
@@ -513,6 +544,7 @@ export function parseStackConfig(rawConfig: RawConfig, opts: ParseOptions): Stac
         secretsPresent: SECRET_KEYS.filter((k) => raw[k] !== undefined),
     };
     checkBuildAndGithub(config, problems);
+    problems.push(...credentialProblems(config, opts.credentials));
     for (const check of opts.extraChecks ?? []) problems.push(...check(config));
     if (problems.length > 0) throw new ConfigError(problems);
     return config;
