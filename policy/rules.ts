@@ -13,6 +13,10 @@ import {
     StackValidationPolicy,
     UnknownValueError,
 } from "@pulumi/policy";
+import { isMovingTag, MUTABLE_TAG_PATTERNS, parseTag, TAG_EXAMPLES, TAG_PATTERNS, tagPatternMatches } from "../lib/images/tags";
+import { PROTECTION_TAG_KEY } from "../lib/registry/documents";
+
+export { isMovingTag };
 
 /** Resource type tokens the rules look at (checked against the provider SDKs' `__pulumiType` in the tests). */
 export const RESOURCE_TYPES = {
@@ -53,23 +57,19 @@ export interface StackViolation {
 
 /** Configuration of the `ecr-repository-protected` policy. */
 export interface ProtectionConfig {
-    /** Stacks whose repositories must be protected. @default ["prod"] */
-    protectedStacks?: string[];
+    /** Require protection of every repository, whatever its stack config declares. @default false */
+    requireAll?: boolean;
 }
-
-/** Stacks whose ECR repositories must be protected when the pack config says nothing. */
-export const DEFAULT_PROTECTED_STACKS: readonly string[] = ["prod"];
 /** The only tag-mutability setting allowed: content-hash tags immutable, `*-latest` aliases movable. */
 export const REQUIRED_TAG_MUTABILITY = "IMMUTABLE_WITH_EXCLUSION";
 /** The exclusion filter that keeps `<cell>-latest` aliases movable. */
-export const LATEST_EXCLUSION_FILTER = { filter: "*-latest", filterType: "WILDCARD" } as const;
+export const LATEST_EXCLUSION_FILTER = { filter: TAG_PATTERNS.latest, filterType: "WILDCARD" } as const;
 /** The one action that has no resource-level permissions and so may (alone) be granted on `Resource: "*"`. */
 export const LOGIN_ACTION = "ecr:GetAuthorizationToken";
 /** Actions never allowed in an Allow statement (compared case-insensitively, as IAM does). */
 export const FORBIDDEN_ACTIONS: readonly string[] = ["*", "*:*", "ecr:*", "iam:*"];
-/** Content-hash tags as `lib/imageGraph.ts` writes them, used to test exclusion filters against. */
-const SAMPLE_CONTENT_HASH_TAGS = ["cuda12.4-py3.11-0123456789ab", "py3.11-0123456789ab"];
-const CONTENT_HASH_TAG = /^[A-Za-z0-9][A-Za-z0-9._-]*-[0-9a-f]{12}$/;
+/** Immutable tags of the tag grammar (lib/images/tags.ts), used to test exclusion filters against. */
+const SAMPLE_IMMUTABLE_TAGS = [...TAG_EXAMPLES.content, ...TAG_EXAMPLES.dated, ...TAG_EXAMPLES.forced, ...TAG_EXAMPLES.marker];
 const DIGEST_PIN = /@sha256:[0-9a-f]{64}$/;
 
 /** True for a value the engine cannot know yet. */
@@ -101,11 +101,6 @@ function readKnown(read: () => unknown): PropertyValue {
     }
 }
 
-/** Stack name from a URN (`urn:pulumi:<stack>::...`). */
-export function stackOfUrn(urn: string): string {
-    return urn.split("::")[0].replace(/^urn:pulumi:/, "");
-}
-
 function field(value: PropertyValue, key: string): PropertyValue {
     if (isUnknown(value)) return UNKNOWN;
     if (value === null || typeof value !== "object") return undefined;
@@ -115,11 +110,6 @@ function field(value: PropertyValue, key: string): PropertyValue {
 function repositoryLabel(repo: CheckedResource): string {
     const name = repo.props.name;
     return typeof name === "string" ? name : repo.name;
-}
-
-function wildcardMatches(pattern: string, text: string): boolean {
-    const regex = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, "\\$&")).join(".*");
-    return new RegExp(`^${regex}$`).test(text);
 }
 
 /** ECR repositories must scan every pushed image (`imageScanningConfiguration.scanOnPush: true`). */
@@ -152,7 +142,8 @@ export function tagMutabilityViolations(repo: CheckedResource): string[] {
     for (const f of list) {
         const filter = field(f, "filter");
         if (typeof filter !== "string") continue;
-        const matched = SAMPLE_CONTENT_HASH_TAGS.find((tag) => wildcardMatches(filter, tag));
+        if (MUTABLE_TAG_PATTERNS.includes(filter)) continue;
+        const matched = SAMPLE_IMMUTABLE_TAGS.find((tag) => tagPatternMatches(filter, tag));
         if (matched !== undefined) {
             violations.push(`ECR repository "${label}" exclusion filter "${filter}" also matches content-hash tags such as "${matched}", making them mutable: exclude only "*-latest"`);
         }
@@ -161,14 +152,17 @@ export function tagMutabilityViolations(repo: CheckedResource): string[] {
 }
 
 /**
- * ECR repositories of protected stacks must be created with `protect: true` (a `pulumi destroy` or a rename must
- * not delete every image CI pulls). `retainOnDelete` is not visible to policies; the program's tests cover it.
+ * ECR repositories whose stack config says `mlci:registry.protect: true` (the program writes it as the repository
+ * tag {@link PROTECTION_TAG_KEY}) must be created with `protect: true` (a `pulumi destroy` or a rename must not
+ * delete every image CI pulls); `requireAll` extends that to every repository. The stack name plays no part.
+ * `retainOnDelete` is not visible to policies; the program's tests cover it.
  */
 export function repositoryProtectionViolations(repo: CheckedResource, config: ProtectionConfig = {}): string[] {
-    const stack = stackOfUrn(repo.urn);
-    const protectedStacks = config.protectedStacks ?? DEFAULT_PROTECTED_STACKS;
-    if (!protectedStacks.includes(stack) || repo.opts.protect === true) return [];
-    return [`ECR repository "${repositoryLabel(repo)}" in protected stack "${stack}" must be created with { protect: true, retainOnDelete: true }`];
+    const declared = field(repo.props.tags, PROTECTION_TAG_KEY);
+    if (isUnknown(declared) || repo.opts.protect === true) return [];
+    if (declared === "true") return [`ECR repository "${repositoryLabel(repo)}" is declared protected (mlci:registry.protect: true, tag ${PROTECTION_TAG_KEY}=true) and must be created with { protect: true, retainOnDelete: true }`];
+    if (config.requireAll === true) return [`ECR repository "${repositoryLabel(repo)}" must be created with { protect: true, retainOnDelete: true } (policy config requireAll)`];
+    return [];
 }
 
 /**
@@ -286,11 +280,6 @@ export function tagOfReference(reference: string): string {
     return colon >= 0 ? lastSegment.slice(colon + 1) : "latest";
 }
 
-/** True for moving aliases: `latest` and `<cell>-latest`. */
-export function isMovingTag(tag: string): boolean {
-    return tag === "latest" || tag.endsWith("-latest");
-}
-
 /**
  * A pushed `docker-build` image must carry a content-hash tag (`<cell>-<12 hex>`), not only moving `-latest`
  * aliases, and a child's `BASE_IMAGE` build arg must be the parent's digest-pinned ref, never a `-latest` tag.
@@ -301,10 +290,10 @@ export function pushedImageViolations(image: CheckedResource): string[] {
     const violations: string[] = [];
     const tags = knownStrings(image.props.tags);
     if (tags.complete && tags.values.length === 0) {
-        violations.push(`image "${image.name}" is pushed without tags: tag it with its content-hash tag "<cell>-<12 hex>" and consume it by digest (its ref output)`);
-    } else if (tags.complete && !tags.values.some((t) => CONTENT_HASH_TAG.test(tagOfReference(t)))) {
+        violations.push(`image "${image.name}" is pushed without tags: tag it with its content-hash tag "<cell>-h<12 hex>" and consume it by digest (its ref output)`);
+    } else if (tags.complete && !tags.values.some((t) => ["content", "forced"].includes(parseTag(tagOfReference(t))?.shape ?? ""))) {
         const shown = tags.values.map((t) => tagOfReference(t)).join(", ");
-        violations.push(`image "${image.name}" is pushed only under moving or non-content tags (${shown}): add its content-hash tag "<cell>-<12 hex>"`);
+        violations.push(`image "${image.name}" is pushed only under moving or non-content tags (${shown}): add its content-hash tag "<cell>-h<12 hex>"`);
     }
     const baseImage = field(image.props.buildArgs, "BASE_IMAGE");
     if (typeof baseImage === "string") {
@@ -362,11 +351,11 @@ export const guardrailPolicies: Policies = [
     } satisfies ResourceValidationPolicy,
     {
         name: "ecr-repository-protected",
-        description: "ECR repositories of protected stacks (default: prod) are created with protect: true.",
+        description: "ECR repositories declared protected by their stack config (mlci:registry.protect) are created with protect: true.",
         enforcementLevel: "mandatory",
         configSchema: {
             properties: {
-                protectedStacks: { type: "array", items: { type: "string" }, default: [...DEFAULT_PROTECTED_STACKS] },
+                requireAll: { type: "boolean", default: false },
             },
         },
         validateResource: resourceValidation([RESOURCE_TYPES.ecrRepository], (repo, args) =>

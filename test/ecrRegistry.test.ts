@@ -88,8 +88,9 @@ const DEV_NIGHTLY_LIFECYCLE = {
         RULE(3, "Keep every protected release tag release-*", KEEP("release-*")),
         RULE(4, "Keep every protected release tag v*", KEEP("v*")),
         RULE(5, "Expire dated <cell>-YYYYMMDD images after 7 days", { tagStatus: "tagged", tagPatternList: ["*-20*"], countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }),
-        RULE(6, "Keep the newest 10 content-hash builds", { tagStatus: "tagged", tagPatternList: ["*py*-*"], countType: "imageCountMoreThan", countNumber: 10 }),
-        RULE(7, "Expire untagged images after 1 day", { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }),
+        RULE(6, "Keep the newest 10 content-hash builds", { tagStatus: "tagged", tagPatternList: ["*-h*"], countType: "imageCountMoreThan", countNumber: 10 }),
+        RULE(7, "Keep the newest 10 forced rebuilds", { tagStatus: "tagged", tagPatternList: ["*-f*"], countType: "imageCountMoreThan", countNumber: 10 }),
+        RULE(8, "Expire untagged images after 1 day", { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }),
     ],
 };
 const DEV_BASE_LIFECYCLE = {
@@ -98,8 +99,9 @@ const DEV_BASE_LIFECYCLE = {
         RULE(2, "Keep every BuildKit layer-cache ref cache-<cell>", KEEP("cache-*")),
         RULE(3, "Keep every protected release tag release-*", KEEP("release-*")),
         RULE(4, "Keep every protected release tag v*", KEEP("v*")),
-        RULE(5, "Keep the newest 10 content-hash builds", { tagStatus: "tagged", tagPatternList: ["*py*-*"], countType: "imageCountMoreThan", countNumber: 10 }),
-        RULE(6, "Expire untagged images after 1 day", { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }),
+        RULE(5, "Keep the newest 10 content-hash builds", { tagStatus: "tagged", tagPatternList: ["*-h*"], countType: "imageCountMoreThan", countNumber: 10 }),
+        RULE(6, "Keep the newest 10 forced rebuilds", { tagStatus: "tagged", tagPatternList: ["*-f*"], countType: "imageCountMoreThan", countNumber: 10 }),
+        RULE(7, "Expire untagged images after 1 day", { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }),
     ],
 };
 const PROD_STABLE_LIFECYCLE = {
@@ -107,8 +109,9 @@ const PROD_STABLE_LIFECYCLE = {
         RULE(1, "Keep every moving <cell>-latest alias", KEEP("*-latest")),
         RULE(2, "Keep every BuildKit layer-cache ref cache-<cell>", KEEP("cache-*")),
         RULE(3, "Keep every protected release tag release-*", KEEP("release-*")),
-        RULE(4, "Keep the newest 30 content-hash builds", { tagStatus: "tagged", tagPatternList: ["*py*-*"], countType: "imageCountMoreThan", countNumber: 30 }),
-        RULE(5, "Expire untagged images after 2 days", { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 2 }),
+        RULE(4, "Keep the newest 30 content-hash builds", { tagStatus: "tagged", tagPatternList: ["*-h*"], countType: "imageCountMoreThan", countNumber: 30 }),
+        RULE(5, "Keep the newest 30 forced rebuilds", { tagStatus: "tagged", tagPatternList: ["*-f*"], countType: "imageCountMoreThan", countNumber: 30 }),
+        RULE(6, "Expire untagged images after 2 days", { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 2 }),
     ],
 };
 const PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
@@ -169,7 +172,7 @@ describe("EcrRegistry (mocks): dev-like stack", function () {
                     imageScanningConfiguration: { scanOnPush: true },
                     encryptionConfigurations: [{ encryptionType: "AES256" }],
                     forceDelete: true,
-                    tags: {},
+                    tags: { "mlci:protected": "false" },
                 },
                 repo.urn,
             );
@@ -248,6 +251,7 @@ describe("EcrRegistry (mocks): prod-like stack", function () {
         for (const repo of repos) {
             assert.strictEqual(repo.protect, true, repo.urn);
             assert.strictEqual(repo.retainOnDelete, true, repo.urn);
+            assert.strictEqual(repo.inputs.tags["mlci:protected"], "true", "the policy pack reads the protection the config asks for from this tag");
             assert.strictEqual(repo.inputs.forceDelete, false, repo.urn);
             assert.deepStrictEqual(repo.inputs.encryptionConfigurations, [{ encryptionType: "KMS", kmsKey: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab` }], repo.urn);
         }

@@ -6,15 +6,13 @@ import {
     EcrLifecyclePolicy,
     KEEP_FOREVER_COUNT,
     lifecyclePolicy,
-    MUTABLE_TAG_PATTERNS,
     RetentionSettings,
     retentionConfigChecks,
-    TAG_PATTERNS,
-    tagPatternMatches,
     validateKeepHashBuilds,
     validateLifecyclePolicy,
     validateRetention,
 } from "../lib/registry/lifecyclePolicy";
+import { MUTABLE_TAG_PATTERNS, TAG_PATTERNS, tagPatternMatches } from "../lib/images/tags";
 
 const DEV: RetentionSettings = { datedTagDays: 7, keepHashBuilds: 10, untaggedDays: 1, protectedTagPatterns: ["release-*", "v*"] };
 
@@ -26,8 +24,9 @@ const DEV_NIGHTLY_POLICY = {
         { rulePriority: 3, description: "Keep every protected release tag release-*", selection: { tagStatus: "tagged", tagPatternList: ["release-*"], countType: "imageCountMoreThan", countNumber: 9999 }, action: { type: "expire" } },
         { rulePriority: 4, description: "Keep every protected release tag v*", selection: { tagStatus: "tagged", tagPatternList: ["v*"], countType: "imageCountMoreThan", countNumber: 9999 }, action: { type: "expire" } },
         { rulePriority: 5, description: "Expire dated <cell>-YYYYMMDD images after 7 days", selection: { tagStatus: "tagged", tagPatternList: ["*-20*"], countType: "sinceImagePushed", countUnit: "days", countNumber: 7 }, action: { type: "expire" } },
-        { rulePriority: 6, description: "Keep the newest 10 content-hash builds", selection: { tagStatus: "tagged", tagPatternList: ["*py*-*"], countType: "imageCountMoreThan", countNumber: 10 }, action: { type: "expire" } },
-        { rulePriority: 7, description: "Expire untagged images after 1 day", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }, action: { type: "expire" } },
+        { rulePriority: 6, description: "Keep the newest 10 content-hash builds", selection: { tagStatus: "tagged", tagPatternList: ["*-h*"], countType: "imageCountMoreThan", countNumber: 10 }, action: { type: "expire" } },
+        { rulePriority: 7, description: "Keep the newest 10 forced rebuilds", selection: { tagStatus: "tagged", tagPatternList: ["*-f*"], countType: "imageCountMoreThan", countNumber: 10 }, action: { type: "expire" } },
+        { rulePriority: 8, description: "Expire untagged images after 1 day", selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 1 }, action: { type: "expire" } },
     ],
 };
 
@@ -56,8 +55,8 @@ describe("lifecyclePolicy: the rule set generated from retention config", () => 
 
     it("a family without dated tags gets no dated-expiry rule and consecutive priorities", () => {
         const policy = lifecyclePolicy({ ...DEV, keepHashBuilds: 30 });
-        assert.deepStrictEqual(policy.rules.map((r) => r.selection.tagPatternList?.[0] ?? r.selection.tagStatus), ["*-latest", "cache-*", "release-*", "v*", "*py*-*", "untagged"]);
-        assert.deepStrictEqual(policy.rules.map((r) => r.rulePriority), [1, 2, 3, 4, 5, 6]);
+        assert.deepStrictEqual(policy.rules.map((r) => r.selection.tagPatternList?.[0] ?? r.selection.tagStatus), ["*-latest", "cache-*", "release-*", "v*", "*-h*", "*-f*", "untagged"]);
+        assert.deepStrictEqual(policy.rules.map((r) => r.rulePriority), [1, 2, 3, 4, 5, 6, 7]);
         assert.strictEqual(policy.rules[4].selection.countNumber, 30);
     });
 
@@ -105,8 +104,8 @@ describe("TAG_PATTERNS select exactly the tag shapes the image graph pushes", ()
     it("content-hash tags match the hash-build pattern and no keep pattern", () => {
         fc.assert(
             fc.property(fc.constantFrom(...labels), hex12, (label, hash) => {
-                const tag = `${label}-${hash}`;
-                assert.ok(tagPatternMatches(TAG_PATTERNS.hashBuild, tag), tag);
+                const tag = `${label}-h${hash}`;
+                assert.ok(tagPatternMatches(TAG_PATTERNS.content, tag), tag);
                 for (const p of [TAG_PATTERNS.latest, TAG_PATTERNS.cache, "release-*", "v*"]) assert.ok(!tagPatternMatches(p, tag), `${p} ~ ${tag}`);
             }),
         );
@@ -115,7 +114,7 @@ describe("TAG_PATTERNS select exactly the tag shapes the image graph pushes", ()
     it("cache refs are never counted as content-hash builds; latest aliases and dated tags are", () => {
         for (const label of labels) {
             assert.ok(tagPatternMatches(TAG_PATTERNS.cache, `cache-${label}`));
-            assert.ok(!tagPatternMatches(TAG_PATTERNS.hashBuild, `cache-${label}`), `cache-${label}`);
+            assert.ok(!tagPatternMatches(TAG_PATTERNS.content, `cache-${label}`), `cache-${label}`);
             assert.ok(tagPatternMatches(TAG_PATTERNS.latest, `${label}-latest`));
             assert.ok(tagPatternMatches(TAG_PATTERNS.dated, `${label}-20261122`));
             assert.ok(!tagPatternMatches(TAG_PATTERNS.dated, `${label}-latest`));
@@ -152,9 +151,9 @@ describe("validateLifecyclePolicy: ECR's structural rules", () => {
         ["countUnit on a count rule", (p) => Object.assign(p.rules[0].selection, { countUnit: "days" }), /countUnit is only allowed with countType sinceImagePushed/],
         ["a missing countUnit on an age rule", (p) => delete (p.rules[4].selection as { countUnit?: string }).countUnit, /needs countUnit "days"/],
         ["countNumber 0", (p) => (p.rules[5].selection.countNumber = 0), /countNumber must be a positive integer/],
-        ["a second untagged rule", (p) => p.rules.push({ ...clone(p.rules[6]), rulePriority: 8 }), /only one rule may select untagged images/],
+        ["a second untagged rule", (p) => p.rules.push({ ...clone(p.rules[7]), rulePriority: 9 }), /only one rule may select untagged images/],
         ["two rules with the same tag list", (p) => (p.rules[3].selection.tagPatternList = ["release-*"]), /same tagPatternList as rules\[2\]/],
-        ["an untagged rule with a tag list", (p) => Object.assign(p.rules[6].selection, { tagPatternList: ["x*"] }), /untagged rule must not have tagPatternList/],
+        ["an untagged rule with a tag list", (p) => Object.assign(p.rules[7].selection, { tagPatternList: ["x*"] }), /untagged rule must not have tagPatternList/],
         ["an unknown property", (p) => Object.assign(p.rules[0], { keep: true }), /unknown property "keep"/],
         ["an action other than expire", (p) => (p.rules[0].action = { type: "keep" }), /action must be \{"type":"expire"\}/],
     ];
@@ -193,7 +192,7 @@ describe("validateRetention: config problems name the path and the fix", () => {
     });
 
     it("rejects patterns that would also keep -latest, content-hash, dated or cache tags forever", () => {
-        for (const [pattern, caught] of [["*latest", "cuda12.4-py3.11-latest"], ["cuda*", "cuda12.4-py3.11-latest"], ["*-3f*", "cuda12.4-py3.11-3f9a1c0b7d2e"], ["*2026*", "cuda12.4-py3.11-20261122"], ["cache*", "cache-cuda12.4-py3.11"], ["*", "cuda12.4-py3.11-latest"]]) {
+        for (const [pattern, caught] of [["*latest", "cuda12.4-py3.11-latest"], ["cuda*", "cuda12.4-py3.11-latest"], ["*-h3f*", "py3.11-h3f9a1c0b7d2e"], ["*2026*", "cuda12.4-py3.11-20261122"], ["cache*", "cache-cuda12.4-py3.11"], ["*", "cuda12.4-py3.11-latest"]]) {
             const problems = validateRetention({ ...DEV, protectedTagPatterns: ["release-*", pattern] });
             assert.deepStrictEqual(problems, [
                 `mlci:registry.retention.protectedTagPatterns[1]: "${pattern}" also matches the generated tag "${caught}", so every build would be kept forever; protect release tags only, with a pattern that cannot match "<cell>-latest", "<cell>-<hash>", "<cell>-YYYYMMDD" or "cache-<cell>" (e.g. "release-*")`,

@@ -75,8 +75,8 @@ describe("simulateLifecycle: multi-tag images, keep rules and manifest lists", (
     const nightly = lifecyclePolicy(retention, { datedTags: true });
 
     it("an image carrying hash, dated and -latest tags survives although its dated tag is 30 days old", () => {
-        const current = img("current", ["cuda12.4-py3.11-3f9a1c0b7d2e", "cuda12.4-py3.11-20261025", "cuda12.4-py3.11-latest"], 30);
-        const older = img("older", ["cuda12.4-py3.11-aa11bb22cc33", "cuda12.4-py3.11-20261018"], 37);
+        const current = img("current", ["cuda12.4-py3.11-h3f9a1c0b7d2e", "cuda12.4-py3.11-20261025", "cuda12.4-py3.11-latest"], 30);
+        const older = img("older", ["cuda12.4-py3.11-haa11bb22cc33", "cuda12.4-py3.11-20261018"], 37);
         const outcome = simulateLifecycle(nightly, [older, current], NOW);
         assert.deepStrictEqual(outcome.expired.map((e) => e.image.digest), ["older"]);
         assert.deepStrictEqual(outcome.kept.map((k) => [k.image.digest, k.claimedBy]), [["current", 1]]);
@@ -84,22 +84,22 @@ describe("simulateLifecycle: multi-tag images, keep rules and manifest lists", (
 
     it("claimed images still count toward a lower count rule: -latest is one of the newest N builds", () => {
         const policy = lifecyclePolicy(retention);
-        const images = [img("h1", ["py3.11-000000000001"], 5), img("h2", ["py3.11-000000000002"], 4), img("h3", ["py3.11-000000000003", "py3.11-latest"], 3)];
+        const images = [img("h1", ["py3.11-h000000000001"], 5), img("h2", ["py3.11-h000000000002"], 4), img("h3", ["py3.11-h000000000003", "py3.11-latest"], 3)];
         assert.deepStrictEqual(expired(policy, images), ["h1"]);
     });
 
     it("release tags are never expired, whatever their age and however many builds follow", () => {
-        const images = [img("rel", ["cuda12.4-py3.11-0123456789ab", "release-2.5"], 400), img("v", ["cuda12.4-py3.11-0123456789ac", "v0.9.1"], 300)];
-        for (let i = 0; i < 10; i++) images.push(img(`b${i}`, [`cuda12.4-py3.11-${String(i).padStart(12, "0")}`], 10 - i));
+        const images = [img("rel", ["cuda12.4-py3.11-h0123456789ab", "release-2.5"], 400), img("v", ["cuda12.4-py3.11-h0123456789ac", "v0.9.1"], 300)];
+        for (let i = 0; i < 10; i++) images.push(img(`b${i}`, [`cuda12.4-py3.11-h${String(i).padStart(12, "0")}`], 10 - i));
         const gone = expired(nightly, images);
         assert.ok(!gone.includes("rel") && !gone.includes("v"), gone.join(","));
         assert.strictEqual(gone.length, 8, "the 10 unprotected builds beyond the newest 2 expire");
     });
 
     it("a child manifest of an existing image index is not expired; once the index is gone, it is", () => {
-        const index: RegistryImage = { ...img("index", ["py3.11-0123456789ab"], 10), childDigests: ["amd64", "arm64"] };
+        const index: RegistryImage = { ...img("index", ["py3.11-h0123456789ab"], 10), childDigests: ["amd64", "arm64"] };
         const children = [img("amd64", [], 10), img("arm64", [], 10)];
-        const newer = [3, 2, 1].map((d) => img(`n${d}`, [`py3.11-00000000000${d}`], d));
+        const newer = [3, 2, 1].map((d) => img(`n${d}`, [`py3.11-h00000000000${d}`], d));
         const policy = lifecyclePolicy(retention);
         const first = simulateLifecycle(policy, [index, ...children, ...newer], NOW);
         assert.deepStrictEqual(first.expired.map((e) => e.image.digest).sort(), ["index", "n3"]);
@@ -150,7 +150,7 @@ class Repository {
 
     /** Pushes one build of a cell: index (hash, -latest, dated tags) + 2 platform manifests + the cache ref. */
     push(cell: string, hash: string, at: Date): Build {
-        const tags = [`${cell}-${hash}`, `${cell}-latest`];
+        const tags = [`${cell}-h${hash}`, `${cell}-latest`];
         if (this.datedTags) tags.push(`${cell}-${at.toISOString().slice(0, 10).replace(/-/g, "")}`);
         for (const t of tags) this.take(t, !t.endsWith("-latest"));
         const children = [this.digest(), this.digest()];

@@ -264,7 +264,7 @@ describe("ecr-immutable-with-latest-exclusion", () => {
             imageTagMutabilityExclusionFilters: [{ filter: "*-latest", filterType: "WILDCARD" }, { filter: "cuda*", filterType: "WILDCARD" }],
         });
         assert.deepStrictEqual(await violationsOf("ecr-immutable-with-latest-exclusion", repo), [
-            'ECR repository "ml-ci/nightly" exclusion filter "cuda*" also matches content-hash tags such as "cuda12.4-py3.11-0123456789ab", making them mutable: exclude only "*-latest"',
+            'ECR repository "ml-ci/nightly" exclusion filter "cuda*" also matches content-hash tags such as "cuda12.4-py3.11-h203f9a1c0b7d", making them mutable: exclude only "*-latest"',
         ]);
     });
 
@@ -275,38 +275,42 @@ describe("ecr-immutable-with-latest-exclusion", () => {
 });
 
 describe("ecr-repository-protected", () => {
-    it("reports an unprotected repository in the prod stack", async () => {
-        const repo = repository("ml-ci/nightly", {}, { stack: "prod", protect: false });
-        assert.deepStrictEqual(await violationsOf("ecr-repository-protected", repo), [
-            'ECR repository "ml-ci/nightly" in protected stack "prod" must be created with { protect: true, retainOnDelete: true }',
-        ]);
+    const declared = (value: string) => ({ tags: { "mlci:protected": value } });
+
+    it("reports an unprotected repository whose stack config declares protection, whatever the stack name", async () => {
+        for (const stack of ["prod", "staging"]) {
+            const repo = repository("ml-ci/nightly", declared("true"), { stack, protect: false });
+            assert.deepStrictEqual(await violationsOf("ecr-repository-protected", repo), [
+                'ECR repository "ml-ci/nightly" is declared protected (mlci:registry.protect: true, tag mlci:protected=true) and must be created with { protect: true, retainOnDelete: true }',
+            ]);
+        }
     });
 
-    it("passes a protected repository in the prod stack", async () => {
-        const repo = repository("ml-ci/nightly", {}, { stack: "prod", protect: true });
+    it("passes a protected repository that declares protection", async () => {
+        const repo = repository("ml-ci/nightly", declared("true"), { stack: "prod", protect: true });
         assert.deepStrictEqual(await violationsOf("ecr-repository-protected", repo), []);
     });
 
-    it("does not require protection in the dev stack", async () => {
-        const repo = repository("ml-ci/nightly", {}, { stack: "dev", protect: false });
+    it("does not require protection where the config does not ask for it, even in a stack named prod", async () => {
+        const repo = repository("ml-ci/nightly", declared("false"), { stack: "prod", protect: false });
         assert.deepStrictEqual(await violationsOf("ecr-repository-protected", repo), []);
     });
 
-    it("follows the protectedStacks pack config (for stacks with registry.protect true)", async () => {
-        const config = { protectedStacks: ["prod", "staging"] };
-        const repo = repository("ml-ci/base", {}, { stack: "staging", protect: false });
-        assert.deepStrictEqual(await violationsOf("ecr-repository-protected", repo, config), [
-            'ECR repository "ml-ci/base" in protected stack "staging" must be created with { protect: true, retainOnDelete: true }',
+    it("requires protection of every repository with the requireAll pack config", async () => {
+        const repo = repository("ml-ci/base", declared("false"), { stack: "staging", protect: false });
+        assert.deepStrictEqual(await violationsOf("ecr-repository-protected", repo, { requireAll: true }), [
+            'ECR repository "ml-ci/base" must be created with { protect: true, retainOnDelete: true } (policy config requireAll)',
         ]);
     });
 
     it("still checks protection when the repository name is unknown, naming the Pulumi resource", async () => {
-        const repo = repository("ml-ci/base", { name: sentinels.unknownStringValue }, { stack: "prod", protect: false });
+        const repo = repository("ml-ci/base", { name: sentinels.unknownStringValue, ...declared("true") }, { stack: "prod", protect: false });
         assert.deepStrictEqual(await violationsOf("ecr-repository-protected", repo), [
-            'ECR repository "repo-ml-ci-base" in protected stack "prod" must be created with { protect: true, retainOnDelete: true }',
+            'ECR repository "repo-ml-ci-base" is declared protected (mlci:registry.protect: true, tag mlci:protected=true) and must be created with { protect: true, retainOnDelete: true }',
         ]);
     });
 });
+
 
 describe("ecr-lifecycle-policy", () => {
     it("passes when every repository has a lifecycle policy naming it", async () => {
@@ -434,12 +438,12 @@ describe("iam-no-wildcards", () => {
 
 describe("images-pushed-by-content-hash", () => {
     const nightlyRepo = `${REGISTRY}/ml-ci/nightly`;
-    const baseRef = `${REGISTRY}/ml-ci/base:cuda12.4-py3.11-${HASH}@${DIGEST}`;
+    const baseRef = `${REGISTRY}/ml-ci/base:cuda12.4-py3.11-h${HASH}@${DIGEST}`;
 
     it("passes a child image tagged by content hash (plus its -latest alias) built FROM the parent's digest ref", async () => {
         const img = image("nightly-cuda12.4-py3.11", {
             push: true,
-            tags: [`${nightlyRepo}:cuda12.4-py3.11-${HASH}`, `${nightlyRepo}:cuda12.4-py3.11-latest`],
+            tags: [`${nightlyRepo}:cuda12.4-py3.11-h${HASH}`, `${nightlyRepo}:cuda12.4-py3.11-latest`],
             buildArgs: { BASE_IMAGE: baseRef, PYTHON_VERSION: "3.11" },
         });
         assert.deepStrictEqual(await violationsOf("images-pushed-by-content-hash", img), []);
@@ -448,23 +452,23 @@ describe("images-pushed-by-content-hash", () => {
     it("reports a pushed image tagged only with its -latest alias", async () => {
         const img = image("nightly-cuda12.4-py3.11", { push: true, tags: [`${nightlyRepo}:cuda12.4-py3.11-latest`] });
         assert.deepStrictEqual(await violationsOf("images-pushed-by-content-hash", img), [
-            'image "nightly-cuda12.4-py3.11" is pushed only under moving or non-content tags (cuda12.4-py3.11-latest): add its content-hash tag "<cell>-<12 hex>"',
+            'image "nightly-cuda12.4-py3.11" is pushed only under moving or non-content tags (cuda12.4-py3.11-latest): add its content-hash tag "<cell>-h<12 hex>"',
         ]);
     });
 
     it("reports a pushed image without tags", async () => {
         const img = image("base-py3.11", { push: true, tags: [] });
         assert.deepStrictEqual(await violationsOf("images-pushed-by-content-hash", img), [
-            'image "base-py3.11" is pushed without tags: tag it with its content-hash tag "<cell>-<12 hex>" and consume it by digest (its ref output)',
+            'image "base-py3.11" is pushed without tags: tag it with its content-hash tag "<cell>-h<12 hex>" and consume it by digest (its ref output)',
         ]);
     });
 
     it("reads the tag after a registry port (localhost:5000/...) and treats an untagged ref as latest", async () => {
-        assert.strictEqual(tagOfReference(`localhost:5000/ml-ci/base:py3.11-${HASH}`), `py3.11-${HASH}`);
+        assert.strictEqual(tagOfReference(`localhost:5000/ml-ci/base:py3.11-h${HASH}`), `py3.11-h${HASH}`);
         assert.strictEqual(tagOfReference("localhost:5000/ml-ci/base"), "latest");
         const img = image("base-py3.11", { push: true, tags: ["localhost:5000/ml-ci/base"] });
         assert.deepStrictEqual(await violationsOf("images-pushed-by-content-hash", img), [
-            'image "base-py3.11" is pushed only under moving or non-content tags (latest): add its content-hash tag "<cell>-<12 hex>"',
+            'image "base-py3.11" is pushed only under moving or non-content tags (latest): add its content-hash tag "<cell>-h<12 hex>"',
         ]);
     });
 
@@ -474,8 +478,8 @@ describe("images-pushed-by-content-hash", () => {
     });
 
     it("reports a BASE_IMAGE pinned by tag instead of digest", async () => {
-        const base = `${REGISTRY}/ml-ci/base:cuda12.4-py3.11-${HASH}`;
-        const img = image("nightly-cuda12.4-py3.11", { push: true, tags: [`${nightlyRepo}:cuda12.4-py3.11-${HASH}`], buildArgs: { BASE_IMAGE: base } });
+        const base = `${REGISTRY}/ml-ci/base:cuda12.4-py3.11-h${HASH}`;
+        const img = image("nightly-cuda12.4-py3.11", { push: true, tags: [`${nightlyRepo}:cuda12.4-py3.11-h${HASH}`], buildArgs: { BASE_IMAGE: base } });
         assert.deepStrictEqual(await violationsOf("images-pushed-by-content-hash", img), [
             `image "nightly-cuda12.4-py3.11" build arg BASE_IMAGE "${base}" is not digest-pinned: pass the parent image's ref (…@sha256:<digest>)`,
         ]);
@@ -483,7 +487,7 @@ describe("images-pushed-by-content-hash", () => {
 
     it("reports a BASE_IMAGE on a -latest tag even when it carries a digest", async () => {
         const base = `${REGISTRY}/ml-ci/base:cuda12.4-py3.11-latest@${DIGEST}`;
-        const img = image("nightly-cuda12.4-py3.11", { push: true, tags: [`${nightlyRepo}:cuda12.4-py3.11-${HASH}`], buildArgs: { BASE_IMAGE: base } });
+        const img = image("nightly-cuda12.4-py3.11", { push: true, tags: [`${nightlyRepo}:cuda12.4-py3.11-h${HASH}`], buildArgs: { BASE_IMAGE: base } });
         assert.deepStrictEqual(await violationsOf("images-pushed-by-content-hash", img), [
             `image "nightly-cuda12.4-py3.11" build arg BASE_IMAGE "${base}" names a moving "-latest" tag: pass the parent's content-hash ref`,
         ]);

@@ -195,12 +195,16 @@ describe("program: adopting what the registry already has", function () {
     it("force rebuild of one image rebuilds it and its descendants with a nonce, never changing the content-hash tag", async () => {
         const images = await expectedImages("dev");
         const registryImages = Object.fromEntries(images.map((i) => [`${i.repositoryName}:${i.tag}`, fakeDigest(i.name)]));
-        const r = await runProgram({ stack: "dev", registryImages, env: { MLCI_FORCE_REBUILD: "nightly-cuda12.6-py3.10", MLCI_REBUILD_NONCE: "20261123090000" } });
+        // The first nightly image that has a child built on it, read from the stack's own matrix.
+        const forced = images.find((i) => i.family === "nightly" && images.some((c) => c.parent === i.name))!;
+        const children = images.filter((c) => c.parent === forced.name).map((c) => c.name);
+        const r = await runProgram({ stack: "dev", registryImages, env: { MLCI_FORCE_REBUILD: forced.name, MLCI_REBUILD_NONCE: "20261123090000" } });
         const builds = imageBuilds(r.resources);
-        assert.deepEqual([...builds.keys()].sort(), ["habitat-cuda12.6-py3.10", "nightly-cuda12.6-py3.10"]);
+        assert.deepEqual([...builds.keys()].sort(), [...children, forced.name].sort());
         for (const [name, b] of builds) {
             const img = images.find((i) => i.name === name)!;
-            assert.deepEqual(b.inputs.tags, [`${REGISTRY}/${img.repositoryName}:${img.tag}-r20261123090000`]);
+            // The forced tag of the grammar: same cell and hash as the content tag, a letter apart, then the nonce.
+            assert.deepEqual(b.inputs.tags, [`${REGISTRY}/${img.repositoryName}:${img.cell.label}-f${img.contentHash.slice(0, 12)}-r20261123090000`]);
             assert.equal(b.inputs.buildArgs.MLCI_REBUILD_NONCE, "20261123090000");
             assert.equal(b.inputs.noCache, true);
             assert.equal(r.outputs.images[name].contentTag, img.tag);

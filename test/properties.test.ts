@@ -10,7 +10,8 @@ import * as path from "path";
 import { familyCells } from "../lib/config/config";
 import { hashContext, imageContentHash, ImageHashInputs } from "../lib/images/contentHash";
 import { listContextFiles } from "../lib/images/dockerContext";
-import { EcrLifecyclePolicy, KEEP_FOREVER_COUNT, lifecyclePolicy, RetentionSettings, tagPatternMatches, TAG_PATTERNS, validateLifecyclePolicy, validateRetention } from "../lib/registry/lifecyclePolicy";
+import { EcrLifecyclePolicy, KEEP_FOREVER_COUNT, lifecyclePolicy, RetentionSettings, validateLifecyclePolicy, validateRetention } from "../lib/registry/lifecyclePolicy";
+import { tagPatternMatches, TAG_PATTERNS } from "../lib/images/tags";
 import { RegistryImage, ruleSelects, simulateLifecycle } from "../lib/registry/lifecycleSimulator";
 import { writeTree } from "./fixtures";
 
@@ -320,7 +321,7 @@ describe("property: the generated lifecycle policy", () => {
                 ([retention, datedTags, releaseTag, cell, hash]) => {
                     const policy = lifecyclePolicy(retention, { datedTags });
                     const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
-                    for (const tags of [[releaseTag], [releaseTag, `${cell}-${hash}`, `${cell}-20261122`], [`${cell}-latest`], [`${cell}-latest`, `${cell}-${hash}`, `${cell}-20250101`]]) {
+                    for (const tags of [[releaseTag], [releaseTag, `${cell}-h${hash}`, `${cell}-20261122`], [`${cell}-latest`], [`${cell}-latest`, `${cell}-h${hash}`, `${cell}-20250101`]]) {
                         const image: RegistryImage = { digest: "sha256:x", tags, pushedAt: new Date(0) };
                         const first = rules.find((r) => ruleSelects(r, image));
                         assert.ok(first && isKeepRule(first), `${JSON.stringify(tags)} is first selected by ${JSON.stringify(first)}`);

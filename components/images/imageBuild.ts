@@ -3,6 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { TaggedImage } from "../../lib/images/graph";
+import { forcedTag } from "../../lib/images/tags";
 
 /** Registry credentials for pushes (the password is a short-lived secret token). */
 export interface RegistryCredentials {
@@ -65,7 +66,7 @@ export class ImageBuild extends pulumi.ComponentResource {
     /** `<repo>:<tag>`. */
     public readonly uri: pulumi.Output<string>;
     public readonly digest: pulumi.Output<string>;
-    /** The tag the digest was pushed under (the content-hash tag, or its `-r<nonce>` variant when forced). */
+    /** The tag the digest was pushed under (the content-hash tag, or the forced tag `<cell>-f<hash>-r<nonce>` when forced). */
     public readonly tag: string;
     /** True when this run declares a build; false when an existing registry image is adopted. */
     public readonly built: boolean;
@@ -78,7 +79,7 @@ export class ImageBuild extends pulumi.ComponentResource {
         const repo = pulumi.output(args.repositoryUrl);
         const forced = args.rebuildNonce !== undefined;
         this.built = forced || args.existingDigest === undefined;
-        this.tag = forced ? `${img.tag}-r${args.rebuildNonce}` : img.tag;
+        this.tag = forced ? forcedTag(img.cell.label, img.contentHash, args.rebuildNonce!) : img.tag;
         this.uri = pulumi.interpolate`${repo}:${this.tag}`;
         const registries = args.credentials ? [args.credentials] : undefined;
 

@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { lifecyclePolicy, MUTABLE_TAG_PATTERNS, RetentionSettings } from "../../lib/registry/lifecyclePolicy";
-import { repositoryPullPolicy } from "../../lib/registry/documents";
+import { lifecyclePolicy, RetentionSettings } from "../../lib/registry/lifecyclePolicy";
+import { MUTABLE_TAG_PATTERNS } from "../../lib/images/tags";
+import { PROTECTION_TAG_KEY, repositoryPullPolicy } from "../../lib/registry/documents";
 
 /** Repository encryption of `mlci:registry.encryption`. */
 export type EncryptionSettings = { type: "AES256" } | { type: "KMS"; kmsKeyArn?: string };
@@ -65,7 +66,8 @@ export class FamilyRepository extends pulumi.ComponentResource {
             imageScanningConfiguration: { scanOnPush: args.scanOnPush ?? true },
             encryptionConfigurations: [encryption.type === "KMS" ? { encryptionType: "KMS", kmsKey: encryption.kmsKeyArn } : { encryptionType: "AES256" }],
             forceDelete: (args.forceDelete ?? false) && !options.protect,
-            tags: args.tags ?? {},
+            // Records the protection the stack config asks for, so the policy pack checks it without knowing stacks.
+            tags: { ...(args.tags ?? {}), [PROTECTION_TAG_KEY]: String(options.protect) },
         }, { parent: this, ...options });
 
         const lifecycle = JSON.stringify(lifecyclePolicy(args.retention, { datedTags: args.datedTags ?? false }));

@@ -6,6 +6,7 @@
  */
 import { DockerfileParser, Instruction } from "dockerfile-ast";
 import * as path from "path";
+import { isMovingTag } from "./tags";
 
 /** Where the Dockerfile comes from and what the program passes to its build. */
 export interface DockerfileLintOptions {
@@ -199,7 +200,7 @@ function fromTagProblem(image: string, globalArgs: Map<string, string | null>): 
         return `FROM "${image}" (resolves to "${shown}") has no tag, which means :latest; pin a version tag or a digest`;
     }
     const tag = lastSegment.slice(colon + 1);
-    if (tag === "latest" || tag.endsWith("-latest")) {
+    if (isMovingTag(tag)) {
         return `FROM "${image}" uses the moving tag "${tag}"; pin a version tag or a digest (children get the parent's digest ref via BASE_IMAGE)`;
     }
     return undefined;

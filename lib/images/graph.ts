@@ -8,6 +8,7 @@ import * as path from "path";
 import { ConfigError, ConfigProblem, CONFIG_NAMESPACE, familyCells, imageName, MatrixCell, StackConfig } from "../config/config";
 import { FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
 import { checkCopySources, ContextFile, listContextFiles } from "./dockerContext";
+import { cacheTag, contentTag, datedTag, latestTag } from "./tags";
 
 /** One image to build: a family on one matrix cell. */
 export interface ImageNode {
@@ -37,7 +38,7 @@ export interface ImageNode {
 export interface TaggedImage extends ImageNode {
     /** Full SHA-256 content hash. */
     contentHash: string;
-    /** Immutable content-hash tag `<cell>-<12 hex>`. */
+    /** Immutable content-hash tag `<cell>-h<12 hex>` (lib/images/tags.ts). */
     tag: string;
     /** Moving alias `<cell>-latest`. */
     latestTag: string;
@@ -150,7 +151,6 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
     opts.cache?.save();
 
     const tagged = new Map<string, TaggedImage>();
-    const epochTag = rebuildEpoch.replace(/-/g, "");
     for (const n of nodes) {
         const fam = perFamily.get(n.family)!;
         const parentTag = n.parent !== undefined ? tagged.get(n.parent)?.tag : null;
@@ -168,10 +168,10 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
         tagged.set(n.name, {
             ...n,
             contentHash,
-            tag: `${n.cell.label}-${contentHash.slice(0, 12)}`,
-            latestTag: `${n.cell.label}-latest`,
-            datedTag: n.dateRebuilt ? `${n.cell.label}-${epochTag}` : undefined,
-            cacheTag: `cache-${n.cell.label}`,
+            tag: contentTag(n.cell.label, contentHash),
+            latestTag: latestTag(n.cell.label),
+            datedTag: n.dateRebuilt ? datedTag(n.cell.label, rebuildEpoch) : undefined,
+            cacheTag: cacheTag(n.cell.label),
             hashInputs: { ...inputs, contextFiles: fam.files.length },
         });
     }

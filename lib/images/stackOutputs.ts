@@ -3,6 +3,7 @@
  * resolves an image name to its digest-pinned ref. Pure; the `ci-images uri` command wraps it.
  */
 import { closest } from "../config/config";
+import { parseTag, TagShape } from "./tags";
 
 /** One entry of the `images` stack output. */
 export interface ImageOutput {
@@ -11,6 +12,8 @@ export interface ImageOutput {
     /** `<repository>:<tag>@sha256:<digest>`: immutable; undefined when the image was not pushed. */
     ref?: string;
     tag: string;
+    /** The tag's shape in the tag grammar (`content`, or `forced` after a forced rebuild); undefined for a tag of an older grammar. */
+    tagShape?: TagShape;
     repository: string;
     family: string;
     /** Full CUDA version; undefined for CPU-only images. */
@@ -57,6 +60,8 @@ function toImageOutput(entry: Record<string, unknown>): ImageOutput {
         family: entry.family as string,
         python: entry.python as string,
     };
+    const shape = parseTag(out.tag)?.shape;
+    if (shape !== undefined) out.tagShape = shape;
     if (typeof entry.ref === "string" && entry.ref !== "") out.ref = entry.ref;
     if (typeof entry.cuda === "string") out.cuda = entry.cuda;
     return out;

@@ -8,6 +8,9 @@ import type { ConfigProblem } from "../config/config";
 /** Actions a cross-account puller needs on a repository (GetAuthorizationToken is granted by the puller's own IAM). */
 export const PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"] as const;
 
+/** Repository tag that records `mlci:registry.protect`; the policy pack requires `protect: true` where it is "true". */
+export const PROTECTION_TAG_KEY = "mlci:protected";
+
 /** Upstream registry URL of Docker Hub for ECR pull-through cache rules. */
 export const DOCKER_HUB_UPSTREAM = "registry-1.docker.io";
 

@@ -11,6 +11,7 @@
  */
 import type { ConfigProblem, StackConfig } from "../config/config";
 import { familyCells } from "../config/config";
+import { GENERATED_TAG_PREFIXES, TAG_EXAMPLES, TAG_PATTERNS, tagPatternMatches } from "../images/tags";
 
 /** Retention settings of `mlci:registry.retention` (already validated). */
 export interface RetentionSettings {
@@ -47,24 +48,6 @@ export interface EcrLifecyclePolicy {
     rules: EcrLifecycleRule[];
 }
 
-/**
- * The tag shapes the image graph pushes (see `lib/imageGraph.ts`), as ECR tag patterns.
- * Cells are `cuda12.4-py3.11` or `py3.11`; every content-hash tag is `<cell>-<12 hex>`.
- */
-export const TAG_PATTERNS = {
-    /** Moving alias `<cell>-latest`. */
-    latest: "*-latest",
-    /** BuildKit registry cache ref `cache-<cell>` (rewritten by every build). */
-    cache: "cache-*",
-    /** Dated tag `<cell>-YYYYMMDD` of date-rebuilt families (this century). */
-    dated: "*-20*",
-    /** Content-hash tag `<cell>-<hex>`: `py<version>-` occurs in every image tag of a cell, and in no `cache-<cell>` ref (which ends in the version). */
-    hashBuild: "*py*-*",
-} as const;
-
-/** Tags that move on every build and so must stay mutable under `IMMUTABLE_WITH_EXCLUSION`. */
-export const MUTABLE_TAG_PATTERNS: readonly string[] = [TAG_PATTERNS.latest, TAG_PATTERNS.cache];
-
 /** `countNumber` of the keep rules: more images than one tag pattern will ever select (the value AWS's CDK documentation uses for "keep"). */
 export const KEEP_FOREVER_COUNT = 9999;
 
@@ -74,16 +57,7 @@ export const MAX_PATTERN_WILDCARDS = 4;
 /** Characters of an image tag, plus the `*` wildcard. */
 const TAG_PATTERN_CHARS = /^[A-Za-z0-9_.*-]+$/;
 
-/** Example tags of every generated shape, for checking that a release pattern catches none of them. */
-const GENERATED_TAG_EXAMPLES = [
-    "cuda12.4-py3.11-latest",
-    "py3.11-latest",
-    "cuda12.4-py3.11-3f9a1c0b7d2e",
-    "py3.11-3f9a1c0b7d2e",
-    "cuda12.4-py3.11-20261122",
-    "cache-cuda12.4-py3.11",
-    "cache-py3.11",
-];
+const GENERATED_TAG_EXAMPLES = Object.values(TAG_EXAMPLES).flat();
 
 const RETENTION_PATH = "registry.retention";
 
@@ -91,15 +65,6 @@ const RETENTION_PATH = "registry.retention";
 export interface LifecyclePolicyOptions {
     /** The family is date-rebuilt and pushes `<cell>-YYYYMMDD` tags that expire after `datedTagDays`. @default false */
     datedTags?: boolean;
-}
-
-/** True when `tag` matches the ECR tag pattern `pattern` as a whole (`*` = any run of characters). */
-export function tagPatternMatches(pattern: string, tag: string): boolean {
-    const source = pattern
-        .split("*")
-        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-        .join(".*");
-    return new RegExp(`^${source}$`).test(tag);
 }
 
 function wildcardCount(pattern: string): number {
@@ -131,7 +96,11 @@ export function lifecyclePolicy(retention: RetentionSettings, opts: LifecyclePol
     selections.push(
         {
             description: `Keep the newest ${retention.keepHashBuilds} content-hash builds`,
-            selection: { tagStatus: "tagged", tagPatternList: [TAG_PATTERNS.hashBuild], countType: "imageCountMoreThan", countNumber: retention.keepHashBuilds },
+            selection: { tagStatus: "tagged", tagPatternList: [TAG_PATTERNS.content], countType: "imageCountMoreThan", countNumber: retention.keepHashBuilds },
+        },
+        {
+            description: `Keep the newest ${retention.keepHashBuilds} forced rebuilds`,
+            selection: { tagStatus: "tagged", tagPatternList: [TAG_PATTERNS.forced], countType: "imageCountMoreThan", countNumber: retention.keepHashBuilds },
         },
         {
             description: `Expire untagged images after ${days(retention.untaggedDays)}`,
@@ -280,7 +249,7 @@ export function retentionProblems(r: RetentionSettings): ConfigProblem[] {
         // Generated tags all start with "cuda", "py" or "cache-". A pattern whose literal prefix is
         // compatible with one of those (or empty) could match some hash or dated tag: reject it.
         const literalPrefix = pattern.split("*")[0];
-        const clash = ["cuda", "py", "cache-"].find((g) => g.startsWith(literalPrefix) || literalPrefix.startsWith(g));
+        const clash = GENERATED_TAG_PREFIXES.find((g) => g.startsWith(literalPrefix) || literalPrefix.startsWith(g));
         const caught = GENERATED_TAG_EXAMPLES.find((t) => tagPatternMatches(pattern, t)) ?? (clash !== undefined ? `${clash}…` : undefined);
         if (caught !== undefined) {
             problems.push({

@@ -12,7 +12,8 @@
  * - an image referenced by a manifest list cannot be expired while that manifest list exists.
  * Pure: no Pulumi, no AWS calls.
  */
-import { EcrLifecyclePolicy, EcrLifecycleRule, tagPatternMatches } from "./lifecyclePolicy";
+import { tagPatternMatches } from "../images/tags";
+import { EcrLifecyclePolicy, EcrLifecycleRule } from "./lifecyclePolicy";
 
 /** One manifest in a repository, as `describe-images` reports it. */
 export interface RegistryImage {
