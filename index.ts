@@ -29,6 +29,7 @@ export = async () => {
     const plan = await planStack(rawConfigFromEntries(entries), {
         projectRoot: __dirname,
         env: process.env,
+        region: entries["aws:region"],
         credentials: { githubToken: githubToken !== undefined, plaintext: plaintextCredentialKeys(entries, (key) => isConfigSecret(key)) },
     });
     const { config, images } = plan;

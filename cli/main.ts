@@ -9,7 +9,7 @@ import * as path from "path";
 import { ConfigError } from "../lib/config/config";
 import { lintDockerfile } from "../lib/images/dockerfileRules";
 import { passedBuildArgNames, TaggedImage } from "../lib/images/graph";
-import { findProjectRoot, planStack, readStackConfigFile, StackPlan } from "../lib/stackPlan";
+import { findProjectRoot, planStackFile, StackPlan } from "../lib/stackPlan";
 import { parseStackOutputs, resolveImageRef } from "../lib/images/stackOutputs";
 
 const USAGE = `usage: ci-images <command> [options]
@@ -84,7 +84,7 @@ function tagsTable(images: TaggedImage[]): string {
 }
 
 async function plan(root: string, stack: string): Promise<StackPlan> {
-    return planStack(readStackConfigFile(root, stack), { projectRoot: root, env: process.env });
+    return planStackFile(root, stack, { env: process.env });
 }
 
 /** Images whose tag at `rev` differs from the working tree's (or that are new). */
@@ -99,7 +99,7 @@ export async function changedSince(root: string, stack: string, rev: string): Pr
         const oldRoot = path.join(tmp, sub);
         const previous = new Map<string, string>();
         try {
-            const old = await planStack(readStackConfigFile(oldRoot, stack), { projectRoot: oldRoot, env: process.env, useHashCache: false });
+            const old = await planStackFile(oldRoot, stack, { env: process.env, useHashCache: false });
             for (const i of old.images) previous.set(i.name, i.tag);
         } catch (e) {
             if (!(e instanceof ConfigError)) throw e;

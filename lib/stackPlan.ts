@@ -24,7 +24,7 @@ export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [
     retentionConfigChecks,
     accessConfigChecks,
     githubConfigProblems,
-    (c) => (c.registry.backend === "ecr" ? registryProblems(c.registry, { hasDockerHubAccessToken: c.secretsPresent.includes("dockerHubAccessToken") }) : []),
+    (c) => (c.registry.backend === "ecr" ? registryProblems(c.registry, { hasDockerHubAccessToken: c.secretsPresent.includes("dockerHubAccessToken"), region: c.region }) : []),
 ];
 
 /** Options for {@link planStack}. */
@@ -58,18 +58,27 @@ export function findProjectRoot(start: string = process.cwd()): string {
  * (namespace stripped). Secure values are skipped: the offline CLI never needs secrets.
  */
 export function readStackConfigFile(projectRoot: string, stack: string): RawConfig {
+    return rawConfigFromEntries(readStackFileEntries(projectRoot, stack));
+}
+
+/** Every config entry of `Pulumi.<stack>.yaml` (all namespaces, secure values as `{ secure }`). */
+export function readStackFileEntries(projectRoot: string, stack: string): Record<string, unknown> {
     const file = path.join(projectRoot, `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) {
         const stacks = fs.readdirSync(projectRoot).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.slice(7, -5));
         throw new ConfigError([{ path: "(stack)", message: `no stack file Pulumi.${stack}.yaml`, fix: `use one of: ${stacks.join(", ")}` }]);
     }
-    return rawConfigFromStackYaml(fs.readFileSync(file, "utf8"));
+    return ((YAML.parse(fs.readFileSync(file, "utf8")) ?? {}).config ?? {}) as Record<string, unknown>;
 }
 
-/** Extracts the `mlci:*` keys from stack YAML text. */
-export function rawConfigFromStackYaml(text: string): RawConfig {
-    const doc = YAML.parse(text) ?? {};
-    return rawConfigFromEntries((doc.config ?? {}) as Record<string, unknown>);
+/**
+ * Plans a stack from its stack file, as the offline CLI does: the stack's region and plaintext
+ * credentials are checked as the program checks them; the GitHub token is not (CI may not hold it).
+ */
+export async function planStackFile(projectRoot: string, stack: string, opts: Omit<PlanOptions, "projectRoot" | "credentials" | "region"> = {}): Promise<StackPlan> {
+    const entries = readStackFileEntries(projectRoot, stack);
+    const region = typeof entries["aws:region"] === "string" ? entries["aws:region"] : undefined;
+    return planStack(rawConfigFromEntries(entries), { ...opts, projectRoot, region, credentials: { githubToken: true, plaintext: plaintextCredentialKeys(entries, (_key, value) => isSecureValue(value)) } });
 }
 
 /**

@@ -272,7 +272,7 @@ describe("access components (mocked Pulumi)", () => {
         });
 
         it("refuses to build a role for subjects that trust nothing", () => {
-            assert.throws(() => new pipelineModule.PipelinePushAccess("empty-pipeline", { repositoryArns: REPOS, subjects: [], oidcProviderArn: existing }), /PipelinePushAccess empty-pipeline: subjects: is empty/);
+            assert.throws(() => new pipelineModule.PipelinePushAccess("empty-pipeline", { repositoryArns: REPOS, subjects: [], oidcProviderArn: existing }), /PipelinePushAccessArgs: subjects: is empty/);
         });
     });
 

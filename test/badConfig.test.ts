@@ -4,6 +4,9 @@
  * is registered. Dockerfile cases use the committed fixture contexts under test/fixtures-docker/.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import YAML from "yaml";
 import { runProgram, runProgramExpectingError, RunOptions, PROJECT_ROOT } from "./harness";
 
 /** One expected problem line: `config mlci:<path>: <message>[. Fix: <fix>]`. */
@@ -28,15 +31,22 @@ const dev = (overrides: Record<string, unknown>): RunOptions => ({ stack: "dev",
 const prod = (overrides: Record<string, unknown>): RunOptions => ({ stack: "prod", overrides, ...PROD });
 const local = (overrides: Record<string, unknown>): RunOptions => ({ stack: "local", overrides });
 
-const UNKNOWN_KEY_FIX = "remove it or correct its spelling (see the config reference in README.md)";
+const UNKNOWN_KEY_FIX = "remove it or correct its spelling (see the config reference in docs/config.md)";
 const OUTSIDE_FIX = "use a path relative to the project root, inside it (e.g. docker/<family>/)";
 const MATRIX_PARENT_FIX = (family: string) => `restrict mlci:families.${family}.matrix to the parent's cells, or widen the parent's matrix`;
 const PTC_REGISTRY_FIX = "set credentialSecretArn to an existing ecr-pullthroughcache/ secret, or dockerHubUsername plus `pulumi config set --secret mlci:dockerHubAccessToken <token>`, or enabled: false";
 const GENERATED_TAGS_FIX = 'protect release tags only, with a pattern that cannot match "<cell>-latest", "<cell>-<hash>", "<cell>-YYYYMMDD" or "cache-<cell>" (e.g. "release-*")';
 
 function line(p: Problem): string {
-    return `config mlci:${p.path}: ${p.message}${p.fix !== undefined ? `. Fix: ${p.fix}` : ""}`;
+    return `config ${p.path.includes(":") ? p.path : `mlci:${p.path}`}: ${p.message}${p.fix !== undefined ? `. Fix: ${p.fix}` : ""}`;
 }
+
+/** Pulumi.dev.yaml with the `python` list of mlci:matrix removed (the overrides can only add keys). */
+const DEV_WITHOUT_MATRIX_PYTHON = (() => {
+    const doc = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8"));
+    delete doc.config["mlci:matrix"].python;
+    return YAML.stringify(doc);
+})();
 
 /** The problem lines of a ConfigError message, `- ` stripped. */
 function problemLines(message: string): string[] {
@@ -51,12 +61,24 @@ function problemLines(message: string): string[] {
 const cases: BadCase[] = [
     // Wrong types.
     { title: "a string where the families map belongs", run: dev({ families: "base" }), problems: [{ path: "families", message: "Invalid input: expected record, received string" }] },
-    { title: "a string for the Python list", run: dev({ matrix: { python: "3.11" } }), problems: [{ path: "matrix.python", message: "Invalid input: expected array, received string" }] },
+    { title: "a string for the Python list", run: dev({ matrix: { python: "3.11" } }), problems: [{ path: "matrix.python", message: "Invalid input: expected array, received string", fix: 'write a YAML list: ["3.11"]' }] },
     { title: "a number for a CUDA version", run: dev({ matrix: { cuda: [12.6] } }), problems: [{ path: "matrix.cuda[0]", message: 'must be a quoted full CUDA version like "12.4.1" (as in nvidia/cuda tags)' }] },
     { title: "a YAML number for a Python version", run: dev({ matrix: { python: [3.1, "3.11"] } }), problems: [{ path: "matrix.python[0]", message: 'must be a quoted Python version like "3.11" (unquoted 3.10 in YAML is the number 3.1)' }] },
-    { title: "an object for a boolean", run: dev({ build: { push: { enabled: true } } }), problems: [{ path: "build.push", message: "Invalid input: expected boolean, received object" }] },
-    { title: "a string for a family's platform list", run: dev({ families: { cpu: { platforms: "linux/amd64" } } }), problems: [{ path: "families.cpu.platforms", message: "Invalid input: expected array, received string" }] },
-    { title: "a string for a family's cpuOnly flag", run: dev({ families: { cpu: { cpuOnly: "yes" } } }), problems: [{ path: "families.cpu.cpuOnly", message: "Invalid input: expected boolean, received string" }] },
+    { title: "an object for a boolean", run: dev({ build: { push: { enabled: true } } }), problems: [{ path: "build.push", message: "Invalid input: expected boolean, received object", fix: "use true or false" }] },
+    { title: "a string for a family's platform list", run: dev({ families: { cpu: { platforms: "linux/amd64" } } }), problems: [{ path: "families.cpu.platforms", message: "Invalid input: expected array, received string", fix: 'write a YAML list: ["linux/amd64"]' }] },
+    { title: "a string for a family's cpuOnly flag", run: dev({ families: { cpu: { cpuOnly: "yes" } } }), problems: [{ path: "families.cpu.cpuOnly", message: "Invalid input: expected boolean, received string", fix: 'use true or false, unquoted (YAML 1.2 reads "yes" as a string)' }] },
+    // #14 item 12: zod errors people make in stack YAML, each with a fix.
+    { title: "forceRebuild: all (a string where true or a list belongs)", run: dev({ build: { forceRebuild: "all" } }), problems: [{ path: "build.forceRebuild", message: 'must be true, false or a list of image names, got "all"', fix: 'use true to rebuild every image, or a list like ["nightly-cuda13.2-py3.12"] (names from `npx ci-images tags`)' }] },
+    { title: "a matrix without python", run: { stack: "dev", configYaml: DEV_WITHOUT_MATRIX_PYTHON }, problems: [{ path: "matrix.python", message: "is required", fix: 'list the Python versions to build, quoted: python: ["3.12", "3.13"]' }] },
+    { title: "a comma-joined platforms string", run: dev({ families: { cpu: { platforms: "linux/amd64,linux/arm64" } } }), problems: [{ path: "families.cpu.platforms", message: "Invalid input: expected array, received string", fix: 'write a YAML list instead of a comma-joined string: ["linux/amd64", "linux/arm64"]' }] },
+    { title: "dateRebuilt: yes", run: dev({ families: { nightly: { dateRebuilt: "yes" } } }), problems: [{ path: "families.nightly.dateRebuilt", message: "Invalid input: expected boolean, received string", fix: 'use true or false, unquoted (YAML 1.2 reads "yes" as a string)' }] },
+    { title: "GitHub repositories given as strings", run: prod({ github: { repositories: ["rl", "tensordict"] } }), problems: [
+        { path: "github.repositories[0]", message: "Invalid input: expected object, received string", fix: 'write each repository as an object: { name: "rl" } (optionally with environment: <name>)' },
+        { path: "github.repositories[1]", message: "Invalid input: expected object, received string", fix: 'write each repository as an object: { name: "tensordict" } (optionally with environment: <name>)' },
+    ] },
+    { title: "replication to the stack's own region (aws:region)", run: prod({ registry: { replicationRegions: ["us-west-2", "us-east-1"] } }), problems: [{ path: "registry.replicationRegions", message: "lists the stack's own region us-east-1", fix: "list only other regions" }] },
+    { title: "a plaintext Docker Hub token in the stack file", run: { stack: "dev", extraConfig: { "mlci:dockerHubAccessToken": "dckr_pat_plain" } }, problems: [{ path: "mlci:dockerHubAccessToken", message: "is stored in plaintext in the stack file", fix: "pulumi config rm mlci:dockerHubAccessToken && pulumi config set --secret mlci:dockerHubAccessToken <value> (and rotate the exposed credential)" }] },
+    { title: "a plaintext GitHub token in the stack file", run: { stack: "prod", extraConfig: { "github:token": "ghp_plain" } }, problems: [{ path: "github:token", message: "is stored in plaintext in the stack file", fix: "pulumi config rm github:token && pulumi config set --secret github:token <value> (and rotate the exposed credential)" }] },
     { title: "an unquoted number for a build arg", run: dev({ families: { base: { buildArgs: { UBUNTU_VERSION: 22.04 } } } }), problems: [{ path: "families.base.buildArgs.UBUNTU_VERSION", message: "build arg values must be strings (quote numbers in YAML)" }] },
     { title: "an unknown registry backend", run: dev({ registry: { backend: "gcr" } }), problems: [{ path: "registry.backend", message: 'must be one of "ecr", "local"' }] },
 

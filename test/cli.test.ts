@@ -93,9 +93,9 @@ describe("ci-images CLI", () => {
         assert.match(stdout, /--build-arg CUDA_VERSION=11\.8\.0/);
         assert.match(stdout, /--build-arg CUDNN_VARIANT=cudnn8/);
         assert.match(stdout, /--build-arg PYTHON_VERSION=3\.11/);
-        assert.match(stdout, /--build-arg "BASE_IMAGE=\$REGISTRY\/ml-ci\/base:cuda11\.8-py3\.11-[0-9a-f]{12}"/);
+        assert.match(stdout, /--build-arg "BASE_IMAGE=\$REGISTRY\/ml-ci\/base:cuda11\.8-py3\.11-h[0-9a-f]{12}"/);
         const local = await run(["build-args", "nightly-cuda11.8-py3.11", "--stack", "ci", "--root", root, "--registry", "localhost:5000"]);
-        assert.match(local.stdout, /-t localhost:5000\/ml-ci\/nightly:cuda11\.8-py3\.11-[0-9a-f]{12}/);
+        assert.match(local.stdout, /-t localhost:5000\/ml-ci\/nightly:cuda11\.8-py3\.11-h[0-9a-f]{12}/);
         assert.match(stdout, /-f docker\/nightly\/Dockerfile/);
     });
 

@@ -326,15 +326,15 @@ describe("EcrRegistry (mocks): variants and refusals", function () {
         assert.deepStrictEqual(r.byType("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"), []);
     });
 
-    it("refuses a Docker Hub cache without credentials, naming the config keys to set", async () => {
+    it("refuses a Docker Hub cache without credentials, in its Args terms", async () => {
         await assert.rejects(run({ ...devArgs(), pullThroughCache: { enabled: true } }), (e: Error) => {
-            assert.match(e.message, /^config mlci:registry\.pullThroughCache: a Docker Hub pull-through cache needs credentials, and registry\.pullThroughCache\.dockerHubUsername and the secret mlci:dockerHubAccessToken are not set\. Fix: set credentialSecretArn/);
+            assert.match(e.message, /EcrRegistryArgs\.pullThroughCache: enabled without credentials; give credentialSecretArn, or dockerHubUsername and dockerHubAccessToken/);
             return true;
         });
     });
 
     it("refuses forceDelete on a protected registry", async () => {
-        await assert.rejects(run({ ...prodArgs(), forceDelete: true }), /config mlci:registry\.forceDelete: is true while registry\.protect is true/);
+        await assert.rejects(run({ ...prodArgs(), forceDelete: true }), /EcrRegistryArgs: protect and forceDelete are both true/);
     });
 });
 

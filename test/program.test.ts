@@ -43,7 +43,7 @@ describe("program: image builds (dev stack)", function () {
         for (const img of images.filter((i) => i.parent)) {
             const b = builds.get(img.name)!;
             const parentRef = run.outputs.images[img.parent!].ref;
-            assert.match(parentRef, /:[\w.-]+-[0-9a-f]{12}@sha256:[0-9a-f]{64}$/);
+            assert.match(parentRef, /:[\w.-]+-h[0-9a-f]{12}@sha256:[0-9a-f]{64}$/);
             assert.equal(b.inputs.buildArgs.BASE_IMAGE, parentRef, b.urn);
             assert.equal(b.inputs.buildArgs.BASE_REGISTRY, undefined);
             const parentBuild = builds.get(img.parent!)!;

@@ -40,12 +40,12 @@ export class PipelinePushAccess extends pulumi.ComponentResource {
     public readonly policyArn: pulumi.Output<string>;
 
     constructor(name: string, args: PipelinePushAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mlci:access:PipelinePushAccess", name, {}, opts);
         // Fail at construction, not later inside an apply, when the subjects would trust nothing or everything.
         const problems = githubSubjectProblems(args.subjects, "subjects");
         if (problems.length > 0) {
-            throw new Error(`PipelinePushAccess ${name}: ${problems.map((p) => `${p.path}: ${p.message}; ${p.fix ?? ""}`).join("\n")}`);
+            throw new pulumi.ResourceError(`PipelinePushAccessArgs: ${problems.map((p) => `${p.path}: ${p.message}; ${p.fix ?? ""}`).join("\n")}`, this);
         }
-        super("mlci:access:PipelinePushAccess", name, {}, opts);
         const tags = args.tags ?? {};
 
         // No thumbprints: for GitHub, IAM validates against its own trusted CAs and ignores them.

@@ -41,7 +41,7 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
         const targets = new Set<string>();
         for (const target of args.repositories) {
             const where = actionsResourceName(name, target, "");
-            if (targets.has(where)) throw new Error(`GithubActionsConfig ${name}: repository "${target.name}"${target.environment === undefined ? "" : ` environment "${target.environment}"`} is listed twice`);
+            if (targets.has(where)) throw new pulumi.ResourceError(`GithubActionsConfigArgs.repositories: repository "${target.name}"${target.environment === undefined ? "" : ` environment "${target.environment}"`} is listed twice`, this);
             targets.add(where);
             if (target.environment !== undefined) actionsNames(imageNames, { ...nameOptions, scope: "environment" });
         }

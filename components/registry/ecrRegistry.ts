@@ -1,13 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE } from "../../lib/config/config";
 import { RetentionSettings } from "../../lib/registry/lifecyclePolicy";
 import {
     DOCKER_HUB_UPSTREAM,
     pullThroughCacheRepositoryArnPattern,
     pullThroughCacheSecretName,
     registryHost,
-    registryProblems,
     registryReplication,
     registryScanning,
     ScanningSettings,
@@ -87,11 +85,11 @@ export class EcrRegistry extends pulumi.ComponentResource {
         const replicationRegions = args.replicationRegions ?? [];
         const tags = args.tags ?? {};
 
-        const problems = registryProblems(
-            { protect, forceDelete, scanning, replicationRegions, pullThroughCache: { ...ptc, prefix: cachePrefix } },
-            { hasDockerHubAccessToken: ptc.dockerHubAccessToken !== undefined },
-        );
-        if (problems.length > 0) throw new Error(problems.map((p) => `config ${CONFIG_NAMESPACE}:${p.path}: ${p.message}. Fix: ${p.fix}`).join("\n"));
+        // Only this component's own Args; config-level checks (with config paths and fixes) ran in validation.
+        if (protect && forceDelete) throw new pulumi.ResourceError("EcrRegistryArgs: protect and forceDelete are both true; a protected repository is never deleted with its images", this);
+        if (ptc.enabled && ptc.credentialSecretArn === undefined && (ptc.dockerHubUsername === undefined || ptc.dockerHubAccessToken === undefined)) {
+            throw new pulumi.ResourceError("EcrRegistryArgs.pullThroughCache: enabled without credentials; give credentialSecretArn, or dockerHubUsername and dockerHubAccessToken", this);
+        }
 
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
         const region = aws.getRegionOutput({}, { parent: this }).region;

@@ -201,6 +201,8 @@ export interface StackConfig extends Omit<Sections, "families"> {
     rebuildEpoch: string;
     /** Which secret config keys are set (their values are never parsed here). */
     secretsPresent: string[];
+    /** The stack's AWS region (`aws:region`), when known. */
+    region?: string;
 }
 
 /** One config problem: where, what, and how to fix it. */
@@ -231,8 +233,10 @@ export interface ParseOptions {
     projectRoot: string;
     /** Environment overrides: MLCI_REBUILD_EPOCH, MLCI_FORCE_REBUILD (the caller passes its environment). @default {} */
     env?: Record<string, string | undefined>;
-    /** Credentials as the composition root found them; undefined skips the checks (the offline CLI). */
+    /** Credentials as the composition root found them; undefined skips the checks. */
     credentials?: CredentialFacts;
+    /** The stack's AWS region (`aws:region`), when known. */
+    region?: string;
     /** Clock for the default rebuild epoch. @default new Date() */
     now?: Date;
     /** Extra cross-key checks contributed by other modules (retention, access…). */
@@ -276,18 +280,45 @@ function zodPath(section: string, p: readonly PropertyKey[]): string {
     return out;
 }
 
-function zodProblems(section: string, error: z.ZodError): ConfigProblem[] {
-    return error.issues.map((issue) => {
+function valueAt(value: unknown, p: readonly PropertyKey[]): unknown {
+    let v = value;
+    for (const k of p) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+    return v;
+}
+
+/** Fixes for the zod type errors people make in stack YAML, by what was expected and what was given. */
+function typeFix(path: string, expected: string, value: unknown): string | undefined {
+    if (value === undefined) return path === "matrix.python" ? 'list the Python versions to build, quoted: python: ["3.12", "3.13"]' : `set ${CONFIG_NAMESPACE}:${path} (see docs/config.md)`;
+    if (expected === "boolean") return typeof value === "string" ? `use true or false, unquoted (YAML 1.2 reads ${JSON.stringify(value)} as a string)` : "use true or false";
+    if (expected === "array" && typeof value === "string") {
+        const items = value.split(",").map((v) => v.trim()).filter(Boolean);
+        return `write a YAML list${items.length > 1 ? " instead of a comma-joined string" : ""}: [${items.map((v) => JSON.stringify(v)).join(", ")}]`;
+    }
+    if (expected === "object" && typeof value === "string" && /^github\.repositories\[\d+\]$/.test(path)) return `write each repository as an object: { name: ${JSON.stringify(value)} } (optionally with environment: <name>)`;
+    return undefined;
+}
+
+function zodProblems(section: string, error: z.ZodError, value: unknown): ConfigProblem[] {
+    return error.issues.map((issue): ConfigProblem => {
+        const path = zodPath(section, issue.path);
+        const given = valueAt(value, issue.path);
         if (issue.code === "unrecognized_keys") {
-            return { path: zodPath(section, issue.path), message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`, fix: "remove it or correct its spelling (see the config reference in README.md)" };
+            return { path: zodPath(section, issue.path), message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`, fix: "remove it or correct its spelling (see the config reference in docs/config.md)" };
         }
         if (issue.code === "invalid_value" && "values" in issue) {
-            return { path: zodPath(section, issue.path), message: `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}` };
+            return { path, message: `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}` };
         }
         if (issue.code === "invalid_union" && issue.path.at(-1) === "encryption") {
-            return { path: zodPath(section, issue.path), message: 'must be { type: AES256 } or { type: KMS, kmsKeyArn: <optional key ARN> }' };
+            return { path, message: 'must be { type: AES256 } or { type: KMS, kmsKeyArn: <optional key ARN> }' };
         }
-        return { path: zodPath(section, issue.path), message: issue.message };
+        if (issue.code === "invalid_union" && path === "build.forceRebuild") {
+            return { path, message: `must be true, false or a list of image names, got ${JSON.stringify(given)}`, fix: 'use true to rebuild every image, or a list like ["nightly-cuda13.2-py3.12"] (names from `npx ci-images tags`)' };
+        }
+        if (issue.code === "invalid_type") {
+            if (given === undefined) return { path, message: "is required", fix: typeFix(path, issue.expected, given) };
+            return { path, message: issue.message, fix: typeFix(path, issue.expected, given) };
+        }
+        return { path, message: issue.message };
     });
 }
 
@@ -523,7 +554,7 @@ export function parseStackConfig(rawConfig: RawConfig, opts: ParseOptions): Stac
         }
         const result = (schema as z.ZodType).safeParse(value);
         if (result.success) (parsed as Record<string, unknown>)[key] = result.data;
-        else problems.push(...zodProblems(key, result.error));
+        else problems.push(...zodProblems(key, result.error, value));
     }
     if (parsed.matrix) checkMatrix(parsed.matrix, problems);
     let families: ResolvedFamily[] | undefined;
@@ -542,6 +573,7 @@ export function parseStackConfig(rawConfig: RawConfig, opts: ParseOptions): Stac
         github: parsed.github!,
         rebuildEpoch: parsed.build!.rebuildEpoch ?? defaultRebuildEpoch(opts.now ?? new Date()),
         secretsPresent: SECRET_KEYS.filter((k) => raw[k] !== undefined),
+        region: opts.region,
     };
     checkBuildAndGithub(config, problems);
     problems.push(...credentialProblems(config, opts.credentials));
