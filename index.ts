@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_NAMESPACE } from "./lib/config/config";
+import { CONFIG_NAMESPACE } from "./lib/config/problems";
 import { descendantsOf } from "./lib/images/graph";
 import { plaintextCredentialKeys, planStack, rawConfigFromEntries } from "./lib/stackPlan";
 import { GithubActionsConfig } from "./components/github/githubActionsConfig";

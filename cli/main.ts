@@ -6,7 +6,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError } from "../lib/config/config";
+import { ConfigError } from "../lib/config/problems";
 import { lintDockerfile } from "../lib/images/dockerfileRules";
 import { passedBuildArgNames, TaggedImage } from "../lib/images/graph";
 import { findProjectRoot, planStackFile, StackPlan } from "../lib/stackPlan";

@@ -5,7 +5,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
-import { CONFIG_NAMESPACE, ConfigError, ConfigProblem, CREDENTIAL_KEYS, parseStackConfig, ParseOptions, RawConfig, SECRET_KEYS, StackConfig } from "./config/config";
+import { CONFIG_NAMESPACE, ConfigError, ConfigProblem } from "./config/problems";
+import { CREDENTIAL_KEYS, SECRET_KEYS, StackConfig } from "./config/schema";
+import { parseStackConfig, ParseOptions, RawConfig } from "./config/config";
 import { FileHashCache } from "./images/contentHash";
 import { accessConfigChecks } from "./access/policies";
 import { githubConfigProblems } from "./github/access";

@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, defaultRebuildEpoch, parseStackConfig } from "../lib/config/config";
+import { ConfigError } from "../lib/config/problems";
+import { defaultRebuildEpoch, parseStackConfig } from "../lib/config/config";
 import { planStack } from "../lib/stackPlan";
 import { catalogConfig, catalogFiles, clone, writeTree } from "./fixtures";
 

@@ -10,7 +10,7 @@ import {
     PIPELINE_ROLE_NAME,
     REGISTRY_VARIABLE,
 } from "../lib/github/names";
-import type { StackConfig } from "../lib/config/config";
+import type { StackConfig } from "../lib/config/schema";
 
 /** How the mock monitor presents a secret value to `newResource` (pulumi/runtime/rpc.ts). */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";

@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
 import fc from "fast-check";
-import { familyCells, StackConfig } from "../lib/config/config";
+import { familyCells } from "../lib/images/matrix";
+import { StackConfig } from "../lib/config/schema";
 import {
     EcrLifecyclePolicy,
     KEEP_FOREVER_COUNT,

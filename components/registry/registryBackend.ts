@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { StackConfig } from "../../lib/config/config";
+import { StackConfig } from "../../lib/config/schema";
 import { EcrRegistry } from "./ecrRegistry";
 import { RegistryCredentials } from "../images/imageBuild";
 import { LocalRegistry, localRegistryDigest } from "./localRegistry";

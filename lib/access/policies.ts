@@ -1,6 +1,6 @@
 // IAM documents for CI access to the image registry: pure data, no Pulumi resources.
 // Shared by the access components, the tests (which also send every document to moto) and the policy pack.
-import type { ConfigProblem } from "../config/config";
+import type { ConfigProblem } from "../config/problems";
 
 /** Issuer URL of GitHub Actions' OIDC tokens; also the IAM OIDC provider URL. */
 export const GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com";

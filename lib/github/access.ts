@@ -2,7 +2,9 @@
  * Config-time checks of the `mlci:github` section against the image graph. The composition root
  * (index.ts) finds the token; validation only learns whether one is present. Registers no resources.
  */
-import { ConfigProblem, stackImageNames, StackConfig } from "../config/config";
+import { ConfigProblem } from "../config/problems";
+import { stackImageNames } from "../images/matrix";
+import { StackConfig } from "../config/schema";
 import { actionsNames, ActionsScope, ActionsTarget } from "./names";
 
 /** The `mlci:github` config section (lib/config's `GithubConfig` satisfies it). */

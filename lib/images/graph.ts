@@ -5,7 +5,9 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError, ConfigProblem, CONFIG_NAMESPACE, familyCells, imageName, MatrixCell, StackConfig } from "../config/config";
+import { ConfigError, ConfigProblem, CONFIG_NAMESPACE } from "../config/problems";
+import { familyCells, imageName, MatrixCell } from "./matrix";
+import type { StackConfig } from "../config/schema";
 import { FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
 import { checkCopySources, ContextFile, listContextFiles } from "./dockerContext";
 import { cacheTag, contentTag, datedTag, latestTag } from "./tags";

@@ -2,7 +2,7 @@
  * Reading `pulumi stack output --json` back: validates the `images` contract CI relies on and
  * resolves an image name to its digest-pinned ref. Pure; the `ci-images uri` command wraps it.
  */
-import { closest } from "../config/config";
+import { closest } from "../config/problems";
 import { parseTag, TagShape } from "./tags";
 
 /** One entry of the `images` stack output. */

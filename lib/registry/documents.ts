@@ -3,7 +3,7 @@
  * scanning rules, replication rules, pull-through cache names, and the registry config checks.
  * Pure: no Pulumi resources; the `EcrRegistry` and `FamilyRepository` components consume it.
  */
-import type { ConfigProblem } from "../config/config";
+import type { ConfigProblem } from "../config/problems";
 
 /** Actions a cross-account puller needs on a repository (GetAuthorizationToken is granted by the puller's own IAM). */
 export const PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"] as const;

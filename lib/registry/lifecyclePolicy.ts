@@ -9,8 +9,9 @@
  * keep and expires none of them. Lower-priority rules still *count* claimed images
  * ("rules ... can still identify them as if they haven't been expired").
  */
-import type { ConfigProblem, StackConfig } from "../config/config";
-import { familyCells } from "../config/config";
+import type { ConfigProblem } from "../config/problems";
+import type { StackConfig } from "../config/schema";
+import { familyCells } from "../images/matrix";
 import { GENERATED_TAG_PREFIXES, TAG_EXAMPLES, TAG_PATTERNS, tagPatternMatches } from "../images/tags";
 
 /** Retention settings of `mlci:registry.retention` (already validated). */
