@@ -99,7 +99,7 @@ const cases: BadCase[] = [
     // Bad versions.
     { title: "a CUDA version without its patch level", run: dev({ matrix: { cuda: ["12.6"] } }), problems: [{ path: "matrix.cuda[0]", message: 'must be a full CUDA version like "12.4.1" (major.minor.patch, as in nvidia/cuda tags)' }] },
     { title: "a Python 2 version", run: dev({ matrix: { python: ["3.10", "2.7"] } }), problems: [{ path: "matrix.python[1]", message: 'must be a Python version like "3.11" (major.minor, quoted in YAML)' }] },
-    { title: "two CUDA versions giving the same image names", run: prod({ matrix: { cuda: ["12.8.1", "12.6.3", "12.6.2"] } }), problems: [{ path: "matrix.cuda", message: '"12.6.2" duplicates "12.6.3" (both give image names with cuda12.6)', fix: "list each version once" }] },
+    { title: "two CUDA versions giving the same image names", run: prod({ matrix: { cuda: ["13.2.1", "13.0.2", "13.0.1"] } }), problems: [{ path: "matrix.cuda", message: '"13.0.1" duplicates "13.0.2" (both give image names with cuda13.0)', fix: "list each version once" }] },
 
     // The family graph.
     {
@@ -120,11 +120,11 @@ const cases: BadCase[] = [
     { title: "a build arg the program computes", run: dev({ families: { base: { buildArgs: { CUDA_VERSION: "12.4.1" } } } }), problems: [{ path: "families.base.buildArgs.CUDA_VERSION", message: "CUDA_VERSION is computed by the program (matrix cell / parent) and cannot be set", fix: "remove it; use mlci:matrix or the family's parent instead" }] },
 
     // Matrix restrictions.
-    { title: "a CUDA restriction outside the matrix", run: dev({ families: { habitat: { matrix: { cuda: ["12.4.1"] } } } }), problems: [{ path: "families.habitat.matrix.cuda", message: "CUDA 12.4.1 is not in mlci:matrix.cuda (12.6.3)", fix: "add it to mlci:matrix.cuda or remove it from the family's restriction" }] },
-    { title: "a Python restriction outside the matrix", run: dev({ families: { habitat: { matrix: { python: ["3.12"] } } } }), problems: [{ path: "families.habitat.matrix.python", message: "Python 3.12 is not in mlci:matrix.python (3.10, 3.11)", fix: "add it to mlci:matrix.python or remove it from the family's restriction" }] },
-    { title: "a child cell its parent lacks", run: dev({ families: { nightly: { matrix: { python: ["3.11"] } } } }), problems: [{ path: "families.habitat.matrix", message: 'cells cuda12.6-py3.10 are not built for parent "nightly"', fix: MATRIX_PARENT_FIX("habitat") }] },
-    { title: "a child cell its parent lacks (prod, CUDA axis)", run: prod({ families: { nightly: { matrix: { cuda: ["12.8.1"] } } } }), problems: [{ path: "families.habitat.matrix", message: 'cells cuda12.6-py3.10 are not built for parent "nightly"', fix: MATRIX_PARENT_FIX("habitat") }] },
-    { title: "a CUDA restriction on a CPU-only family", run: dev({ families: { cpu: { matrix: { cuda: ["12.6.3"] } } } }), problems: [{ path: "families.cpu.matrix.cuda", message: "a cpuOnly family has no CUDA versions", fix: "remove matrix.cuda or cpuOnly" }] },
+    { title: "a CUDA restriction outside the matrix", run: dev({ families: { habitat: { matrix: { cuda: ["12.4.1"] } } } }), problems: [{ path: "families.habitat.matrix.cuda", message: "CUDA 12.4.1 is not in mlci:matrix.cuda (13.2.1)", fix: "add it to mlci:matrix.cuda or remove it from the family's restriction" }] },
+    { title: "a Python restriction outside the matrix", run: dev({ families: { habitat: { matrix: { python: ["3.11"] } } } }), problems: [{ path: "families.habitat.matrix.python", message: "Python 3.11 is not in mlci:matrix.python (3.12, 3.13)", fix: "add it to mlci:matrix.python or remove it from the family's restriction" }] },
+    { title: "a child cell its parent lacks", run: dev({ families: { nightly: { matrix: { python: ["3.13"] } } } }), problems: [{ path: "families.habitat.matrix", message: 'cells cuda13.2-py3.12 are not built for parent "nightly"', fix: MATRIX_PARENT_FIX("habitat") }] },
+    { title: "a child cell its parent lacks (prod, CUDA axis)", run: prod({ families: { nightly: { matrix: { cuda: ["13.0.2"] } } } }), problems: [{ path: "families.habitat.matrix", message: 'cells cuda13.2-py3.12 are not built for parent "nightly"', fix: MATRIX_PARENT_FIX("habitat") }] },
+    { title: "a CUDA restriction on a CPU-only family", run: dev({ families: { cpu: { matrix: { cuda: ["13.2.1"] } } } }), problems: [{ path: "families.cpu.matrix.cuda", message: "a cpuOnly family has no CUDA versions", fix: "remove matrix.cuda or cpuOnly" }] },
 
     // Retention.
     { title: "zero hash builds kept", run: dev({ registry: { retention: { keepHashBuilds: 0 } } }), problems: [{ path: "registry.retention.keepHashBuilds", message: "must be at least 1 (images)" }] },
@@ -243,8 +243,8 @@ const cases: BadCase[] = [
     // Build settings.
     {
         title: "a forced rebuild of an image the stack lacks",
-        run: dev({ build: { forceRebuild: ["nightly-cuda12.6-py3.12"] } }),
-        problems: [{ path: "build.forceRebuild[0]", message: '"nightly-cuda12.6-py3.12" is not an image of this stack (did you mean "nightly-cuda12.6-py3.10"?)', fix: "name an image from `npx ci-images tags`, or use true for all" }],
+        run: dev({ build: { forceRebuild: ["nightly-cuda13.0-py3.12"] } }),
+        problems: [{ path: "build.forceRebuild[0]", message: '"nightly-cuda13.0-py3.12" is not an image of this stack (did you mean "nightly-cuda13.2-py3.12"?)', fix: "name an image from `npx ci-images tags`, or use true for all" }],
     },
     { title: "a rebuild epoch that is no calendar date", run: dev({ build: { rebuildEpoch: "2026-02-30" } }), problems: [{ path: "build.rebuildEpoch", message: "is not a real calendar date" }] },
 
@@ -316,7 +316,7 @@ describe("Dockerfiles may live anywhere inside the project", function () {
     this.timeout(60_000);
     it("a family built from test/fixtures-docker/ok/ is accepted and built from there", async () => {
         const r = await runProgram(dev({ families: { x: { cpuOnly: true, dockerfile: "test/fixtures-docker/ok/Dockerfile" } } }));
-        for (const name of ["x-py3.10", "x-py3.11"]) {
+        for (const name of ["x-py3.12", "x-py3.13"]) {
             const b = r.one("docker-build:index:Image", `${name}-build`);
             assert.equal(b.inputs.dockerfile.location, `${PROJECT_ROOT}/test/fixtures-docker/ok/Dockerfile`, b.urn);
             assert.equal(b.inputs.context.location, `${PROJECT_ROOT}/test/fixtures-docker/ok`, b.urn);

@@ -59,19 +59,19 @@ describe("program: image builds (dev stack)", function () {
     });
 
     it("passes the cell's build args and the family's own", () => {
-        const b = imageBuilds(run.resources).get("stable-cuda12.6-py3.10")!;
-        assert.equal(b.inputs.buildArgs.CUDA_VERSION, "12.6.3");
+        const b = imageBuilds(run.resources).get("stable-cuda13.2-py3.12")!;
+        assert.equal(b.inputs.buildArgs.CUDA_VERSION, "13.2.1");
         assert.equal(b.inputs.buildArgs.CUDNN_VARIANT, "cudnn");
-        assert.equal(b.inputs.buildArgs.PYTHON_VERSION, "3.10");
-        assert.equal(b.inputs.buildArgs.TORCH_VERSION, "2.9.1");
-        const cpu = imageBuilds(run.resources).get("cpu-py3.11")!;
+        assert.equal(b.inputs.buildArgs.PYTHON_VERSION, "3.12");
+        assert.equal(b.inputs.buildArgs.TORCH_VERSION, "2.15.0");
+        const cpu = imageBuilds(run.resources).get("cpu-py3.13")!;
         assert.deepEqual(cpu.inputs.platforms, ["linux/amd64", "linux/arm64"]);
         assert.equal(cpu.inputs.buildArgs.CUDA_VERSION, undefined);
     });
 
     it("uses a registry layer cache in the same repository, in the form ECR accepts", () => {
-        const b = imageBuilds(run.resources).get("nightly-cuda12.6-py3.11")!;
-        const ref = `${REGISTRY}/ml-ci-dev/nightly:cache-cuda12.6-py3.11`;
+        const b = imageBuilds(run.resources).get("nightly-cuda13.2-py3.13")!;
+        const ref = `${REGISTRY}/ml-ci-dev/nightly:cache-cuda13.2-py3.13`;
         assert.deepEqual(b.inputs.cacheFrom, [{ registry: { ref } }]);
         assert.deepEqual(b.inputs.cacheTo, [{ registry: { ref, imageManifest: true, ociMediaTypes: true, mode: "max" } }]);
     });
@@ -104,9 +104,9 @@ describe("program: image builds (dev stack)", function () {
     });
 
     it("publishes the dated tag of date-rebuilt families after the smoke test", () => {
-        const dated = run.one(INDEX, "nightly-cuda12.6-py3.11-dated");
-        assert.equal(dated.inputs.tag, `${REGISTRY}/ml-ci-dev/nightly:cuda12.6-py3.11-20261122`);
-        assert.ok(dated.dependencies.includes(run.one(SMOKE, "nightly-cuda12.6-py3.11-smoke-test").urn));
+        const dated = run.one(INDEX, "nightly-cuda13.2-py3.13-dated");
+        assert.equal(dated.inputs.tag, `${REGISTRY}/ml-ci-dev/nightly:cuda13.2-py3.13-20261122`);
+        assert.ok(dated.dependencies.includes(run.one(SMOKE, "nightly-cuda13.2-py3.13-smoke-test").urn));
         assert.equal(run.byType(INDEX).filter((r) => r.name.startsWith("base-") && r.name.endsWith("-dated")).length, 0);
     });
 
@@ -131,7 +131,7 @@ describe("program: what changes rebuild", function () {
     this.timeout(120_000);
     it("a base change re-tags exactly its descendants", async () => {
         const before = imageBuilds((await runProgram({ stack: "dev" })).resources);
-        const after = imageBuilds((await runProgram({ stack: "dev", overrides: { families: { base: { buildArgs: { UBUNTU_VERSION: "24.04" } } } } })).resources);
+        const after = imageBuilds((await runProgram({ stack: "dev", overrides: { families: { base: { buildArgs: { UBUNTU_VERSION: "26.04" } } } } })).resources);
         const changed = [...after.keys()].filter((n) => JSON.stringify(after.get(n)!.inputs.tags) !== JSON.stringify(before.get(n)!.inputs.tags)).sort();
         assert.deepEqual(changed, [...after.keys()].filter((n) => !n.startsWith("cpu-")).sort());
     });
@@ -140,7 +140,7 @@ describe("program: what changes rebuild", function () {
         const a = imageBuilds((await runProgram({ stack: "dev", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } })).resources);
         const b = imageBuilds((await runProgram({ stack: "dev", env: { MLCI_REBUILD_EPOCH: "2026-11-29" } })).resources);
         const changed = [...b.keys()].filter((n) => JSON.stringify(a.get(n)!.inputs.tags) !== JSON.stringify(b.get(n)!.inputs.tags)).sort();
-        assert.deepEqual(changed, ["habitat-cuda12.6-py3.10", "nightly-cuda12.6-py3.10", "nightly-cuda12.6-py3.11"]);
+        assert.deepEqual(changed, ["habitat-cuda13.2-py3.12", "nightly-cuda13.2-py3.12", "nightly-cuda13.2-py3.13"]);
     });
 
     it("preview builds nothing but already shows the new tags", async () => {

@@ -52,9 +52,9 @@ describe("program: prod stack wiring (registry, access, GitHub, outputs)", funct
         const vars = run.byType("github:index/actionsVariable:ActionsVariable");
         const byName = new Map<string, any>(vars.map((v) => [v.inputs.variableName, v.inputs]));
         assert.equal(byName.get("CI_IMAGES_REGISTRY").value, `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`);
-        const nightly = byName.get("CI_IMAGE_NIGHTLY_CUDA12_8_PY3_11");
+        const nightly = byName.get("CI_IMAGE_NIGHTLY_CUDA13_2_PY3_12");
         assert.equal(nightly.repository, "rl");
-        assert.equal(nightly.value, run.outputs.images["nightly-cuda12.8-py3.11"].ref);
+        assert.equal(nightly.value, run.outputs.images["nightly-cuda13.2-py3.12"].ref);
         const secret = run.byType("github:index/actionsSecret:ActionsSecret").find((s) => s.inputs.secretName === "CI_IMAGES_PIPELINE_ROLE_ARN")!;
         assert.ok(isSecretInput(secret.inputs.value) || isSecretInput(secret.inputs.plaintextValue), "role ARN stays secret");
     });

@@ -5,7 +5,6 @@
  * 20-minute GPU image build. Pure: text in, problem messages out.
  */
 import { DockerfileParser, Instruction } from "dockerfile-ast";
-import * as path from "path";
 import { isMovingTag } from "./tags";
 
 /** Where the Dockerfile comes from and what the program passes to its build. */
@@ -18,27 +17,6 @@ export interface DockerfileLintOptions {
     isChild: boolean;
 }
 
-/** Build args each family's Dockerfile declares: `required` have no default (a build without them fails). */
-export interface FamilyDockerfileArgs {
-    required: string[];
-    optional: string[];
-}
-
-/**
- * The ARGs each Dockerfile under docker/ declares, for wiring stack config and docs.
- * Kept in sync with the Dockerfiles by test/dockerfiles.test.ts.
- */
-export const dockerfileArgs: Record<string, FamilyDockerfileArgs> = {
-    base: { required: ["CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION"], optional: ["BASE_REGISTRY", "UBUNTU_VERSION", "UV_VERSION"] },
-    nightly: { required: ["BASE_IMAGE", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION"], optional: ["TENSORDICT_REF"] },
-    stable: { required: ["BASE_IMAGE", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION", "TORCH_VERSION"], optional: ["TENSORDICT_VERSION"] },
-    habitat: {
-        required: ["BASE_IMAGE", "CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION"],
-        optional: ["HABITAT_SIM_VERSION", "HABITAT_LAB_VERSION", "HABITAT_PYTHONS"],
-    },
-    cpu: { required: ["PYTHON_VERSION"], optional: ["BASE_REGISTRY", "TORCH_VERSION", "UV_VERSION"] },
-};
-
 interface Stage {
     /** `AS` name, lower-cased, or undefined. */
     name?: string;
@@ -47,6 +25,9 @@ interface Stage {
     parent?: Stage;
     instructions: Instruction[];
 }
+
+/** Build args BuildKit sets itself. */
+const BUILDKIT_ARGS = new Set(["TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"]);
 
 const VAR_REF = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))/g;
 const FALSY = new Set(["", "0", "false", "off", "no"]);
@@ -315,28 +296,12 @@ function copySources(ins: Instruction): string[] {
     return sources.filter((s) => !s.startsWith("<<"));
 }
 
+/** Remote ADD sources (containment in the context is `checkCopySources`' job, run by every plan). */
 function lintSources(ins: Instruction, where: string): string[] {
-    const problems: string[] = [];
-    const keyword = ins.getKeyword();
-    const hasFrom = runFlags(ins).some((f) => f.startsWith("--from="));
-    for (const src of copySources(ins)) {
-        if (keyword === "ADD" && /^(https?:\/\/|git@|git:\/\/|ssh:\/\/)/i.test(src)) {
-            problems.push(
-                `${where}: ADD of the remote URL "${src}" downloads unverified content at build time and is not part of the content hash; download it in a RUN with a pinned version and checksum check, or COPY it from the context`,
-            );
-            continue;
-        }
-        if (hasFrom) continue; // paths inside another stage or image
-        if (src.startsWith("/")) {
-            problems.push(`${where}: ${keyword} source "${src}" is absolute; sources are relative to the build context (docker/<family>/), write it relative`);
-            continue;
-        }
-        const normalized = path.posix.normalize(src);
-        if (normalized === ".." || normalized.startsWith("../")) {
-            problems.push(`${where}: ${keyword} source "${src}" escapes the build context via ".."; put the file inside docker/<family>/`);
-        }
-    }
-    return problems;
+    if (ins.getKeyword() !== "ADD" || runFlags(ins).some((f) => f.startsWith("--from="))) return [];
+    return copySources(ins)
+        .filter((src) => /^(https?:\/\/|git@|git:\/\/|ssh:\/\/)/i.test(src))
+        .map((src) => `${where}: ADD of the remote URL "${src}" downloads unverified content at build time and is not part of the content hash; download it in a RUN with a pinned version and checksum check, or COPY it from the context`);
 }
 
 function referencedVars(ins: Instruction): Set<string> {
@@ -360,6 +325,17 @@ function lintPassedArgs(
     for (const ins of instructions) {
         if (ins.getRange().start.line >= firstFromLine) break;
         if (ins.getKeyword() === "ARG") for (const [n] of argProperties(ins)) globalDeclared.add(n);
+    }
+
+    // The declared-args contract, the other way: an ARG without a default must be passed by the program.
+    for (const ins of instructions) {
+        if (ins.getKeyword() !== "ARG") continue;
+        for (const [name, value] of argProperties(ins)) {
+            if (value !== null || passedArgs.includes(name) || BUILDKIT_ARGS.has(name)) continue;
+            const withDefault = new RegExp(`\\$\\{${name}:?-`);
+            if (instructions.some((i) => withDefault.test(i.getRawArgumentsContent() ?? ""))) continue; // ${NAME:-default} at use
+            problems.push(`${at(ins)}: ARG ${name} has no default and the program does not pass it, so the build sees it empty; set it in the family's buildArgs, or give it a default`);
+        }
     }
 
     for (const arg of passedArgs) {
