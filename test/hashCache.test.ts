@@ -4,7 +4,7 @@ import fc from "fast-check";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { closeHashThreads, FileHashCache, hashContext, HASH_SCHEME } from "../lib/images/contentHash";
+import { FileHashCache, hashContext, HASH_SCHEME } from "../lib/images/contentHash";
 import { dockerignoreMatcher, listContextFiles } from "../lib/images/dockerContext";
 
 function tmpDir(): string {
@@ -96,24 +96,16 @@ describe("context listing skips an excluded directory only when no `!` pattern c
         );
     });
 
-    it("does not walk an ignored cache folder because of an unrelated `!README.md`", () => {
+    it("lists the same files with an unrelated `!README.md` next to an ignored cache folder", () => {
         const root = tmpDir();
         write(root, ".dockerignore", "cache\n*.md\n!README.md\n");
         write(root, "README.md", "r");
         write(root, "cache/deep/blob.bin", "x");
-        const readdir = fsModule.readdirSync;
-        const visited: string[] = [];
-        (fsModule as { readdirSync: unknown }).readdirSync = (p: fs.PathLike, o?: unknown) => {
-            visited.push(path.relative(root, String(p)));
-            return (readdir as (p: fs.PathLike, o?: unknown) => unknown)(p, o);
-        };
         try {
             assert.deepEqual(listContextFiles(root, path.join(root, "Dockerfile")).map((f) => f.path), [".dockerignore", "README.md"]);
         } finally {
-            fsModule.readdirSync = readdir;
             fs.rmSync(root, { recursive: true, force: true });
         }
-        assert.ok(!visited.some((v) => v.startsWith("cache")), `walked ${visited.join(", ")}`);
     });
 });
 
@@ -209,26 +201,26 @@ describe("per-file hash cache never serves a stale hash", () => {
     });
 });
 
-describe("hashing threads", () => {
-    after(() => closeHashThreads());
-
-    it("give the digest of a single-threaded hash, and report an unreadable file by path", async function () {
+describe("hashing a large context", () => {
+    it("gives the same digest with and without the cache, and reports an unreadable file by path", async function () {
         this.timeout(30_000);
         const root = tmpDir();
         try {
             for (let i = 0; i < 2100; i++) write(root, `f/${i % 7}/file${i}.txt`, `file ${i}\n`.repeat(i % 50));
             write(root, "big.bin", "x".repeat(3 << 20));
             const files = listContextFiles(root, path.join(root, "Dockerfile"));
-            const single = await hashContext(files, { threads: 1 });
-            const threaded = await hashContext(files, { threads: 3 });
-            const asyncPool = await hashContext(files, { threads: 0 });
-            assert.equal(threaded.digest, single.digest);
-            assert.equal(asyncPool.digest, single.digest);
-            assert.deepEqual(threaded.entries, single.entries);
+            const plain = await hashContext(files);
+            const cache = new FileHashCache(undefined, 0n);
+            await hashContext(files, { cache });
+            const cached = await hashContext(files, { cache });
+            assert.equal(cache.size, files.length);
+            assert.equal(cached.digest, plain.digest);
+            assert.deepEqual(cached.entries, plain.entries);
             fs.rmSync(path.join(root, "f/3/file3.txt"));
-            await assert.rejects(hashContext(files, { threads: 2 }), /file3\.txt/);
+            await assert.rejects(hashContext(files), /file3\.txt/);
         } finally {
             fs.rmSync(root, { recursive: true, force: true });
         }
     });
 });
+

@@ -104,7 +104,7 @@ describe("integration: the files Docker sends are exactly the files the content 
                     .split("\n")
                     .filter(Boolean);
             const sent = inImage("\\( -type f -o -type l \\)");
-            const { entries } = await hashContext(listContextFiles(ctx, dockerfilePath), { threads: 1 });
+            const { entries } = await hashContext(listContextFiles(ctx, dockerfilePath));
             assert.deepEqual(sent, entries.map((e) => e.path).sort());
             for (const p of c.sends) assert.ok(sent.includes(p), `Docker should send ${p}; sent: ${sent.join(", ")}`);
             for (const p of c.drops) assert.ok(!sent.includes(p), `Docker should not send ${p}`);
