@@ -60,7 +60,7 @@ export function parseStackConfig(rawConfig: RawConfig, opts: ParseOptions): Stac
     for (const [key, schema] of Object.entries(SECTION_SCHEMAS)) {
         const value = raw[key] ?? (key === "families" || key === "matrix" ? undefined : {});
         if (value === undefined) {
-            problems.push({ path: key, message: "is required", fix: `set ${CONFIG_NAMESPACE}:${key} in Pulumi.<stack>.yaml (see README.md)` });
+            problems.push({ path: key, message: "is required", fix: `set ${CONFIG_NAMESPACE}:${key} in Pulumi.<stack>.yaml (see docs/config.md)` });
             continue;
         }
         const result = (schema as z.ZodType).safeParse(value);
