@@ -14,6 +14,7 @@ import {
     UnknownValueError,
 } from "@pulumi/policy";
 import { isMovingTag, MUTABLE_TAG_PATTERNS, parseTag, TAG_EXAMPLES, TAG_PATTERNS, tagPatternMatches } from "../lib/images/tags";
+import { ECR_LOGIN_ACTION } from "../lib/access/policies";
 import { PROTECTION_TAG_KEY } from "../lib/registry/documents";
 
 export { isMovingTag };
@@ -65,7 +66,7 @@ export const REQUIRED_TAG_MUTABILITY = "IMMUTABLE_WITH_EXCLUSION";
 /** The exclusion filter that keeps `<cell>-latest` aliases movable. */
 export const LATEST_EXCLUSION_FILTER = { filter: TAG_PATTERNS.latest, filterType: "WILDCARD" } as const;
 /** The one action that has no resource-level permissions and so may (alone) be granted on `Resource: "*"`. */
-export const LOGIN_ACTION = "ecr:GetAuthorizationToken";
+export const LOGIN_ACTION = ECR_LOGIN_ACTION;
 /** Actions never allowed in an Allow statement (compared case-insensitively, as IAM does). */
 export const FORBIDDEN_ACTIONS: readonly string[] = ["*", "*:*", "ecr:*", "iam:*"];
 /** Immutable tags of the tag grammar (lib/images/tags.ts), used to test exclusion filters against. */

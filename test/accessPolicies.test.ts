@@ -15,10 +15,17 @@ import {
     pipelinePushPolicy,
     pullThroughCacheRepositoryArnPattern,
     runnerPullPolicy,
-    validateAccess,
+    accessProblems,
     accessConfigChecks,
     githubSubjectClaims,
 } from "../lib/access/policies";
+import { formatProblems } from "../lib/config/problems";
+
+/** Access problems as the one formatter prints them, `config ` and the list marker stripped. */
+const validateAccess = (access: Parameters<typeof accessProblems>[0]): string[] => {
+    const problems = accessProblems(access);
+    return problems.length === 0 ? [] : formatProblems(problems).split("\n").slice(1).map((l) => l.replace(/^  - config /, ""));
+};
 import { IamOp, rejections, roleOps, useMotoIam } from "./motoIam";
 
 const ACCOUNT = "123456789012";
@@ -289,7 +296,7 @@ describe("validateAccess", () => {
     it("names the subject's repo path and the fix when repo is not owner/name", () => {
         const problems = validateAccess({ pipeline: { enabled: true, subjects: [{ repo: "rl", branches: ["main"] }] } });
         assert.deepStrictEqual(problems, [
-            'mlci:access.pipeline.subjects[0].repo: "rl" is not "owner/name"; use e.g. "pytorch/rl", without "https://github.com/" or ".git"',
+            'mlci:access.pipeline.subjects[0].repo: "rl" is not "owner/name". Fix: use e.g. "pytorch/rl", without "https://github.com/" or ".git"',
         ]);
         assert.deepStrictEqual(accessConfigChecks({ access: { pipeline: { enabled: true, subjects: [{ repo: "https://github.com/pytorch/rl", branches: ["main"] }] } } })
             .map((p) => p.path), ["access.pipeline.subjects[0].repo"]);
@@ -297,7 +304,7 @@ describe("validateAccess", () => {
 
     it("refuses empty subjects when the pipeline is enabled, but not when it is disabled", () => {
         assert.deepStrictEqual(validateAccess({ pipeline: { enabled: true, subjects: [] } }), [
-            'mlci:access.pipeline.subjects: is empty, so no workflow could assume the pipeline role; add e.g. { repo: "pytorch/rl", branches: ["main"] }',
+            'mlci:access.pipeline.subjects: is empty, so no workflow could assume the pipeline role. Fix: add e.g. { repo: "pytorch/rl", branches: ["main"] }',
         ]);
         assert.strictEqual(validateAccess({ pipeline: { enabled: true } }).length, 1);
         assert.deepStrictEqual(validateAccess({ pipeline: { enabled: false, subjects: [] } }), []);
@@ -321,10 +328,10 @@ describe("validateAccess", () => {
 
     it("refuses a subject that trusts nothing, and full refs as branch names; accepts pullRequests alone", () => {
         assert.match(validateAccess({ pipeline: { enabled: true, subjects: [{ repo: "pytorch/rl" }] } })[0],
-            /^mlci:access\.pipeline\.subjects\[0\]: has no branches, environments or pullRequests.*; add branches: \["main"\]/);
+            /^mlci:access\.pipeline\.subjects\[0\]: has no branches, environments or pullRequests.*\. Fix: add branches: \["main"\]/);
         assert.deepStrictEqual(validateAccess({ pipeline: { enabled: true, subjects: [{ repo: "pytorch/rl", pullRequests: true }] } }), []);
         assert.match(validateAccess({ pipeline: { enabled: true, subjects: [{ repo: "pytorch/rl", branches: ["refs/heads/main"] }] } })[0],
-            /branches\[0\]: "refs\/heads\/main" is a full ref; give the branch name only, e\.g\. "main"/);
+            /branches\[0\]: "refs\/heads\/main" is a full ref\. Fix: give the branch name only, e\.g\. "main"/);
     });
 
     it("refuses a bad provider ARN and non-policy deploy ARNs", () => {
@@ -336,7 +343,7 @@ describe("validateAccess", () => {
     it("refuses a runner config that attaches the policy to nothing, role ARNs instead of names, and duplicates", () => {
         assert.match(validateAccess({ runner: { enabled: true, createRole: false, existingRoleNames: [] } })[0], /^mlci:access\.runner: .*attached to nothing/);
         assert.match(validateAccess({ runner: { enabled: true, existingRoleNames: [`arn:aws:iam::${ACCOUNT}:role/gh-runner-gpu`] } })[0],
-            /existingRoleNames\[0\]: .* is an ARN; give the role name, e\.g\. "gh-runner-gpu"/);
+            /existingRoleNames\[0\]: .* is an ARN\. Fix: give the role name, e\.g\. "gh-runner-gpu"/);
         assert.match(validateAccess({ runner: { enabled: true, existingRoleNames: ["a", "a"] } })[0], /existingRoleNames\[1\]: "a" is listed twice/);
         assert.deepStrictEqual(validateAccess({ runner: { enabled: false, createRole: false } }), []);
     });

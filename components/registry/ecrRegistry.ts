@@ -3,13 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { RetentionSettings } from "../../lib/registry/lifecyclePolicy";
 import {
     DOCKER_HUB_UPSTREAM,
-    pullThroughCacheRepositoryArnPattern,
     pullThroughCacheSecretName,
     registryHost,
     registryReplication,
     registryScanning,
     ScanningSettings,
 } from "../../lib/registry/documents";
+import { pullThroughCacheRepositoryArnPattern } from "../../lib/access/policies";
 import { EncryptionSettings, FamilyRepository } from "./familyRepository";
 
 /** Docker Hub pull-through cache settings of `mlci:registry.pullThroughCache`, plus the secret token. */
@@ -142,7 +142,7 @@ export class EcrRegistry extends pulumi.ComponentResource {
             this.pullThroughCachePrefix = pulumi.interpolate`${this.registryUrl}/${rule.ecrRepositoryPrefix}`;
             this.pullThroughCacheRepositoryArnPattern = pulumi
                 .all([partition, region, identity.accountId, rule.ecrRepositoryPrefix])
-                .apply(([p, r, account, prefix]) => pullThroughCacheRepositoryArnPattern(p, r, account, prefix));
+                .apply(([p, r, account, prefix]) => pullThroughCacheRepositoryArnPattern({ partition: p, region: r, accountId: account, prefix }));
         }
 
         if (args.manageRegistrySettings ?? true) {

@@ -346,13 +346,6 @@ export function accessProblems(access: AccessSettings): ConfigProblem[] {
 }
 
 /** Renders a problem the way the rest of the config errors read: `mlci:<path>: <message>; <fix>`. */
-const render = (p: ConfigProblem): string => `mlci:${p.path}: ${p.message}${p.fix === undefined ? "" : `; ${p.fix}`}`;
-
-/** {@link accessProblems} as messages naming the config path and the fix, e.g. `mlci:access.pipeline.subjects[0].repo: …`. */
-export function validateAccess(access: AccessSettings): string[] {
-    return accessProblems(access).map(render);
-}
-
 /** Every access check against a parsed stack config; pass it in `ParseOptions.extraChecks`. */
 export function accessConfigChecks(config: { access: AccessSettings }): ConfigProblem[] {
     return accessProblems(config.access);

@@ -3,10 +3,8 @@
  * scanning rules, replication rules, pull-through cache names, and the registry config checks.
  * Pure: no Pulumi resources; the `EcrRegistry` and `FamilyRepository` components consume it.
  */
+import { ECR_PULL_ACTIONS, PolicyDocument, PolicyStatement } from "../access/policies";
 import type { ConfigProblem } from "../config/problems";
-
-/** Actions a cross-account puller needs on a repository (GetAuthorizationToken is granted by the puller's own IAM). */
-export const PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"] as const;
 
 /** Repository tag that records `mlci:registry.protect`; the policy pack requires `protect: true` where it is "true". */
 export const PROTECTION_TAG_KEY = "mlci:protected";
@@ -17,21 +15,6 @@ export const DOCKER_HUB_UPSTREAM = "registry-1.docker.io";
 /** Name prefix ECR requires of pull-through cache credential secrets. */
 export const PTC_SECRET_PREFIX = "ecr-pullthroughcache/";
 
-/** A repository policy statement. */
-export interface PolicyStatement {
-    Sid: string;
-    Effect: "Allow";
-    Principal: "*" | { AWS: string[] };
-    Action: string[];
-    Condition?: Record<string, Record<string, string>>;
-}
-
-/** An IAM-style resource policy document. */
-export interface PolicyDocument {
-    Version: "2012-10-17";
-    Statement: PolicyStatement[];
-}
-
 /** Who may pull from the family repositories besides this account. */
 export interface PullAccess {
     /** 12-digit account IDs whose principals may pull (their own IAM must allow it too). @default [] */
@@ -41,17 +24,18 @@ export interface PullAccess {
 }
 
 /**
- * Repository policy granting pull to the listed accounts and/or every principal of an
- * organization; undefined when nobody outside the account is granted anything.
+ * Repository policy (the one IAM document model of lib/access/policies.ts) granting pull to the
+ * listed accounts and/or every principal of an organization (GetAuthorizationToken is granted by the
+ * puller's own IAM); undefined when nobody outside the account is granted anything.
  */
 export function repositoryPullPolicy(access: PullAccess, partition = "aws"): PolicyDocument | undefined {
     const statements: PolicyStatement[] = [];
     const accounts = [...new Set(access.pullAccounts ?? [])].sort();
     if (accounts.length > 0) {
-        statements.push({ Sid: "PullFromListedAccounts", Effect: "Allow", Principal: { AWS: accounts.map((a) => `arn:${partition}:iam::${a}:root`) }, Action: [...PULL_ACTIONS] });
+        statements.push({ Sid: "PullFromListedAccounts", Effect: "Allow", Principal: { AWS: accounts.map((a) => `arn:${partition}:iam::${a}:root`) }, Action: [...ECR_PULL_ACTIONS] });
     }
     if (access.pullOrganizationId !== undefined) {
-        statements.push({ Sid: "PullFromOrganization", Effect: "Allow", Principal: "*", Action: [...PULL_ACTIONS], Condition: { StringEquals: { "aws:PrincipalOrgID": access.pullOrganizationId } } });
+        statements.push({ Sid: "PullFromOrganization", Effect: "Allow", Principal: "*", Action: [...ECR_PULL_ACTIONS], Condition: { StringEquals: { "aws:PrincipalOrgID": access.pullOrganizationId } } });
     }
     return statements.length > 0 ? { Version: "2012-10-17", Statement: statements } : undefined;
 }
@@ -100,11 +84,6 @@ export function registryHost(accountId: string, region: string): string {
 /** Name of the Docker Hub credential secret the stack creates: `ecr-pullthroughcache/<prefix>-docker-hub`. */
 export function pullThroughCacheSecretName(prefix: string): string {
     return `${PTC_SECRET_PREFIX}${prefix.replace(/\//g, "-")}-docker-hub`;
-}
-
-/** IAM resource pattern of the repositories the pull-through cache creates. */
-export function pullThroughCacheRepositoryArnPattern(partition: string, region: string, accountId: string, cachePrefix: string): string {
-    return `arn:${partition}:ecr:${region}:${accountId}:repository/${cachePrefix}/*`;
 }
 
 /** Registry settings the checks below read (a subset of `mlci:registry`). */
