@@ -8,6 +8,9 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
+import { EcrModel } from "./ecrModel";
+import { FakeRegistry } from "./fakeRegistry";
+import { localRegistryHooks } from "../components/registry/localRegistryClient";
 
 export const ACCOUNT_ID = "123456789012";
 export const REGION = "us-east-1";
@@ -52,8 +55,12 @@ export interface RunOptions {
     existingRepositories?: string[];
     /** Run as `pulumi preview`. @default false */
     preview?: boolean;
-    /** Environment overrides the program reads (MLCI_*); restored afterwards. */
+    /** Environment overrides the program reads (MLCI_*); restored afterwards. The shell's MLCI_*, PULUMI_* and AWS_* are scrubbed first. */
     env?: Record<string, string | undefined>;
+    /** The ECR world (images, immutability, injected failures, call counts). @default built from registryImages/existingRepositories */
+    ecr?: EcrModel;
+    /** The local registry the program's lookups and retags reach (in memory, no port). @default an empty one */
+    localRegistry?: FakeRegistry;
 }
 
 /** The outcome of one program run. */
@@ -65,6 +72,10 @@ export interface RunResult {
     rawOutputs: Record<string, pulumi.Output<any> | any>;
     byType(type: string): RecordedResource[];
     one(type: string, name: string): RecordedResource;
+    /** The ECR world after the run (pushes and retags applied, call counts). */
+    ecr: EcrModel;
+    /** The local registry after the run. */
+    localRegistry: FakeRegistry;
 }
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -152,6 +163,34 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
 }
 
 /**
+ * What a registration does to the ECR world when it is created (update phase only): a repository
+ * declares its tag mutability, a pushed docker-build Image puts its tags on its digest, and the
+ * promotion Command (`ci-images retag <repository-url>@<digest> <tag>…`) retags that digest. A
+ * move of an immutable tag fails with ECR's text, as the real push or retag would.
+ */
+function applyToRegistries(ecr: EcrModel, type: string, inputs: Record<string, any>, state: Record<string, any>): void {
+    if (type === "aws:ecr/repository:Repository" && typeof inputs.name === "string") {
+        ecr.configureRepository(inputs.name, inputs.imageTagMutability, inputs.imageTagMutabilityExclusionFilters);
+        return;
+    }
+    const ecrRef = (ref: string) => (ref.startsWith(`${REGISTRY}/`) ? ref.slice(REGISTRY.length + 1) : undefined);
+    if (type === "docker-build:index:Image" && inputs.push === true) {
+        for (const t of (inputs.tags ?? []) as string[]) {
+            const r = ecrRef(t);
+            if (r === undefined) continue;
+            const i = r.lastIndexOf(":");
+            ecr.putTags(r.slice(0, i), state.digest, [r.slice(i + 1)]);
+        }
+        return;
+    }
+    if (type === "command:local:Command" && typeof inputs.create === "string") {
+        const m = /ci-images retag (\S+)@(sha256:[0-9a-f]{64})((?: [^\s;&|]+)+)/.exec(inputs.create);
+        const r = m ? ecrRef(m[1]) : undefined;
+        if (m && r !== undefined) ecr.putTags(r, m[2], m[3].trim().split(/\s+/));
+    }
+}
+
+/**
  * Wraps the current mock monitor (call right after `setMocks`) so every registration is pushed
  * to `into` with its inputs and the options the engine would see (protect, retainOnDelete, parent, dependencies).
  */
@@ -180,6 +219,24 @@ export function recordRegistrations(into: RecordedResource[]): void {
 
 /** Runs index.ts for a stack under mocks and returns what it registered and exported. */
 export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
+    // Hermetic: the shell's MLCI_*, PULUMI_* and AWS_* never reach the program (restored afterwards).
+    const scrubbed: Record<string, string> = {};
+    for (const k of Object.keys(process.env)) {
+        if (/^(MLCI_|PULUMI_|AWS_)/.test(k)) {
+            scrubbed[k] = process.env[k]!;
+            delete process.env[k];
+        }
+    }
+    const savedFetch = localRegistryHooks.fetch;
+    try {
+        return await runScrubbed(opts);
+    } finally {
+        Object.assign(process.env, scrubbed);
+        localRegistryHooks.fetch = savedFetch;
+    }
+}
+
+async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     const stack = opts.stack ?? "dev";
     const text = opts.configYaml ?? fs.readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8");
     const doc = YAML.parse(text) ?? {};
@@ -202,11 +259,24 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
 
     const resources: RecordedResource[] = [];
     const calls: RecordedCall[] = [];
-    const registryImages = opts.registryImages ?? {};
-    const repositories = new Set(opts.existingRepositories ?? Object.keys(registryImages).map((k) => k.split(":")[0]));
+    const ecr = opts.ecr ?? EcrModel.fromTagMap(opts.registryImages ?? {}, opts.existingRepositories);
+    const localRegistry = opts.localRegistry ?? new FakeRegistry();
+    localRegistryHooks.fetch = localRegistry.fetch;
+    const preview = opts.preview ?? false;
+    // A failed registration (e.g. a push onto an immutable tag) fails the run, as `pulumi up` would.
+    let failRegistration: (e: unknown) => void = () => undefined;
+    const registrationFailed = new Promise<never>((_, reject) => (failRegistration = reject));
+    registrationFailed.catch(() => undefined);
     const mocks: pulumi.runtime.Mocks = {
         newResource(args) {
-            return stateFor(args.type, args.name, args.inputs);
+            const result = stateFor(args.type, args.name, args.inputs);
+            try {
+                if (!preview) applyToRegistries(ecr, args.type, args.inputs, result.state);
+            } catch (e) {
+                failRegistration(e);
+                throw e;
+            }
+            return result;
         },
         call(args) {
             calls.push({ token: args.token, inputs: args.inputs });
@@ -219,13 +289,10 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
                     return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
                 case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
                     return { userName: "AWS", password: "ecr-token-abc123", authorizationToken: Buffer.from("AWS:ecr-token-abc123").toString("base64"), proxyEndpoint: `https://${REGISTRY}`, expiresAt: "2026-11-23T21:00:00Z", id: ACCOUNT_ID };
-                case "aws:ecr/getImage:getImage": {
-                    const repo = args.inputs.repositoryName;
-                    if (!repositories.has(repo)) throw new Error(`RepositoryNotFoundException: The repository with name '${repo}' does not exist in the registry with id '${ACCOUNT_ID}'`);
-                    const digest = registryImages[`${repo}:${args.inputs.imageTag}`];
-                    if (!digest) throw new Error(`ImageNotFoundException: The image with imageId {imageTag:'${args.inputs.imageTag}'} does not exist within the repository with name '${repo}'`);
-                    return { imageDigest: digest, imageTags: [args.inputs.imageTag], repositoryName: repo, registryId: ACCOUNT_ID, imagePushedAt: 1763856000, imageSizeInBytes: 4_200_000_000, imageUri: `${REGISTRY}/${repo}@${digest}`, id: digest };
-                }
+                case "aws:ecr/getImage:getImage":
+                    return ecr.getImage(args.inputs as { repositoryName: string; imageTag?: string });
+                case "aws:ecr/getImages:getImages":
+                    return ecr.getImages(args.inputs as { repositoryName: string });
                 default:
                     throw new Error(`harness: unmocked call ${args.token}`);
             }
@@ -242,15 +309,17 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
     }
     try {
         const program: () => Promise<Record<string, any>> = require("../index");
-        const rawOutputs = await program();
+        const rawOutputs = await Promise.race([program(), registrationFailed]);
         const outputs: Record<string, any> = {};
-        for (const [k, v] of Object.entries(rawOutputs)) outputs[k] = await unwrap(v);
+        for (const [k, v] of Object.entries(rawOutputs)) outputs[k] = await Promise.race([unwrap(v), registrationFailed]);
         await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
         return {
             resources,
             calls,
             outputs,
             rawOutputs,
+            ecr,
+            localRegistry,
             byType: (type) => resources.filter((r) => r.type === type),
             one(type, name) {
                 const found = resources.filter((r) => r.type === type && r.name === name);
