@@ -11,11 +11,11 @@ import {
 
 /** Inputs of `PipelinePushAccess`. */
 export interface PipelinePushAccessArgs {
-    /** ARNs of this stack's ECR repositories, the only repositories the pipeline may push to. @default none (required) */
+    /** ARNs of this stack's ECR repositories, the only repositories the pipeline may push to. */
     repositoryArns: pulumi.Input<string>[];
     /** ARN pattern of the pull-through cache's repositories, so builds can pull base images through it. @default undefined */
     pullThroughCacheRepositoryArnPattern?: pulumi.Input<string>;
-    /** GitHub repositories/branches/environments whose workflows may assume the role. @default none (required, non-empty) */
+    /** GitHub repositories/branches/environments whose workflows may assume the role. */
     subjects: GithubSubject[];
     /** ARN of an existing GitHub Actions OIDC provider (one per account); unset creates one. @default undefined */
     oidcProviderArn?: pulumi.Input<string>;

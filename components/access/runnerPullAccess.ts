@@ -4,7 +4,7 @@ import { ec2TrustPolicy, runnerPullPolicy } from "../../lib/access/policies";
 
 /** Inputs of `RunnerPullAccess`. */
 export interface RunnerPullAccessArgs {
-    /** ARNs of this stack's ECR repositories, the only repositories the runners may pull from. @default none (required) */
+    /** ARNs of this stack's ECR repositories, the only repositories the runners may pull from. */
     repositoryArns: pulumi.Input<string>[];
     /** ARN pattern of the pull-through cache's repositories (`…:repository/docker-hub/*`); unset grants no cache pulls. @default undefined */
     pullThroughCacheRepositoryArnPattern?: pulumi.Input<string>;

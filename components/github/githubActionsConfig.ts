@@ -4,15 +4,15 @@ import { actionsNames, actionsResourceName, ActionsTarget, AWS_REGION_VARIABLE, 
 
 /** Inputs of {@link GithubActionsConfig}; build them with `resolveGithubAccess` plus the stack's outputs. */
 export interface GithubActionsConfigArgs {
-    /** Organization or user owning the repositories (`mlci:github.owner`). @default none (required) */
+    /** Organization or user owning the repositories (`mlci:github.owner`). */
     owner: string;
-    /** GitHub token for the provider; stored as a secret. @default none (required; see resolveGithubAccess) */
+    /** GitHub token for the provider; stored as a secret. */
     token: pulumi.Input<string>;
-    /** Repositories to write to; an entry with `environment` gets environment-scoped values instead. @default none (required) */
+    /** Repositories to write to; an entry with `environment` gets environment-scoped values instead. */
     repositories: ActionsTarget[];
-    /** Registry URL, published as CI_IMAGES_REGISTRY. @default none (required) */
+    /** Registry URL, published as CI_IMAGES_REGISTRY. */
     registryUrl: pulumi.Input<string>;
-    /** Image name → digest-pinned ref (`<repo>:<tag>@sha256:…`), one CI_IMAGE_<NAME> variable each. @default none (required) */
+    /** Image name → digest-pinned ref (`<repo>:<tag>@sha256:…`), one CI_IMAGE_<NAME> variable each. */
     imageRefs: Record<string, pulumi.Input<string>>;
     /** OIDC pipeline role ARN, published as CI_IMAGES_PIPELINE_ROLE_ARN. @default undefined (not published) */
     pipelineRoleArn?: pulumi.Input<string>;

@@ -14,11 +14,11 @@ export interface RegistryCredentials {
 
 /** Smoke test settings. */
 export interface SmokeTestSettings {
-    /** Run docker/test_image.sh against every newly pushed digest. @default true */
+    /** Run docker/test_image.sh against every newly pushed digest. */
     enabled: boolean;
-    /** Also require CUDA to be available (needs a GPU host). @default false */
+    /** Also require CUDA to be available (needs a GPU host). */
     gpu: boolean;
-    /** Maximum image size in GB. @default 10 */
+    /** Maximum image size in GB. */
     sizeBudgetGb: number;
 }
 
@@ -38,11 +38,11 @@ export interface ImageBuildArgs {
     existingDigest?: string;
     /** The dated tag is already in the registry (dated tags are immutable: first build of an epoch keeps it). @default false */
     datedTagExists?: boolean;
-    /** Push the image. @default true */
+    /** Push the image. */
     push: boolean;
-    /** Use a registry layer cache `:cache-<cell>` in the same repository. @default true */
+    /** Use a registry layer cache `:cache-<cell>` in the same repository. */
     cache: boolean;
-    /** Build during `pulumi preview` too. @default false */
+    /** Build during `pulumi preview` too. */
     buildOnPreview: boolean;
     /** Named buildx builder (e.g. a remote BuildKit). @default the local default builder */
     builderName?: pulumi.Input<string>;

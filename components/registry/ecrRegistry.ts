@@ -14,7 +14,7 @@ import { EncryptionSettings, FamilyRepository } from "./familyRepository";
 
 /** Docker Hub pull-through cache settings of `mlci:registry.pullThroughCache`, plus the secret token. */
 export interface PullThroughCacheArgs {
-    /** Create the Docker Hub pull-through cache rule. @default false */
+    /** Create the Docker Hub pull-through cache rule. */
     enabled: boolean;
     /** Repository prefix of cached images: `<registry>/<prefix>/library/python:3.11`. @default "docker-hub" */
     prefix?: string;
@@ -28,13 +28,13 @@ export interface PullThroughCacheArgs {
 
 /** Inputs of `EcrRegistry`. */
 export interface EcrRegistryArgs {
-    /** Repository name prefix: family repositories are `<prefix>/<family>`. @default none (required) */
+    /** Repository name prefix: family repositories are `<prefix>/<family>`. */
     prefix: string;
-    /** Image families; one repository each. @default none (required) */
+    /** Image families; one repository each. */
     families: string[];
     /** Date-rebuilt families, whose dated tags expire after `retention.datedTagDays`. @default [] */
     datedFamilies?: string[];
-    /** Retention the lifecycle policies are generated from. @default none (required) */
+    /** Retention the lifecycle policies are generated from. */
     retention: RetentionSettings;
     /** Protect repositories (and the credential secret) and retain them on delete (prod). @default false */
     protect?: boolean;

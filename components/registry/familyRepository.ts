@@ -9,9 +9,9 @@ export type EncryptionSettings = { type: "AES256" } | { type: "KMS"; kmsKeyArn?:
 
 /** Inputs of `FamilyRepository`. */
 export interface FamilyRepositoryArgs {
-    /** Repository name `<prefix>/<family>`, e.g. "ml-ci/nightly". @default none (required) */
+    /** Repository name `<prefix>/<family>`, e.g. "ml-ci/nightly". */
     repositoryName: string;
-    /** Retention that the lifecycle policy is generated from. @default none (required) */
+    /** Retention that the lifecycle policy is generated from. */
     retention: RetentionSettings;
     /** The family is date-rebuilt: its `<cell>-YYYYMMDD` tags expire after `retention.datedTagDays`. @default false */
     datedTags?: boolean;

@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 
 /** Arguments of {@link LocalRegistry}. */
 export interface LocalRegistryArgs {
-    /** Host port the registry listens on (localhost). @default 5000 */
+    /** Host port the registry listens on (localhost). */
     port: number;
-    /** Name of the registry container. @default "mlci-registry" */
+    /** Name of the registry container. */
     containerName: string;
     /** Registry image. @default "registry:2" */
     image?: string;

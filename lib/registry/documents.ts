@@ -42,7 +42,7 @@ export function repositoryPullPolicy(access: PullAccess, partition = "aws"): Pol
 
 /** Registry scanning settings of `mlci:registry.scanning`. */
 export interface ScanningSettings {
-    /** BASIC (Clair-based, free) or ENHANCED (Amazon Inspector). @default "BASIC" */
+    /** BASIC (Clair-based, free) or ENHANCED (Amazon Inspector). */
     type: "BASIC" | "ENHANCED";
     /** Rescan continuously as new CVEs appear (ENHANCED only). @default false */
     continuous?: boolean;

@@ -16,11 +16,11 @@ import { GENERATED_TAG_PREFIXES, TAG_EXAMPLES, TAG_PATTERNS, tagPatternMatches }
 
 /** Retention settings of `mlci:registry.retention` (already validated). */
 export interface RetentionSettings {
-    /** Days a dated tag (`<cell>-YYYYMMDD`) of a date-rebuilt family is kept. @default 7 */
+    /** Days a dated tag (`<cell>-YYYYMMDD`) of a date-rebuilt family is kept. */
     datedTagDays: number;
-    /** Newest content-hash builds kept per repository, across all its cells. @default 20 */
+    /** Newest content-hash builds kept per repository, across all its cells. */
     keepHashBuilds: number;
-    /** Days an untagged image (a superseded cache ref, an orphaned manifest) is kept. @default 1 */
+    /** Days an untagged image (a superseded cache ref, an orphaned manifest) is kept. */
     untaggedDays: number;
     /** Release tag patterns (`*` wildcards) whose images never expire. @default ["release-*", "v*"] */
     protectedTagPatterns: string[];
