@@ -52,8 +52,11 @@ export function transpileProject(jsRoot: string): void {
     const ts: typeof import("typescript") = require("typescript");
     const tsconfig = ts.readConfigFile(path.join(PROJECT_ROOT, "tsconfig.json"), ts.sys.readFile).config;
     const { options } = ts.convertCompilerOptionsFromJson(tsconfig.compilerOptions, PROJECT_ROOT);
-    const sources = ["index.ts", "test/harness.ts", "bench/programChild.ts"];
-    for (const dir of ["lib", "components"]) for (const f of fs.readdirSync(path.join(PROJECT_ROOT, dir))) if (f.endsWith(".ts")) sources.push(`${dir}/${f}`);
+    const sources = ["index.ts", "test/harness.ts", "test/ecrModel.ts", "test/fakeRegistry.ts", "bench/programChild.ts"];
+    // Domain folders (lib/images, components/registry, …): every .ts below lib/ and components/.
+    const walk = (dir: string): string[] =>
+        fs.readdirSync(path.join(PROJECT_ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(`${dir}/${e.name}`) : e.name.endsWith(".ts") ? [`${dir}/${e.name}`] : []));
+    for (const dir of ["lib", "components"]) sources.push(...walk(dir));
     for (const rel of sources) {
         const out = ts.transpileModule(fs.readFileSync(path.join(PROJECT_ROOT, rel), "utf8"), { compilerOptions: options, fileName: rel }).outputText;
         fs.mkdirSync(path.dirname(path.join(jsRoot, rel)), { recursive: true });

@@ -3,7 +3,7 @@
  * table of ratios measured in this run on the same files. Scratch data goes to os.tmpdir()
  * and is removed. A missed target is reported as MISSED; only a crash exits non-zero.
  *
- * Options: --rounds N (timing rounds per contestant, default 5), --only hashing,rebuild,program,cli
+ * Options: --rounds N (timing rounds per contestant, default 5), --only hashing,rebuild,program,cli,registry
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -11,6 +11,7 @@ import * as path from "path";
 import { benchCliStartup } from "./cliStartup";
 import { benchContextHashing } from "./contextHashing";
 import { benchProgramEvaluation } from "./programEvaluation";
+import { benchRegistryCalls } from "./registryCalls";
 import { benchRebuildMinimality } from "./rebuildMinimality";
 import { renderTable, Row, seconds } from "./report";
 
@@ -21,7 +22,7 @@ function arg(name: string): string | undefined {
 
 async function main(): Promise<number> {
     const rounds = Number(arg("rounds") ?? 5);
-    const only = new Set((arg("only") ?? "hashing,rebuild,program,cli").split(","));
+    const only = new Set((arg("only") ?? "hashing,rebuild,program,cli,registry").split(","));
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-bench-"));
     const started = Date.now();
     const log = (line: string) => process.stderr.write(`[bench ${seconds((Date.now() - started) / 1000)}] ${line}\n`);
@@ -45,6 +46,7 @@ async function main(): Promise<number> {
         await section("rebuild", "Rebuild minimality", () => benchRebuildMinimality(workDir));
         await section("cli", "CLI start-up", () => benchCliStartup(rounds));
         await section("program", "Program evaluation", () => benchProgramEvaluation(workDir, Math.max(1, Math.min(rounds, 3)), log));
+        await section("registry", "Registry lookups (#21)", () => benchRegistryCalls(Math.max(1, Math.min(rounds, 3)), log));
     } finally {
         fs.rmSync(workDir, { recursive: true, force: true });
     }
