@@ -38,7 +38,7 @@ export interface BuilderSpec {
     tls?: BuilderTls;
     /** Platforms this builder builds natively, e.g. ["linux/arm64"]. */
     platforms: string[];
-    /** Builds this builder runs at once. @default 1 */
+    /** Builds this builder runs at once (the config's default is 1). */
     maxParallel: number;
     /** `docker-container` only: run BuildKit on the host network (`--driver-opt network=host`). @default false */
     hostNetwork?: boolean;
@@ -319,4 +319,13 @@ export function builderCreateArgs(b: BuilderSpec): string[] {
  */
 export function builderEnsureCommand(b: BuilderSpec): string {
     return `docker buildx inspect ${shellQuote(b.name)} >/dev/null 2>&1 || docker ${builderCreateArgs(b).map(shellQuote).join(" ")}`;
+}
+
+/**
+ * A shell command that replaces the builder with the current spec (after a config change):
+ * removes the local builder entry, keeping a docker-container builder's BuildKit state (its cache),
+ * then creates it again.
+ */
+export function builderRecreateCommand(b: BuilderSpec): string {
+    return `docker buildx rm --keep-state ${shellQuote(b.name)} >/dev/null 2>&1 || true; docker ${builderCreateArgs(b).map(shellQuote).join(" ")}`;
 }

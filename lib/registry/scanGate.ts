@@ -29,9 +29,9 @@ export interface AllowlistEntry {
 
 /** Gate settings (`mlci:promotion`). */
 export interface ScanGateSettings {
-    /** Findings at or above this severity block promotion. @default "CRITICAL" */
+    /** Findings at or above this severity block promotion (the config's default is CRITICAL). */
     maxSeverity: Severity;
-    /** Vulnerabilities that never block while their entry has not expired. @default [] */
+    /** Vulnerabilities that never block while their entry has not expired. */
     allowlist: AllowlistEntry[];
 }
 

@@ -22,7 +22,7 @@
  */
 import { createHash } from "crypto";
 import type { ConfigProblem } from "../config/problems";
-import { contentTag, datedTag, forcedTag, latestTag, markerTag } from "../images/tags";
+import { buildTag, datedTag, latestTag, markerTag } from "../images/tags";
 import type { EcrLifecyclePolicy } from "./lifecyclePolicy";
 import { RegistryImage, simulateLifecycle } from "./lifecycleSimulator";
 
@@ -116,11 +116,6 @@ function hex12(seed: string): string {
     return createHash("sha256").update(seed).digest("hex").slice(0, 12);
 }
 
-/** `YYYYMMDDHHMMSS` of a date (UTC). */
-function stamp(d: Date): string {
-    return d.toISOString().replace(/[-:T]/g, "").slice(0, 14);
-}
-
 /** The expected push history of the families over `weeks` weeks from `start` (see the module comment). */
 export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions): PushEvent[] {
     const weeks = opts.weeks ?? 52;
@@ -134,6 +129,8 @@ export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions
         w === 0 || weekly(f) || (index + w) % changeEvery === 0 || (f.parent !== undefined && byName.has(f.parent) && changes(byName.get(f.parent)!, w, families.indexOf(byName.get(f.parent)!)));
 
     const pushes: PushEvent[] = [];
+    /** Content hash and forced-rebuild counter of each image, as of its last push. */
+    const current = new Map<string, { hash: string; rebuild: number }>();
     for (let w = 0; w < weeks; w++) {
         const epochDay = new Date(start + w * 7 * DAY_MS);
         const epoch = epochDay.toISOString().slice(0, 10);
@@ -142,7 +139,8 @@ export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions
             if (!changes(f, w, index)) return;
             for (const cell of f.cells) {
                 const hash = hex12(`${f.name}/${cell}/week${w}`);
-                const tags = [contentTag(cell, hash), markerTag(cell, hash), ...(f.dateRebuilt ? [datedTag(cell, epoch)] : [])];
+                current.set(`${f.name}/${cell}`, { hash, rebuild: 0 });
+                const tags = [buildTag(cell, hash, 0), markerTag(cell, hash), ...(f.dateRebuilt ? [datedTag(cell, epoch)] : [])];
                 pushes.push({ at, repository: f.repository, cell, tags, movingTag: latestTag(cell), platformSizesGb: f.platforms.map(() => f.sizeGb), seed: `${f.name}/${cell}/w${w}` });
             }
         });
@@ -150,8 +148,10 @@ export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions
             const forcedAt = new Date(epochDay.getTime() + 3 * DAY_MS + 12 * HOUR_MS);
             for (const f of families) {
                 for (const cell of f.cells) {
-                    const hash = hex12(`${f.name}/${cell}/week${w}`);
-                    pushes.push({ at: forcedAt, repository: f.repository, cell, tags: [forcedTag(cell, hash, stamp(forcedAt)), markerTag(cell, hash)], movingTag: latestTag(cell), platformSizesGb: f.platforms.map(() => f.sizeGb), seed: `${f.name}/${cell}/w${w}/forced` });
+                    const build = current.get(`${f.name}/${cell}`)!;
+                    build.rebuild += 1;
+                    const tags = [buildTag(cell, build.hash, build.rebuild), markerTag(cell, build.hash, build.rebuild)];
+                    pushes.push({ at: forcedAt, repository: f.repository, cell, tags, movingTag: latestTag(cell), platformSizesGb: f.platforms.map(() => f.sizeGb), seed: `${f.name}/${cell}/w${w}/forced` });
                 }
             }
         }
