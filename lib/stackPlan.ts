@@ -14,6 +14,8 @@ import { githubConfigProblems } from "./github/access";
 import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "./images/graph";
 import { retentionConfigChecks } from "./registry/lifecyclePolicy";
 import { registryProblems } from "./registry/documents";
+import { builderConfigChecks } from "./images/buildPlan";
+import { scanGateProblems } from "./registry/scanGate";
 
 /** A validated stack: its config and its images, parents first. */
 export interface StackPlan {
@@ -26,6 +28,7 @@ export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [
     retentionConfigChecks,
     accessConfigChecks,
     githubConfigProblems,
+    builderConfigChecks,
     (c) => (c.registry.backend === "ecr" ? registryProblems(c.registry, { hasDockerHubAccessToken: c.secretsPresent.includes("dockerHubAccessToken"), region: c.region }) : []),
 ];
 
@@ -37,7 +40,9 @@ export interface PlanOptions extends Omit<ParseOptions, "extraChecks"> {
 
 /** Validates config, expands the image graph and computes every tag. */
 export async function planStack(raw: RawConfig, opts: PlanOptions): Promise<StackPlan> {
-    const config = parseStackConfig(raw, { ...opts, extraChecks: STACK_CHECKS });
+    // The allowlist's expiry dates are checked against the same clock as the default rebuild epoch.
+    const today = opts.now ?? new Date();
+    const config = parseStackConfig(raw, { ...opts, extraChecks: [...STACK_CHECKS, (c) => scanGateProblems(c.promotion, today)] });
     const nodes = expandImageGraph(config);
     const cache = opts.useHashCache === false ? undefined : new FileHashCache(defaultHashCachePath(opts.projectRoot));
     const images = await tagImages(nodes, config.rebuildEpoch, { cache });

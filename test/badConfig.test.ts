@@ -86,7 +86,7 @@ const cases: BadCase[] = [
     {
         title: "an unknown top-level key, with a suggestion",
         run: dev({ familes: {} }),
-        problems: [{ path: "familes", message: "unknown config key (did you mean mlci:families?)", fix: "remove it; known keys are mlci:families, mlci:matrix, mlci:registry, mlci:build, mlci:access, mlci:github, mlci:dockerHubAccessToken" }],
+        problems: [{ path: "familes", message: "unknown config key (did you mean mlci:families?)", fix: "remove it; known keys are mlci:families, mlci:matrix, mlci:registry, mlci:build, mlci:promotion, mlci:access, mlci:github, mlci:dockerHubAccessToken" }],
     },
     { title: "an unknown key in a family", run: dev({ families: { base: { dockerFile: "docker/base/Dockerfile" } } }), problems: [{ path: "families.base", message: 'unknown key "dockerFile"', fix: UNKNOWN_KEY_FIX }] },
     { title: "an unknown key in a family's matrix restriction", run: dev({ families: { habitat: { matrix: { cudas: ["12.6.3"] } } } }), problems: [{ path: "families.habitat.matrix", message: 'unknown key "cudas"', fix: UNKNOWN_KEY_FIX }] },

@@ -58,7 +58,7 @@ describe("stack config validation", () => {
         ["a non-string build arg", (r) => (r.families.base.buildArgs = { UBUNTU_VERSION: 22.04 }), /^config mlci:families\.base\.buildArgs\.UBUNTU_VERSION: build arg values must be strings \(quote numbers in YAML\)$/],
         ["a force-rebuild of an unknown image", (r) => (r.build.forceRebuild = ["nightly-cuda12.4-py3.12"]), /^config mlci:build\.forceRebuild\[0\]: "nightly-cuda12\.4-py3\.12" is not an image of this stack \(did you mean "nightly-cuda12\.4-py3\.1[01]"\?\)/],
         ["a bad rebuild epoch", (r) => (r.build.rebuildEpoch = "2026-02-30"), /^config mlci:build\.rebuildEpoch: is not a real calendar date$/],
-        ["both builder name and endpoint", (r) => (r.build.builder = { name: "pool", endpoint: "tcp://buildkitd:1234" }), /^config mlci:build\.builder: name and endpoint are mutually exclusive/],
+        ["the removed builder endpoint", (r) => (r.build.builder = { name: "pool", endpoint: "tcp://buildkitd:1234" }), /^config mlci:build\.builder\.endpoint: was replaced by build\.builders\. Fix: /],
         ["GitHub enabled without an owner", (r) => (r.github = { enabled: true, repositories: [{ name: "rl" }] }), /^config mlci:github\.owner: is required when github\.enabled is true/],
         ["a pull-through cache without credentials", (r) => (r.registry.pullThroughCache = { enabled: true }), /^config mlci:registry\.pullThroughCache: a Docker Hub pull-through cache needs credentials.*Fix: set credentialSecretArn to an existing ecr-pullthroughcache\/ secret/],
         ["cloud parts left on with the local registry", (r) => (r.registry.backend = "local"), /^config mlci:access\.runner\.enabled: must be false with registry\.backend local/],

@@ -163,9 +163,6 @@ export function checkBuildAndGithub(cfg: StackConfig, problems: ConfigProblem[])
             }
         });
     }
-    if (cfg.build.builder?.name && cfg.build.builder.endpoint) {
-        problems.push({ path: "build.builder", message: "name and endpoint are mutually exclusive", fix: "set name (an existing buildx builder) or endpoint (a BuildKit address), not both" });
-    }
     if (cfg.github.enabled) {
         if (!cfg.github.owner) problems.push({ path: "github.owner", message: "is required when github.enabled is true", fix: "set the GitHub organization or user that owns the repositories, or set github.enabled: false" });
         if (cfg.github.repositories.length === 0) problems.push({ path: "github.repositories", message: "is empty while github.enabled is true", fix: "list the repositories to write Actions variables to, or set github.enabled: false" });

@@ -80,6 +80,7 @@ export function parseStackConfig(rawConfig: RawConfig, opts: ParseOptions): Stac
         matrix: parsed.matrix!,
         registry: parsed.registry!,
         build: parsed.build!,
+        promotion: parsed.promotion!,
         access: parsed.access!,
         github: parsed.github!,
         rebuildEpoch: parsed.build!.rebuildEpoch ?? defaultRebuildEpoch(opts.now ?? new Date()),

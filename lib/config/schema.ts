@@ -50,6 +50,10 @@ const familySchema = z.strictObject({
             python: z.array(pythonVersion).min(1).optional(),
         })
         .optional(),
+    /** Compressed GB of one platform's image, for `ci-images storage` when the registry has no measurement. */
+    sizeEstimateGb: z.number().positive("must be a positive number of GB").optional(),
+    /** Compressed registry size budget of one image of this family, checked by the smoke test. @default build.smokeTest.sizeBudgetGb */
+    sizeBudgetGb: z.number().positive("must be a positive number of GB").optional(),
     /** Python modules the smoke test imports (beyond torch). @default [] */
     smokeImports: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, "must be a Python module name")).default([]),
 });
@@ -93,6 +97,8 @@ const registrySchema = z.strictObject({
     /** Manage account-wide registry settings (scanning, replication); one stack per account should. @default true */
     manageRegistrySettings: z.boolean().default(true),
     replicationRegions: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region like "us-west-2"')).default([]),
+    /** Forecast budget of stored GB across the stack's repositories (`ci-images check` fails above it). */
+    storageBudgetGb: z.number().positive("must be a positive number of GB").optional(),
     pullAccounts: z.array(z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account ID (quoted in YAML)")).default([]),
     pullOrganizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/, 'must be an AWS Organizations ID like "o-a1b2c3d4e5"').optional(),
     local: z
@@ -103,6 +109,22 @@ const registrySchema = z.strictObject({
         .default({ port: 5000, containerName: "mlci-registry" }),
 });
 
+const builderSchema = z.strictObject({
+    /** buildx builder name (`cloud-<org>-<builder>` for Docker Build Cloud). */
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a buildx builder name like "fleet-amd64"'),
+    driver: z.enum(["remote", "docker-container", "cloud"]),
+    /** remote: `tcp://host:port` of buildkitd; cloud: `<org>/<builder>`. */
+    endpoint: z.string().min(1).optional(),
+    /** remote: mTLS client certificates (absolute paths on the machine that runs pulumi). */
+    tls: z.strictObject({ cacert: z.string().min(1), cert: z.string().min(1), key: z.string().min(1), servername: z.string().min(1).optional() }).optional(),
+    /** Platforms the builder builds natively. */
+    platforms: z.array(platform).min(1),
+    /** Builds at once on this builder. @default 1 */
+    maxParallel: positiveInt("builds").default(1),
+    /** docker-container: BuildKit on the host network. @default false */
+    hostNetwork: z.boolean().optional(),
+});
+
 const buildSchema = z.strictObject({
     push: z.boolean().default(true),
     cache: z.boolean().default(true),
@@ -110,12 +132,10 @@ const buildSchema = z.strictObject({
     adoptExisting: z.boolean().default(true),
     buildOnPreview: z.boolean().default(false),
     rebuildEpoch: isoDate.optional(),
-    builder: z
-        .strictObject({
-            name: z.string().min(1).optional(),
-            endpoint: z.string().regex(/^(tcp|unix|ssh|docker-container|kube-pod):\/\//, 'must be a BuildKit address like "tcp://buildkitd:1234"').optional(),
-        })
-        .optional(),
+    /** One existing buildx builder for every build (the local stack's `mlci-local`); with `builders`, not needed. */
+    builder: z.strictObject({ name: z.string().min(1) }).optional(),
+    /** BuildKit builders and the platforms each builds natively (lib/images/buildPlan.ts, docs/scaling.md). @default [] */
+    builders: z.array(builderSchema).default([]),
     smokeTest: z
         .strictObject({
             enabled: z.boolean().default(true),
@@ -123,6 +143,17 @@ const buildSchema = z.strictObject({
             sizeBudgetGb: z.number().positive("must be a positive number of GB").default(10),
         })
         .default({ enabled: true, gpu: false, sizeBudgetGb: 10 }),
+});
+
+const promotionSchema = z.strictObject({
+    /** Scan-gate promotion on ECR (the local registry has no scanner). @default true */
+    scanGate: z.boolean().default(true),
+    /** Findings at or above this severity block promotion. @default "CRITICAL" */
+    maxSeverity: z.enum(["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]).default("CRITICAL"),
+    /** Vulnerabilities that do not block, each with a reason and a last day (YYYY-MM-DD). @default [] */
+    allowlist: z.array(z.strictObject({ id: z.string(), reason: z.string(), expires: z.string() })).default([]),
+    /** Minutes to wait for ECR's scan of a new digest. @default 30 */
+    scanTimeoutMinutes: positiveInt("minutes").default(30),
 });
 
 const subjectSchema = z.strictObject({
@@ -163,6 +194,7 @@ export const SECTION_SCHEMAS = {
     matrix: matrixSchema,
     registry: registrySchema,
     build: buildSchema,
+    promotion: promotionSchema,
     access: accessSchema,
     github: githubSchema,
 } as const;
@@ -176,6 +208,7 @@ export type MatrixConfig = z.output<typeof matrixSchema>;
 export type RegistryConfig = z.output<typeof registrySchema>;
 export type RetentionConfig = z.output<typeof retentionSchema>;
 export type BuildConfig = z.output<typeof buildSchema>;
+export type PromotionConfig = z.output<typeof promotionSchema>;
 export type AccessConfig = z.output<typeof accessSchema>;
 export type GithubConfig = z.output<typeof githubSchema>;
 
@@ -234,6 +267,9 @@ export function zodProblems(section: string, error: z.ZodError, value: unknown):
     return error.issues.map((issue): ConfigProblem => {
         const path = zodPath(section, issue.path);
         const given = valueAt(value, issue.path);
+        if (issue.code === "unrecognized_keys" && path === "build.builder" && issue.keys.includes("endpoint")) {
+            return { path: `${path}.endpoint`, message: "was replaced by build.builders", fix: 'list the BuildKit as a builder: builders: [{ name: fleet-amd64, driver: remote, endpoint: "tcp://buildkitd:1234", platforms: [linux/amd64] }] (docs/scaling.md)' };
+        }
         if (issue.code === "unrecognized_keys") {
             return { path: zodPath(section, issue.path), message: `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`, fix: "remove it or correct its spelling (see the config reference in docs/config.md)" };
         }

@@ -11,6 +11,7 @@
  * build at a time, so a builder never runs more than `maxParallel` builds at once.
  */
 import type { ConfigProblem } from "../config/problems";
+import type { StackConfig } from "../config/schema";
 
 /** buildx drivers a configured builder can use (docker-build supports docker-container and remote; cloud needs exec mode). */
 export type BuilderDriver = "remote" | "docker-container" | "cloud";
@@ -285,6 +286,15 @@ export function buildPlanProblems(builders: BuilderSpec[], images: Pick<PlanImag
                 fix: `add a builder that builds ${p} natively to ${BUILDERS_PATH} (e.g. { name: fleet-${platformSuffix(p)}, driver: remote, endpoint: "tcp://buildkitd-${platformSuffix(p)}.internal:1234", platforms: [${p}] }), or remove ${p} from the family`,
             });
         }
+    }
+    return problems;
+}
+
+/** The build-plan checks of a parsed stack config: `build.builders` against the families, and the `builder.name` shorthand beside it. */
+export function builderConfigChecks(config: Pick<StackConfig, "build" | "families">): ConfigProblem[] {
+    const problems = buildPlanProblems(config.build.builders, config.families.map((f) => ({ family: f.name, platforms: f.platforms })));
+    if (config.build.builder !== undefined && config.build.builders.length > 0) {
+        problems.push({ path: "build.builder", message: "is a one-builder shorthand and cannot be combined with build.builders", fix: "remove build.builder, or list that builder in build.builders with the platforms it serves" });
     }
     return problems;
 }
