@@ -1,6 +1,8 @@
 import * as assert from "assert";
 import { lifecyclePolicy, RetentionSettings } from "../lib/registry/lifecyclePolicy";
-import { expectedPushes, ForecastFamily, forecastStorage, replayHistory, storageBudgetProblems } from "../lib/registry/storageForecast";
+import { planStack } from "../lib/stackPlan";
+import { expectedPushes, ForecastFamily, forecastFamiliesFromStack, forecastStorage, MAX_DEFAULT_FORECAST_WEEKS, replayHistory, storageBudgetProblems } from "../lib/registry/storageForecast";
+import { catalogConfig, catalogFiles, clone, writeTree } from "./fixtures";
 
 const START = "2026-11-22"; // a Sunday
 const retention = (over: Partial<RetentionSettings> = {}): RetentionSettings => ({ datedTagDays: 7, keepHashBuilds: 20, untaggedDays: 1, protectedTagPatterns: ["release-*"], ...over });
@@ -107,5 +109,39 @@ describe("storage budget", () => {
         assert.strictEqual(p.message, "the storage forecast is 25 GB (ml-ci/habitat 24 GB, ml-ci/nightly 1 GB), over the budget of 20 GB");
         assert.match(p.fix!, /keepHashBuilds/);
         assert.deepStrictEqual(storageBudgetProblems(f, undefined), []);
+    });
+});
+
+describe("storage forecast: from a stack config", () => {
+    async function stackFamilies(mutate: (raw: any) => void = () => {}, measured: Record<string, number> = {}) {
+        const raw = clone(catalogConfig()) as any;
+        mutate(raw);
+        const { config } = await planStack(raw, { projectRoot: writeTree(catalogFiles()), env: {}, useHashCache: false });
+        return forecastFamiliesFromStack(config, measured);
+    }
+
+    it("sizes: measured first, then families.<f>.sizeEstimateGb, then the smoke test's size budget", async () => {
+        const families = await stackFamilies((r) => (r.families.nightly.sizeEstimateGb = 7.5), { base: 3.2 });
+        assert.deepStrictEqual(
+            families.map((f) => [f.name, f.sizeGb, f.sizeSource]),
+            [["base", 3.2, "measured"], ["nightly", 7.5, "estimate"], ["habitat", 10, "size budget"], ["cpu", 10, "size budget"]],
+        );
+    });
+
+    it("cells, platforms, parents and the repository's own lifecycle policy come from the config", async () => {
+        const families = await stackFamilies();
+        const cpu = families.find((f) => f.name === "cpu")!;
+        assert.deepStrictEqual([cpu.repository, cpu.cells, cpu.platforms], ["ml-ci/cpu", ["py3.10", "py3.11"], ["linux/amd64", "linux/arm64"]]);
+        const nightly = families.find((f) => f.name === "nightly")!;
+        assert.ok(nightly.policy.rules.some((r) => r.selection.tagPatternList?.includes("*-20*")), "the nightly repository expires dated tags");
+        assert.strictEqual(families.find((f) => f.name === "habitat")!.parent, "nightly");
+    });
+
+    it("without weeks, the replay grows until no repository is still growing", async () => {
+        // cpu changes every 4 weeks with 2 cells: 40 content builds per repository take 80 weeks.
+        const families = await stackFamilies((r) => (r.registry.retention = { keepHashBuilds: 40 }));
+        const f = forecastStorage(families, { start: START });
+        assert.ok(f.weeks > 52 && f.weeks <= MAX_DEFAULT_FORECAST_WEEKS, `replayed ${f.weeks} weeks`);
+        assert.ok(f.repositories.every((r) => !r.growing), JSON.stringify(f.repositories));
     });
 });

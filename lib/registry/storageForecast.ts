@@ -23,7 +23,9 @@
 import { createHash } from "crypto";
 import type { ConfigProblem } from "../config/problems";
 import { buildTag, datedTag, latestTag, markerTag } from "../images/tags";
-import type { EcrLifecyclePolicy } from "./lifecyclePolicy";
+import type { StackConfig } from "../config/schema";
+import { familyCells } from "../images/matrix";
+import { EcrLifecyclePolicy, lifecyclePolicy } from "./lifecyclePolicy";
 import { RegistryImage, simulateLifecycle } from "./lifecycleSimulator";
 
 /** ECR private repository storage, USD per GB-month (us-east-1; aws.amazon.com/ecr/pricing, checked 2026-11). */
@@ -51,7 +53,7 @@ export interface ForecastFamily {
 export interface ForecastOptions {
     /** First rebuild epoch (a Sunday, YYYY-MM-DD): week 0. */
     start: string;
-    /** Weeks to replay. @default 52 */
+    /** Weeks to replay. @default 52, doubled (up to 208) while a repository is still growing */
     weeks?: number;
     /** A family that is not rebuilt weekly changes content every this many weeks. @default 4 */
     changeEveryWeeks?: number;
@@ -209,9 +211,22 @@ function round(n: number, digits = 2): number {
     return Math.round(n * f) / f;
 }
 
-/** Forecasts the stored GB and monthly cost of every family repository (see the module comment). */
+/** Longest replay {@link forecastStorage} extends to when no `weeks` is given. */
+export const MAX_DEFAULT_FORECAST_WEEKS = 208;
+
+/**
+ * Forecasts the stored GB and monthly cost of every family repository (see the module comment).
+ * Without `weeks`, replays 52 weeks and doubles the replay while a repository is still growing
+ * (a count rule fills slowly when a family changes monthly), up to {@link MAX_DEFAULT_FORECAST_WEEKS}.
+ */
 export function forecastStorage(families: ForecastFamily[], opts: ForecastOptions): StorageForecast {
-    const weeks = opts.weeks ?? 52;
+    if (opts.weeks !== undefined) return forecastOver(families, opts, opts.weeks);
+    let forecast = forecastOver(families, opts, 52);
+    while (forecast.repositories.some((r) => r.growing) && forecast.weeks < MAX_DEFAULT_FORECAST_WEEKS) forecast = forecastOver(families, opts, Math.min(forecast.weeks * 2, MAX_DEFAULT_FORECAST_WEEKS));
+    return forecast;
+}
+
+function forecastOver(families: ForecastFamily[], opts: ForecastOptions, weeks: number): StorageForecast {
     if (!Number.isInteger(weeks) || weeks < 5) throw new Error(`forecast weeks must be a whole number of at least 5 (the steady state is read from the last four), got ${weeks}`);
     const usd = opts.usdPerGbMonth ?? ECR_STORAGE_USD_PER_GB_MONTH;
     const policies = new Map(families.map((f) => [f.repository, f.policy]));
@@ -258,4 +273,29 @@ export function storageBudgetProblems(forecast: StorageForecast, budgetGb: numbe
             fix: "lower registry.retention.keepHashBuilds or datedTagDays, narrow a family's matrix, shrink the largest images (families.<f>.sizeEstimateGb records their size), or raise the budget; `ci-images storage` shows the forecast per repository",
         },
     ];
+}
+
+/**
+ * The forecast's families from a parsed stack: cells from the matrix, the lifecycle policy the
+ * program puts on each repository, and sizes: measured (compressed GB per platform, by family)
+ * first, then `families.<f>.sizeEstimateGb`, then the smoke test's size budget (the most an
+ * image may weigh).
+ */
+export function forecastFamiliesFromStack(config: Pick<StackConfig, "families" | "matrix" | "registry" | "build">, measuredGb: Record<string, number> = {}): ForecastFamily[] {
+    return config.families.map((f) => {
+        const measured = measuredGb[f.name];
+        const [sizeGb, sizeSource]: [number, ForecastFamily["sizeSource"]] =
+            measured !== undefined ? [measured, "measured"] : f.sizeEstimateGb !== undefined ? [f.sizeEstimateGb, "estimate"] : [config.build.smokeTest.sizeBudgetGb, "size budget"];
+        return {
+            name: f.name,
+            repository: `${config.registry.prefix}/${f.name}`,
+            cells: familyCells(f, config.matrix).map((c) => c.label),
+            platforms: f.platforms,
+            sizeGb,
+            sizeSource,
+            dateRebuilt: f.dateRebuilt,
+            parent: f.parent,
+            policy: lifecyclePolicy(config.registry.retention, { datedTags: f.dateRebuilt }),
+        };
+    });
 }
