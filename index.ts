@@ -29,6 +29,8 @@ export = async () => {
     const plan = await planStack(rawConfigFromEntries(entries), {
         projectRoot: __dirname,
         env: process.env,
+        // Where the per-file hash cache lives (the test harness points it at a temp dir). @default .cache/mlci/ in the project
+        hashCachePath: process.env.MLCI_HASH_CACHE || undefined,
         region: entries["aws:region"],
         credentials: { githubToken: githubToken !== undefined, plaintext: plaintextCredentialKeys(entries, (key) => isConfigSecret(key)) },
     });

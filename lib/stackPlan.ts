@@ -34,8 +34,10 @@ export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [
 
 /** Options for {@link planStack}. */
 export interface PlanOptions extends Omit<ParseOptions, "extraChecks"> {
-    /** Use the on-disk per-file hash cache under .cache/. @default true */
+    /** Use the on-disk per-file hash cache. @default true */
     useHashCache?: boolean;
+    /** Where the per-file hash cache persists (outside any build context). @default `<projectRoot>/.cache/mlci/file-hashes.json` */
+    hashCachePath?: string;
 }
 
 /** Validates config, expands the image graph and computes every tag. */
@@ -44,7 +46,7 @@ export async function planStack(raw: RawConfig, opts: PlanOptions): Promise<Stac
     const today = opts.now ?? new Date();
     const config = parseStackConfig(raw, { ...opts, extraChecks: [...STACK_CHECKS, (c) => scanGateProblems(c.promotion, today)] });
     const nodes = expandImageGraph(config);
-    const cache = opts.useHashCache === false ? undefined : new FileHashCache(defaultHashCachePath(opts.projectRoot));
+    const cache = opts.useHashCache === false ? undefined : new FileHashCache(opts.hashCachePath ?? defaultHashCachePath(opts.projectRoot));
     const images = await tagImages(nodes, config.rebuildEpoch, { cache });
     return { config, images };
 }

@@ -109,27 +109,48 @@ describe("build context listing follows Docker's .dockerignore rules", () => {
     });
 });
 
+/** The moment after which none of `files` changed (ns): the latest mtime or ctime among them. */
+function latestChange(files: { absolutePath: string }[]): bigint {
+    let latest = 0n;
+    for (const f of files) {
+        const st = fs.lstatSync(f.absolutePath, { bigint: true });
+        for (const t of [st.mtimeNs, st.ctimeNs]) if (t > latest) latest = t;
+    }
+    return latest;
+}
+
 describe("per-file hash cache", () => {
+    // The clock is injected (nowNs): with the wall clock (Date.now(), whole ms) a ctime set by utimesSync in the
+    // same millisecond reads as "future", nothing is stored and the cache file is never written (the old flake).
+    const WINDOW = 2_000_000_000n; // FileHashCache's default racy window
     it("gives the same digest as a cold hash and detects a same-size edit with a restored mtime", async () => {
         const root = writeTree({ "ctx/a.txt": "aaaa", "ctx/b.txt": "bbbb" });
         const old = new Date(Date.now() - 60_000);
         for (const f of ["a.txt", "b.txt"]) fs.utimesSync(path.join(root, "ctx", f), old, old);
         const cacheFile = path.join(root, "cache.json");
         const list = () => listContextFiles(path.join(root, "ctx"), path.join(root, "ctx/Dockerfile"));
+        const changed = latestChange(list());
         const cold = await hashContext(list());
+        // utimesSync moved ctime to now: within the window, nothing is cached.
         const racy = new FileHashCache(cacheFile);
-        await hashContext(list(), { cache: racy });
+        await hashContext(list(), { cache: racy, nowNs: changed + WINDOW - 1n });
         racy.save();
         assert.ok(!fs.existsSync(cacheFile), "files changed within the racy window are never cached");
-        const cache = new FileHashCache(cacheFile, 0n);
-        assert.equal((await hashContext(list(), { cache })).digest, cold.digest);
+        // Once the window has passed, they are.
+        const cache = new FileHashCache(cacheFile);
+        assert.equal((await hashContext(list(), { cache, nowNs: changed + WINDOW })).digest, cold.digest);
+        assert.equal(cache.size, 2);
         cache.save();
         assert.ok(fs.existsSync(cacheFile));
         // Same size, same mtime, different bytes: ctime moves, so the cache must not serve the old hash.
+        // (The pause lets a coarse-grained filesystem clock tick, so the new ctime differs.)
         await new Promise((r) => setTimeout(r, 20));
         fs.writeFileSync(path.join(root, "ctx/a.txt"), "zzzz");
         fs.utimesSync(path.join(root, "ctx/a.txt"), old, old);
-        const warm = await hashContext(list(), { cache: new FileHashCache(cacheFile, 0n) });
+        assert.ok(latestChange(list()) > changed, "precondition: the edit moved ctime");
+        const reloaded = new FileHashCache(cacheFile);
+        assert.equal(reloaded.size, 2, "the saved cache is read back");
+        const warm = await hashContext(list(), { cache: reloaded, nowNs: latestChange(list()) + WINDOW });
         const fresh = await hashContext(list());
         assert.equal(warm.digest, fresh.digest);
         assert.notEqual(warm.digest, cold.digest);

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import * as os from "os";
 import YAML from "yaml";
 import { EcrModel } from "./ecrModel";
 import { FakeRegistry } from "./fakeRegistry";
@@ -217,6 +218,11 @@ export function recordRegistrations(into: RecordedResource[]): void {
         });
 }
 
+/** The program's per-file hash cache for this test process: a temp dir, removed at exit. */
+const HASH_CACHE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-harness-hashcache-"));
+const HASH_CACHE_FILE = path.join(HASH_CACHE_DIR, "file-hashes.json");
+process.once("exit", () => fs.rmSync(HASH_CACHE_DIR, { recursive: true, force: true }));
+
 /** Runs index.ts for a stack under mocks and returns what it registered and exported. */
 export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
     // Hermetic: the shell's MLCI_*, PULUMI_* and AWS_* never reach the program (restored afterwards).
@@ -227,10 +233,13 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
             delete process.env[k];
         }
     }
+    // The program's hash cache goes to a temp dir, never into the working tree.
+    process.env.MLCI_HASH_CACHE = HASH_CACHE_FILE;
     const savedFetch = localRegistryHooks.fetch;
     try {
         return await runScrubbed(opts);
     } finally {
+        delete process.env.MLCI_HASH_CACHE;
         Object.assign(process.env, scrubbed);
         localRegistryHooks.fetch = savedFetch;
     }

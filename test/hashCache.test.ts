@@ -122,18 +122,28 @@ describe("per-file hash cache never serves a stale hash", () => {
         for (const f of ["Dockerfile", "a.txt", "b.txt", "sub/c.txt"]) write(ctx, f, `content of ${f}\n`);
         for (const f of ["Dockerfile", "a.txt", "b.txt", "sub/c.txt"]) fs.utimesSync(path.join(ctx, f), old, old);
         cacheFile = path.join(root, ".cache", "file-hashes.json");
-        // ctime just set may read as later than Date.now() at ms resolution: let the clock pass it (even a 0 ns window refuses "future" files).
+        // Lets a coarse-grained filesystem clock tick, so an edit's ctime differs from these.
         await new Promise((r) => setTimeout(r, 20));
     });
     afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
+    /**
+     * A clock reading past the racy window of every listed file. Injected rather than read from Date.now():
+     * whole milliseconds against ns stamps would make a file changed in the same millisecond "future".
+     */
+    const settled = () => {
+        let latest = 0n;
+        for (const f of list()) for (const t of [f.stat.mtimeNs, f.stat.ctimeNs]) if (t > latest) latest = t;
+        return latest + 2_000_000_000n;
+    };
     async function primed(): Promise<string> {
-        const cache = new FileHashCache(cacheFile, 0n);
-        const { digest } = await hashContext(list(), { cache });
+        const cache = new FileHashCache(cacheFile);
+        const { digest } = await hashContext(list(), { cache, nowNs: settled() });
+        assert.equal(cache.size, 4, "every file is cached once its window has passed");
         cache.save();
         return digest;
     }
-    const warm = () => opensDuring(() => hashContext(list(), { cache: new FileHashCache(cacheFile, 0n) }));
+    const warm = () => opensDuring(() => hashContext(list(), { cache: new FileHashCache(cacheFile), nowNs: settled() }));
 
     it("a warm run with nothing changed reads no file and gives the cold digest", async () => {
         const cold = (await hashContext(list())).digest;
@@ -185,7 +195,9 @@ describe("per-file hash cache never serves a stale hash", () => {
             "{ truncated",
         ]) {
             fs.writeFileSync(cacheFile, text);
-            assert.equal((await hashContext(list(), { cache: new FileHashCache(cacheFile, 0n) })).digest, cold, text);
+            const cache = new FileHashCache(cacheFile);
+            assert.equal(cache.size, 0, text);
+            assert.equal((await hashContext(list(), { cache, nowNs: settled() })).digest, cold, text);
         }
     });
 
@@ -210,9 +222,11 @@ describe("hashing a large context", () => {
             write(root, "big.bin", "x".repeat(3 << 20));
             const files = listContextFiles(root, path.join(root, "Dockerfile"));
             const plain = await hashContext(files);
-            const cache = new FileHashCache(undefined, 0n);
-            await hashContext(files, { cache });
-            const cached = await hashContext(files, { cache });
+            const cache = new FileHashCache();
+            // Past every file's racy window (injected: the wall clock would make this depend on timing).
+            const nowNs = files.reduce((m, f) => (f.stat.ctimeNs > m ? f.stat.ctimeNs : m), 0n) + 2_000_000_000n;
+            await hashContext(files, { cache, nowNs });
+            const cached = await hashContext(files, { cache, nowNs });
             assert.equal(cache.size, files.length);
             assert.equal(cached.digest, plain.digest);
             assert.deepEqual(cached.entries, plain.entries);

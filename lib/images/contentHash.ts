@@ -114,11 +114,19 @@ export interface ContextEntry {
 export interface HashContextOptions {
     /** Per-file hash cache. @default none (every file read) */
     cache?: FileHashCache;
+    /**
+     * The moment hashing starts (wall clock, ns), which the cache's racy window is measured back
+     * from. Tests pass it so that whether an entry is stored never depends on the clock.
+     * @default the wall clock (`Date.now()`, whole milliseconds)
+     */
+    nowNs?: bigint;
 }
 
 /** Hashes the sent files of a context into a manifest and its digest. */
 export async function hashContext(files: ContextFile[], opts: HashContextOptions = {}): Promise<{ digest: string; entries: ContextEntry[] }> {
-    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    // Date.now() is whole milliseconds while stamps are ns: a file changed in this very millisecond reads as
+    // "future" and is not stored, which is the safe side (only a cache miss next time).
+    const nowNs = opts.nowNs ?? BigInt(Date.now()) * 1_000_000n;
     const entries = new Array<ContextEntry>(files.length);
     // Cache hits and symlinks first, synchronously; only the misses are read.
     const misses: number[] = [];
