@@ -1,0 +1,182 @@
+/**
+ * `ci-images scan-gate <repository-url>@<digest>… [--stack S] [--max-severity X] [--timeout 30m]
+ * [--interval 15s] [--json]`: waits for ECR's scan of each digest and decides promotion with
+ * lib/registry/scanGate.ts. Exit 0 = every digest passes; 1 = blocked, no verdict, or timed out
+ * (the message names the CVEs); 2 = usage. Run by the promotion Command before any retag.
+ *
+ * The wait is its own loop, not the SDK's `waitUntilImageScanComplete` (FACTS §8): that waiter
+ * never succeeds under continuous scanning (status ACTIVE) and retries on ScanNotFoundException
+ * until its own timeout. With enhanced scanning a COMPLETE status can come before the findings,
+ * so a clean COMPLETE is read once more after `settle` before it passes.
+ * Appends a section to $GITHUB_STEP_SUMMARY when set (the weekly job's summary).
+ */
+import * as fs from "fs";
+import type { DescribeImageScanFindingsRequest, DescribeImageScanFindingsResponse } from "@aws-sdk/client-ecr";
+import { decideScan, ScanDecision, ScanGateSettings, SEVERITIES, Severity } from "../../lib/registry/scanGate";
+
+/** The one ECR call the gate makes (injected in tests). */
+export interface ScanFindingsClient {
+    describeImageScanFindings(input: DescribeImageScanFindingsRequest): Promise<DescribeImageScanFindingsResponse>;
+}
+
+/** An ECR image reference taken apart. */
+export interface EcrDigestRef {
+    ref: string;
+    registryId: string;
+    region: string;
+    repositoryName: string;
+    digest: string;
+}
+
+const ECR_REF = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9._\/-]+)@(sha256:[0-9a-f]{64})$/;
+
+/** Parses `<account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<hex>`; throws a usage message otherwise. */
+export function parseEcrDigestRef(ref: string): EcrDigestRef {
+    const m = ECR_REF.exec(ref);
+    if (!m) throw new Error(`"${ref}" is not an ECR image digest reference <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<64 hex> (ECR scans digests, not tags)`);
+    return { ref, registryId: m[1], region: m[2], repositoryName: m[3], digest: m[4] };
+}
+
+/** Parses `90m`, `30s`, `1h`, or plain seconds, into milliseconds. */
+export function parseDuration(text: string): number {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+    if (!m) throw new Error(`"${text}" is not a duration like 30m, 15s or 1h`);
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
+    return Number(m[1]) * unit;
+}
+
+/** Options of {@link gateDigest}. */
+export interface GateOptions {
+    settings: ScanGateSettings;
+    timeoutMs: number;
+    intervalMs: number;
+    /** Second read of a clean COMPLETE after this long (0 = trust the first read). */
+    settleMs: number;
+    now: () => Date;
+    sleep: (ms: number) => Promise<void>;
+}
+
+/** The gate's final word on one digest. */
+export interface GateResult extends EcrDigestRef {
+    decision: ScanDecision;
+    /** True when the scan never reached a verdict before the timeout. */
+    timedOut: boolean;
+}
+
+function isScanNotFound(e: unknown): boolean {
+    return (e as { name?: string })?.name === "ScanNotFoundException";
+}
+
+async function readAllPages(client: ScanFindingsClient, ref: EcrDigestRef): Promise<DescribeImageScanFindingsResponse[]> {
+    const pages: DescribeImageScanFindingsResponse[] = [];
+    let nextToken: string | undefined;
+    do {
+        const page = await client.describeImageScanFindings({ registryId: ref.registryId, repositoryName: ref.repositoryName, imageId: { imageDigest: ref.digest }, maxResults: 1000, nextToken });
+        pages.push(page);
+        nextToken = page.nextToken ?? undefined;
+    } while (nextToken !== undefined);
+    return pages;
+}
+
+/** Polls one digest's findings until a verdict or the timeout. */
+export async function gateDigest(client: ScanFindingsClient, ref: EcrDigestRef, opts: GateOptions): Promise<GateResult> {
+    const deadline = opts.now().getTime() + opts.timeoutMs;
+    let settled = opts.settleMs <= 0;
+    let last: ScanDecision = { verdict: "wait", blocking: [], allowed: [], below: 0, message: "no scan yet" };
+    for (;;) {
+        let pages: DescribeImageScanFindingsResponse[] | undefined;
+        try {
+            pages = await readAllPages(client, ref);
+        } catch (e) {
+            if (!isScanNotFound(e)) throw e;
+            last = { verdict: "wait", blocking: [], allowed: [], below: 0, message: "no scan yet (ScanNotFoundException)" };
+        }
+        if (pages !== undefined) {
+            last = decideScan(pages, opts.settings, opts.now());
+            const clean = last.verdict === "pass" && last.blocking.length === 0 && last.allowed.length === 0 && last.below === 0;
+            if (last.verdict !== "wait" && !(clean && !settled)) return { ...ref, decision: last, timedOut: false };
+            if (clean) settled = true;
+        }
+        const wait = pages !== undefined && last.verdict === "pass" ? opts.settleMs : opts.intervalMs;
+        if (opts.now().getTime() + wait > deadline) {
+            if (last.verdict === "pass") return { ...ref, decision: last, timedOut: false };
+            return { ...ref, decision: { ...last, verdict: "no-verdict", message: `scan not finished after ${Math.round(opts.timeoutMs / 60000)} min (last: ${last.message})` }, timedOut: true };
+        }
+        await opts.sleep(wait);
+    }
+}
+
+/** One line per digest, as the promotion Command's error and the job summary show it. */
+export function gateReport(results: GateResult[]): string {
+    return results
+        .map((r) => {
+            const label = r.decision.verdict === "pass" ? "PASS" : r.decision.verdict === "block" ? "BLOCKED" : "NO VERDICT";
+            return `${label} ${r.repositoryName}@${r.digest}: ${r.decision.message}`;
+        })
+        .join("\n");
+}
+
+/** Markdown for $GITHUB_STEP_SUMMARY. */
+export function gateSummaryMarkdown(results: GateResult[], settings: ScanGateSettings): string {
+    const rows = results.map((r) => `| \`${r.repositoryName}@${r.digest.slice(0, 19)}…\` | ${r.decision.verdict} | ${r.decision.blocking.map((f) => `${f.id} (${f.severity})`).join(", ") || "—"} |`);
+    return [`### Scan gate (max severity ${settings.maxSeverity})`, "", "| image | verdict | blocking findings |", "|---|---|---|", ...rows, ""].join("\n");
+}
+
+/** The real client: @aws-sdk/client-ecr, loaded only when the command runs (CLI start-up stays small). */
+export function ecrScanFindingsClient(region: string): ScanFindingsClient {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const sdk = require("@aws-sdk/client-ecr") as typeof import("@aws-sdk/client-ecr");
+    const client = new sdk.ECRClient({ region });
+    return { describeImageScanFindings: (input) => client.send(new sdk.DescribeImageScanFindingsCommand(input)) };
+}
+
+/** Flags of `ci-images scan-gate`. */
+export interface ScanGateFlags {
+    maxSeverity?: string;
+    timeout?: string;
+    interval?: string;
+    settle?: string;
+    json?: boolean;
+}
+
+/**
+ * `ci-images scan-gate`: `settings` come from the stack's `mlci:promotion` (or the defaults) with
+ * `--max-severity` overriding. Returns the exit code.
+ */
+export async function runScanGate(
+    refs: string[],
+    settings: ScanGateSettings,
+    flags: ScanGateFlags,
+    io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: Record<string, string | undefined>; client?: (region: string) => ScanFindingsClient; now?: () => Date; sleep?: (ms: number) => Promise<void> },
+): Promise<number> {
+    if (refs.length === 0) throw new Error("scan-gate needs at least one <repository-url>@<digest>");
+    const parsed = refs.map(parseEcrDigestRef);
+    if (flags.maxSeverity !== undefined) {
+        const s = flags.maxSeverity.toUpperCase();
+        if (!(SEVERITIES as readonly string[]).includes(s)) throw new Error(`--max-severity must be one of ${SEVERITIES.join(", ")}, got ${flags.maxSeverity}`);
+        settings = { ...settings, maxSeverity: s as Severity };
+    }
+    const opts: GateOptions = {
+        settings,
+        timeoutMs: parseDuration(flags.timeout ?? "30m"),
+        intervalMs: parseDuration(flags.interval ?? "15s"),
+        settleMs: parseDuration(flags.settle ?? "20s"),
+        now: io.now ?? (() => new Date()),
+        sleep: io.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+    };
+    const clients = new Map<string, ScanFindingsClient>();
+    const clientFor = (region: string) => {
+        if (!clients.has(region)) clients.set(region, (io.client ?? ecrScanFindingsClient)(region));
+        return clients.get(region)!;
+    };
+    const results = await Promise.all(parsed.map((ref) => gateDigest(clientFor(ref.region), ref, opts)));
+    const failed = results.filter((r) => r.decision.verdict !== "pass");
+    if (io.env.GITHUB_STEP_SUMMARY) fs.appendFileSync(io.env.GITHUB_STEP_SUMMARY, gateSummaryMarkdown(results, settings));
+    if (flags.json) io.out.write(`${JSON.stringify({ maxSeverity: settings.maxSeverity, results: results.map((r) => ({ ref: r.ref, timedOut: r.timedOut, ...r.decision })) }, null, 2)}\n`);
+    else io.out.write(`${gateReport(results)}\n`);
+    if (failed.length > 0) {
+        io.err.write(`ci-images: promotion refused by the scan gate: ${gateReport(failed).replace(/\n/g, "; ")}\n`);
+        return 1;
+    }
+    return 0;
+}

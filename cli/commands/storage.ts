@@ -1,0 +1,81 @@
+/**
+ * `ci-images storage --stack S [--weeks N] [--from outputs.json] [--json]`: the storage and cost
+ * forecast of a stack (lib/registry/storageForecast.ts) — steady-state GB per repository and the
+ * monthly ECR storage cost — and the budget check `ci-images check` runs.
+ */
+import * as fs from "fs";
+import type { ConfigProblem } from "../../lib/config/problems";
+import type { StackConfig } from "../../lib/config/schema";
+import { defaultRebuildEpoch } from "../../lib/config/config";
+import { forecastFamiliesFromStack, forecastStorage, StorageForecast, storageBudgetProblems } from "../../lib/registry/storageForecast";
+
+/** Options of {@link storageForecastFor}. */
+export interface StorageOptions {
+    /** Weeks to replay; undefined = until the steady state (52 to 208). */
+    weeks?: number;
+    /** Compressed GB per platform, by family, measured in the registry. */
+    measuredGb?: Record<string, number>;
+    /** Clock: the replay starts on the rebuild epoch (Sunday) on or before it. */
+    now?: Date;
+}
+
+/** The forecast of a parsed stack. */
+export function storageForecastFor(config: StackConfig, opts: StorageOptions = {}): StorageForecast {
+    return forecastStorage(forecastFamiliesFromStack(config, opts.measuredGb), { start: defaultRebuildEpoch(opts.now ?? new Date()), weeks: opts.weeks });
+}
+
+/** The budget problems `ci-images check` reports: none without `registry.storageBudgetGb` or on the local backend. */
+export function storageCheckProblems(config: StackConfig, opts: StorageOptions = {}): ConfigProblem[] {
+    if (config.registry.backend !== "ecr" || config.registry.storageBudgetGb === undefined) return [];
+    return storageBudgetProblems(storageForecastFor(config, opts), config.registry.storageBudgetGb);
+}
+
+/**
+ * Measured sizes from `pulumi stack output --json`: each image's `sizeBytes` (compressed, all
+ * platforms), divided by the family's platform count; the largest image of a family counts.
+ */
+export function measuredGbFromOutputs(outputsJson: string, config: Pick<StackConfig, "families">): Record<string, number> {
+    const outputs = JSON.parse(outputsJson) as { images?: Record<string, { family?: string; sizeBytes?: number | null }> };
+    const platforms = new Map(config.families.map((f) => [f.name, f.platforms.length]));
+    const out: Record<string, number> = {};
+    for (const image of Object.values(outputs.images ?? {})) {
+        if (typeof image.family !== "string" || typeof image.sizeBytes !== "number" || !platforms.has(image.family)) continue;
+        const gb = image.sizeBytes / 1e9 / platforms.get(image.family)!;
+        out[image.family] = Math.max(out[image.family] ?? 0, Math.round(gb * 1000) / 1000);
+    }
+    return out;
+}
+
+/** The forecast as a table for people. */
+export function storageTable(stack: string, forecast: StorageForecast, budgetGb: number | undefined): string {
+    const rows = forecast.repositories.map((r) => [
+        r.repository,
+        `${r.sizeGb} GB (${r.sizeSource})`,
+        r.steadyStateGb.toFixed(1),
+        r.averageGb.toFixed(1),
+        String(r.manifests),
+        `$${r.monthlyCostUsd.toFixed(2)}${r.growing ? "  (still growing)" : ""}`,
+    ]);
+    const head = ["REPOSITORY", "SIZE/PLATFORM", "STEADY GB", "AVG GB", "MANIFESTS", "USD/MONTH"];
+    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+    const lines = [head, ...rows].map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join("  "));
+    lines.push(
+        "",
+        `stack ${stack}: ${forecast.totalGb} GB at steady state, $${forecast.monthlyCostUsd.toFixed(2)}/month at $${forecast.usdPerGbMonth}/GB-month (replayed ${forecast.weeks} weeks of the lifecycle policy)`,
+        budgetGb === undefined ? "no budget set (mlci:registry.storageBudgetGb)" : `budget ${budgetGb} GB: ${forecast.totalGb <= budgetGb ? "within" : "EXCEEDED"}`,
+        "Sizes count every stored manifest in full; ECR stores shared layers once per repository, so the bill is at most this.",
+    );
+    return lines.join("\n");
+}
+
+/** `ci-images storage`: prints the forecast; exits 1 when it exceeds the budget. */
+export function runStorage(config: StackConfig, stack: string, flags: { weeks?: string; from?: string; json?: boolean }, out: NodeJS.WritableStream, now?: Date): number {
+    const weeks = flags.weeks !== undefined ? Number(flags.weeks) : undefined;
+    if (weeks !== undefined && (!Number.isInteger(weeks) || weeks < 5)) throw new Error(`--weeks must be a whole number of at least 5, got ${flags.weeks}`);
+    const measuredGb = flags.from !== undefined ? measuredGbFromOutputs(fs.readFileSync(flags.from, "utf8"), config) : {};
+    const forecast = storageForecastFor(config, { weeks, measuredGb, now });
+    const budget = config.registry.storageBudgetGb;
+    if (flags.json) out.write(`${JSON.stringify({ stack, budgetGb: budget ?? null, ...forecast }, null, 2)}\n`);
+    else out.write(`${storageTable(stack, forecast, budget)}\n`);
+    return budget !== undefined && forecast.totalGb > budget ? 1 : 0;
+}
