@@ -13,11 +13,7 @@ import { ImageBuild } from "./components/images/imageBuild";
 import { PipelinePushAccess } from "./components/access/pipelinePushAccess";
 import { RunnerPullAccess } from "./components/access/runnerPullAccess";
 import { createRegistryBackend } from "./components/registry/registryBackend";
-
-/** UTC timestamp nonce for forced rebuilds (`YYYYMMDDHHMMSS`), or MLCI_REBUILD_NONCE. */
-function rebuildNonce(): string {
-    return process.env.MLCI_REBUILD_NONCE ?? new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
-}
+import { decideImage, ImageDecision, imageRegistryState, ListedImage } from "./lib/registry/imageListing";
 
 /** Whether the engine holds a config key as a secret (`pulumi config set --secret`). */
 const isConfigSecret: (key: string) => boolean = require("@pulumi/pulumi/runtime/config").isConfigSecret;
@@ -46,41 +42,49 @@ export = async () => {
 
     const force = config.build.forceRebuild;
     const forced = new Set(force === true ? images.map((i) => i.name) : force === false ? [] : force.flatMap((n) => descendantsOf(images, n)));
-    const nonce = forced.size > 0 ? rebuildNonce() : undefined;
 
-    // Registry lookups, all at once: adopt content-hash tags the registry already has.
-    const lookups = await Promise.all(
-        images.map(async (image) => ({
-            existingDigest: config.build.adoptExisting && !forced.has(image.name) ? await registry.findDigest(image.repositoryName, image.tag) : undefined,
-            // Only pushes publish the dated tag, so only they need to know whether it exists.
-            datedTagExists: config.build.push && image.datedTag !== undefined && (await registry.findDigest(image.repositoryName, image.datedTag)) !== undefined,
-        })),
-    );
+    // Registry lookups: ONE listing per repository answers every image's questions (#21).
+    const repositoryNames = [...new Set(images.map((i) => i.repositoryName))];
+    const listings = new Map<string, ListedImage[]>(await Promise.all(repositoryNames.map(async (r) => [r, await registry.listRepository(r)] as const)));
+    const decisions = new Map<string, ImageDecision>();
+    for (const image of images) {
+        const state = imageRegistryState(listings.get(image.repositoryName)!, image);
+        const adoptable = state.adoptable;
+        // A tags list names tags without digests: resolve only what is adopted (and its dated tag).
+        if (adoptable && adoptable.digest === "") adoptable.digest = (await registry.resolveDigest(image.repositoryName, adoptable.tag)) ?? "";
+        if (state.datedTagExists && state.datedTagDigest === undefined && adoptable) state.datedTagDigest = await registry.resolveDigest(image.repositoryName, image.datedTag!);
+        if (adoptable && adoptable.digest === "") state.adoptable = undefined;
+        decisions.set(image.name, decideImage(state, image, { forced: forced.has(image.name), adoptExisting: config.build.adoptExisting }));
+    }
+    // OCI source/revision labels from the CI run, when there is one (labels are not hashed).
+    const provenance = {
+        source: process.env.GITHUB_SERVER_URL && process.env.GITHUB_REPOSITORY ? `${process.env.GITHUB_SERVER_URL}/${process.env.GITHUB_REPOSITORY}` : undefined,
+        revision: process.env.GITHUB_SHA || undefined,
+    };
 
     const builds = new Map<string, ImageBuild>();
-    for (const [i, image] of images.entries()) {
-        const isForced = forced.has(image.name);
-        const { existingDigest, datedTagExists } = lookups[i];
+    for (const image of images) {
         const parent = image.parent !== undefined ? builds.get(image.parent) : undefined;
+        const family = config.families.find((f) => f.name === image.family)!;
         builds.set(
             image.name,
             new ImageBuild(
                 image.name,
                 {
                     image,
+                    decision: decisions.get(image.name)!,
                     repositoryUrl: registry.repositoryUrls[image.family],
+                    registryHost: registry.server,
+                    // Children build FROM the parent's promoted (smoke-tested) digest.
                     baseImage: parent?.ref,
                     baseRegistry: registry.baseRegistry,
                     credentials: registry.credentials,
-                    existingDigest,
-                    datedTagExists,
                     push: config.build.push,
                     cache: config.build.cache,
                     buildOnPreview: config.build.buildOnPreview,
                     builderName: config.build.builder?.name,
-                    rebuildNonce: isForced ? nonce : undefined,
-                    smokeTest: config.build.smokeTest,
-                    projectRoot: config.projectRoot,
+                    smokeTest: { ...config.build.smokeTest, sizeBudgetGb: family.sizeBudgetGb ?? config.build.smokeTest.sizeBudgetGb },
+                    provenance,
                 },
                 { dependsOn: [...registry.ready, ...(parent ? [parent] : [])] },
             ),
@@ -102,6 +106,8 @@ export = async () => {
                         latestTag: image.latestTag,
                         datedTag: image.datedTag ?? null,
                         repository: registry.repositoryUrls[image.family],
+                        /** Compressed registry size measured by this run's smoke test; null when not measured (adopted). */
+                        sizeBytes: b.sizeBytes.apply((n) => n ?? null),
                         family: image.family,
                         cuda: image.cell.cuda ?? null,
                         python: image.cell.python,
@@ -143,6 +149,10 @@ export = async () => {
         repositories: registry.repositoryUrls,
         rebuildEpoch: config.rebuildEpoch,
         builtImages: images.filter((i) => builds.get(i.name)!.built).map((i) => i.name),
+        // Sum of the sizes measured this run (adopted images are not re-measured): null when none was.
+        totalStorageBytes: pulumi
+            .all(images.map((i) => builds.get(i.name)!.sizeBytes))
+            .apply((sizes) => (sizes.some((n) => n !== undefined) ? sizes.reduce<number>((a, n) => a + (n ?? 0), 0) : null)),
         runnerRoleArn: runner?.roleArn,
         instanceProfileName: runner?.instanceProfileName,
         instanceProfileArn: runner?.instanceProfileArn,

@@ -318,8 +318,9 @@ describe("Dockerfiles may live anywhere inside the project", function () {
         const r = await runProgram(dev({ families: { x: { cpuOnly: true, dockerfile: "test/fixtures-docker/ok/Dockerfile" } } }));
         for (const name of ["x-py3.12", "x-py3.13"]) {
             const b = r.one("docker-build:index:Image", `${name}-build`);
-            assert.equal(b.inputs.dockerfile.location, `${PROJECT_ROOT}/test/fixtures-docker/ok/Dockerfile`, b.urn);
-            assert.equal(b.inputs.context.location, `${PROJECT_ROOT}/test/fixtures-docker/ok`, b.urn);
+            // Project-relative, as every build location (#14.11).
+            assert.equal(b.inputs.dockerfile.location, "test/fixtures-docker/ok/Dockerfile", b.urn);
+            assert.equal(b.inputs.context.location, "test/fixtures-docker/ok", b.urn);
         }
     });
 });

@@ -62,6 +62,8 @@ export interface RunOptions {
     ecr?: EcrModel;
     /** The local registry the program's lookups and retags reach (in memory, no port). @default an empty one */
     localRegistry?: FakeRegistry;
+    /** The program module to run (a copy of the project at another path). @default the project's index.ts */
+    programPath?: string;
 }
 
 /** The outcome of one program run. */
@@ -156,8 +158,14 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
             return { id: `${inputs.name}-id`, state: { ...inputs, imageId: `sha256:${createHash("sha256").update(inputs.name ?? name).digest("hex")}`, repoDigest: `${inputs.name}@${fakeDigest(inputs.name ?? name)}` } };
         case "docker:index/container:Container":
             return { id: createHash("sha256").update(name).digest("hex"), state: { ...inputs, exitCode: null } };
-        case "command:local:Command":
-            return { id: `${name}-cmd`, state: { ...inputs, stdout: "PASS all checks", stderr: "" } };
+        case "command:local:Command": {
+            // docker/test_image.sh's real line shapes: one size line per platform, then the summary.
+            const smoke = typeof inputs.create === "string" && inputs.create.includes("docker/test_image.sh");
+            const stdout = smoke
+                ? ["image: (mock)", "PASS size linux/amd64: compressed 4.20 GB <= budget 10 GB (uncompressed 11.03 GB)", "PASS python: 3.12", "SUMMARY: 2 passed, 0 failed"].join("\n")
+                : "PASS all checks";
+            return { id: `${name}-cmd`, state: { ...inputs, stdout, stderr: "" } };
+        }
         default:
             return { id: `${name}-id`, state: { ...inputs, arn: inputs.arn ?? `arn:aws:mock:${REGION}:${ACCOUNT_ID}:${type.split(":").pop()}/${name}` } };
     }
@@ -317,7 +325,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
         else process.env[k] = v;
     }
     try {
-        const program: () => Promise<Record<string, any>> = require("../index");
+        const program: () => Promise<Record<string, any>> = require(opts.programPath ?? "../index");
         const rawOutputs = await Promise.race([program(), registrationFailed]);
         const outputs: Record<string, any> = {};
         for (const [k, v] of Object.entries(rawOutputs)) outputs[k] = await Promise.race([unwrap(v), registrationFailed]);

@@ -1,46 +1,74 @@
 import { strict as assert } from "assert";
-import * as http from "http";
-import { AddressInfo } from "net";
-import { localRegistryDigest } from "../components/registry/localRegistry";
+import { listEcrRepository, listLocalRepository } from "../components/registry/registryBackend";
+import { localRegistryHooks } from "../components/registry/localRegistryClient";
+import { FakeRegistry, ociManifest } from "./fakeRegistry";
+import { listImagesAccessDenied, providerError } from "./ecrModel";
 
-describe("local registry lookup (adopting tags the local registry already has)", () => {
-    const digest = `sha256:${"cd".repeat(32)}`;
-    let server: http.Server;
-    let host: string;
-    const seen: { method?: string; url?: string; accept?: string }[] = [];
-    before(async () => {
-        server = http.createServer((req, res) => {
-            seen.push({ method: req.method, url: req.url, accept: req.headers.accept });
-            if (req.url === "/v2/ml-ci/base/manifests/cuda12.6-py3.11-0123456789ab") {
-                res.writeHead(200, { "Docker-Content-Digest": digest, "Content-Type": "application/vnd.oci.image.index.v1+json" });
-            } else {
-                res.writeHead(404);
-            }
-            res.end();
+describe("registry listings: one call per repository, not-found builds, other errors fail", () => {
+    const saved = localRegistryHooks.fetch;
+    afterEach(() => (localRegistryHooks.fetch = saved));
+
+    it("local: one tags list per repository; digests left for the adopted tag only", async () => {
+        const reg = new FakeRegistry();
+        reg.push("ml-ci/base", ociManifest("a"), ["py3.12-h0123456789ab", "py3.12-ok0123456789ab"]);
+        localRegistryHooks.fetch = reg.fetch;
+        const listing = await listLocalRepository("localhost:5000", "ml-ci/base");
+        assert.deepEqual(
+            listing.flatMap((l) => l.tags.map((t) => [t, l.digest])).sort(),
+            [
+                ["py3.12-h0123456789ab", ""],
+                ["py3.12-ok0123456789ab", ""],
+            ],
+        );
+        assert.deepEqual(reg.requests, ["GET /v2/ml-ci/base/tags/list"]);
+    });
+
+    it("local: an unknown repository and a registry not running yet (first up) list nothing", async () => {
+        localRegistryHooks.fetch = new FakeRegistry().fetch;
+        assert.deepEqual(await listLocalRepository("localhost:5000", "ml-ci/none"), []);
+        localRegistryHooks.fetch = async () => {
+            throw new TypeError("fetch failed");
+        };
+        assert.deepEqual(await listLocalRepository("localhost:5000", "ml-ci/base"), []);
+    });
+
+    it("local: any other registry answer fails, naming the repository", async () => {
+        localRegistryHooks.fetch = async () => ({
+            status: 500,
+            ok: false,
+            headers: { get: () => null },
+            text: async () => JSON.stringify({ errors: [{ code: "UNKNOWN", message: "unknown error" }] }),
+            arrayBuffer: async () => new ArrayBuffer(0),
         });
-        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-        host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-    after(() => server.close());
-
-    it("returns the digest of a present tag, asking for index and manifest media types", async () => {
-        assert.equal(await localRegistryDigest(host, "ml-ci/base", "cuda12.6-py3.11-0123456789ab"), digest);
-        const req = seen.at(-1)!;
-        assert.equal(req.method, "HEAD");
-        assert.match(req.accept ?? "", /application\/vnd\.oci\.image\.index\.v1\+json/);
-        assert.match(req.accept ?? "", /application\/vnd\.docker\.distribution\.manifest\.v2\+json/);
+        await assert.rejects(listLocalRepository("localhost:5000", "ml-ci/base"), /registry lookup of localhost:5000\/ml-ci\/base failed: GET http:\/\/localhost:5000\/v2\/ml-ci\/base\/tags\/list: HTTP 500 UNKNOWN: unknown error/);
     });
 
-    it("returns undefined for a missing tag or repository", async () => {
-        assert.equal(await localRegistryDigest(host, "ml-ci/base", "cuda12.6-py3.11-ffffffffffff"), undefined);
-        assert.equal(await localRegistryDigest(host, "ml-ci/nope", "x"), undefined);
+    it("ECR: `couldn't find resource` (no repository yet) lists nothing", async () => {
+        const listing = await listEcrRepository("ml-ci/base", async () => {
+            throw providerError("reading ECR Images: couldn't find resource");
+        });
+        assert.deepEqual(listing, []);
     });
 
-    it("returns undefined, without throwing, when no registry is running (first up)", async () => {
-        const closed = http.createServer();
-        await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
-        const port = (closed.address() as AddressInfo).port;
-        await new Promise<void>((r) => closed.close(() => r()));
-        assert.equal(await localRegistryDigest(`127.0.0.1:${port}`, "ml-ci/base", "t"), undefined);
+    it("ECR: AccessDenied fails the run naming the repository and ecr:ListImages", async () => {
+        await assert.rejects(
+            listEcrRepository("ml-ci/base", async () => {
+                throw providerError(listImagesAccessDenied("ml-ci/base"));
+            }),
+            (e: Error) => {
+                assert.match(e.message, /^registry lookup of ECR repository ml-ci\/base failed: reading ECR Images: .*AccessDeniedException/);
+                assert.match(e.message, /Fix: grant ecr:ListImages on that repository/);
+                return true;
+            },
+        );
+    });
+
+    it("ECR: throttling after the SDK's retries also fails (never a silent build onto immutable tags)", async () => {
+        await assert.rejects(
+            listEcrRepository("ml-ci/base", async () => {
+                throw providerError("reading ECR Images: operation error ECR: ListImages, exceeded maximum number of attempts, 3, https response error StatusCode: 400, RequestID: x, ThrottlingException: Rate exceeded");
+            }),
+            /registry lookup of ECR repository ml-ci\/base failed: .*ThrottlingException: Rate exceeded\. The run needs ecr:ListImages on that repository; retry/,
+        );
     });
 });

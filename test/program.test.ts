@@ -1,10 +1,31 @@
 import { strict as assert } from "assert";
 import { planStack, readStackConfigFile } from "../lib/stackPlan";
 import { fakeDigest, isSecretInput, plain, PROJECT_ROOT, REGISTRY, RecordedResource, runProgram, runProgramExpectingError } from "./harness";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { markerTag } from "../lib/images/tags";
+import { EcrModel } from "./ecrModel";
+import { FakeRegistry, ociManifest } from "./fakeRegistry";
 
 const IMAGE = "docker-build:index:Image";
 const INDEX = "docker-build:index:Index";
 const SMOKE = "command:local:Command";
+
+/** A recorded input with every secret value replaced by "[secret]": what is stored in plain text. */
+function withoutSecrets(v: any): any {
+    if (isSecretInput(v)) return "[secret]";
+    if (Array.isArray(v)) return v.map(withoutSecrets);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutSecrets(x)]));
+    return v;
+}
+
+type Img = Awaited<ReturnType<typeof expectedImages>>[number];
+
+/** A registry where each image's content tag carries its smoke-test marker on the same digest (a tested build). */
+function testedRegistry(images: Img[], digest: (i: Img) => string = (i) => fakeDigest(`registry:${i.name}`)): Record<string, string> {
+    return Object.fromEntries(images.flatMap((i) => [[`${i.repositoryName}:${i.tag}`, digest(i)], [`${i.repositoryName}:${markerTag(i.cell.label, i.contentHash)}`, digest(i)]]));
+}
 
 async function expectedImages(stack: string, env: Record<string, string> = {}) {
     return (await planStack(readStackConfigFile(PROJECT_ROOT, stack), { projectRoot: PROJECT_ROOT, env, useHashCache: false })).images;
@@ -32,8 +53,10 @@ describe("program: image builds (dev stack)", function () {
             assert.equal(b.inputs.push, true);
             assert.equal(b.inputs.buildOnPreview, false);
             assert.equal(b.retainOnDelete, true, `${b.urn} must be retained: deleting a build must never delete registry tags`);
-            assert.equal(b.inputs.context.location, `${PROJECT_ROOT}/${img.context}`);
-            assert.equal(b.inputs.dockerfile.location, `${PROJECT_ROOT}/${img.dockerfile}`);
+            // Relative to the project root: no checkout path in state (#14.11).
+            assert.equal(b.inputs.context.location, img.context);
+            assert.equal(b.inputs.dockerfile.location, img.dockerfile);
+            assert.ok(!img.context.startsWith("/") && img.context.startsWith("docker/"), img.context);
             assert.deepEqual(b.inputs.platforms, img.platforms);
         }
     });
@@ -86,28 +109,52 @@ describe("program: image builds (dev stack)", function () {
             assert.equal(registries[0].username, "AWS");
             assert.ok(!JSON.stringify(rest).includes("ecr-token-abc123"), `token leaked into ${b.urn}`);
         }
-        for (const c of run.byType(SMOKE)) assert.ok(!JSON.stringify(c.inputs).includes("ecr-token-abc123"));
+        for (const c of run.byType(SMOKE)) assert.ok(!JSON.stringify(withoutSecrets(c.inputs)).includes("ecr-token-abc123"), `token in plain text in ${c.urn}`);
     });
 
-    it("smoke-tests each pushed digest, and moves -latest only after the test", () => {
+    it("smoke-tests each pushed digest with its own registry login: project-relative script, no dir, the token a secret env var", () => {
         for (const img of images) {
             const ref = run.outputs.images[img.name].ref;
             const smoke = run.one(SMOKE, `${img.name}-smoke-test`);
             assert.deepEqual(smoke.inputs.triggers, [ref]);
-            assert.match(smoke.inputs.create, new RegExp(`^bash ${PROJECT_ROOT}/docker/test_image\\.sh ${ref.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} --size-budget-gb 10`));
-            const latest = run.one(INDEX, `${img.name}-latest`);
-            assert.equal(latest.inputs.tag, `${REGISTRY}/${img.repositoryName}:${img.latestTag}`);
-            assert.deepEqual(latest.inputs.sources, [ref]);
-            assert.ok(latest.dependencies.includes(smoke.urn), `${latest.urn} must wait for ${smoke.urn}`);
-            assert.equal(latest.retainOnDelete, true);
+            assert.equal(smoke.inputs.create, `sh scripts/with-registry-auth.sh bash docker/test_image.sh ${ref} --size-budget-gb 10${img.smokeImports.length ? ` --imports ${img.smokeImports.join(",")}` : ""}`);
+            assert.equal(smoke.inputs.dir, undefined, "the provider's cwd is the project root");
+            assert.equal(smoke.inputs.update, "true", "a rotated token alone reruns nothing");
+            // The engine stores the environment map as a secret once a value in it is one.
+            assert.ok(isSecretInput(smoke.inputs.environment), "the login is a secret input");
+            assert.deepEqual(plain(smoke.inputs.environment), { MLCI_REGISTRY_HOST: REGISTRY, MLCI_REGISTRY_AUTH: "AWS:ecr-token-abc123" });
+            assert.ok(!JSON.stringify(withoutSecrets(smoke.inputs)).includes("ecr-token-abc123"), "the token is in no plain input");
+            assert.ok(!smoke.inputs.create.includes("ecr-token"), "never in the command text (stored in state, echoed in errors)");
+            assert.ok(smoke.dependencies.includes(run.one(IMAGE, `${img.name}-build`).urn));
+        }
+        assert.ok(!JSON.stringify(run.outputs).includes("ecr-token-abc123"), "the token is in no output");
+        assert.equal(run.byType(INDEX).length, 0, "no docker-build Index for single-platform aliases (a new index digest, FACTS §3)");
+    });
+
+    it("promotes only after the smoke test: marker, -latest and the dated tag as a same-digest retag", () => {
+        for (const img of images) {
+            const o = run.outputs.images[img.name];
+            const promote = run.one(SMOKE, `${img.name}-promote`);
+            const tags = [markerTag(img.cell.label, img.contentHash), img.latestTag, ...(img.datedTag ? [img.datedTag] : [])];
+            assert.equal(promote.inputs.create, `npx --no-install ci-images retag ${o.repository}@${o.digest} ${tags.join(" ")}`);
+            assert.deepEqual(promote.inputs.triggers, [`${o.repository}@${o.digest}`, ...tags]);
+            assert.ok(isSecretInput(promote.inputs.environment));
+            assert.deepEqual(plain(promote.inputs.environment), { MLCI_REGISTRY_AUTH: "AWS:ecr-token-abc123" });
+            assert.ok(promote.dependencies.includes(run.one(SMOKE, `${img.name}-smoke-test`).urn), `${promote.urn} must wait for the smoke test`);
+            // The ECR model applied the retag: every promoted tag points at the tested digest.
+            for (const t of tags) assert.equal(run.ecr.digestOf(img.repositoryName, t), o.digest, t);
         }
     });
 
-    it("publishes the dated tag of date-rebuilt families after the smoke test", () => {
-        const dated = run.one(INDEX, "nightly-cuda13.2-py3.13-dated");
-        assert.equal(dated.inputs.tag, `${REGISTRY}/ml-ci-dev/nightly:cuda13.2-py3.13-20261122`);
-        assert.ok(dated.dependencies.includes(run.one(SMOKE, "nightly-cuda13.2-py3.13-smoke-test").urn));
-        assert.equal(run.byType(INDEX).filter((r) => r.name.startsWith("base-") && r.name.endsWith("-dated")).length, 0);
+    it("reports the compressed size the smoke test measured, and their total", () => {
+        for (const img of images) assert.equal(run.outputs.images[img.name].sizeBytes, 4_200_000_000);
+        assert.equal(run.outputs.totalStorageBytes, 4_200_000_000 * images.length);
+    });
+
+    it("looks each repository up once with getImages (ListImages), never getImage", () => {
+        const lookups = run.calls.filter((c) => c.token.startsWith("aws:ecr/getImage"));
+        assert.deepEqual(lookups.map((c) => c.inputs.repositoryName).sort(), [...new Set(images.map((i) => i.repositoryName))].sort());
+        assert.ok(lookups.every((c) => c.token === "aws:ecr/getImages:getImages"));
     });
 
     it("exports the images contract: uri, digest-pinned ref, tag, repository, family, cuda, python", () => {
@@ -155,65 +202,210 @@ describe("program: what changes rebuild", function () {
 
 describe("program: adopting what the registry already has", function () {
     this.timeout(120_000);
-    it("tag present: no build, the output uses the registry's digest, aliases still follow", async () => {
+    it("a tested build (content tag + its marker on one digest): no build, no smoke test, the registry's digest", async () => {
         const images = await expectedImages("dev");
-        const registryImages = Object.fromEntries(images.map((i) => [`${i.repositoryName}:${i.tag}`, fakeDigest(`registry:${i.name}`)]));
-        const r = await runProgram({ stack: "dev", registryImages });
+        const r = await runProgram({ stack: "dev", registryImages: testedRegistry(images) });
         assert.equal(r.byType(IMAGE).length, 0, "nothing is built");
+        assert.equal(r.byType(SMOKE).filter((c) => c.name.endsWith("-smoke-test")).length, 0, "a tested digest is not tested again");
         for (const img of images) {
             const o = r.outputs.images[img.name];
             assert.equal(o.digest, fakeDigest(`registry:${img.name}`));
             assert.equal(o.ref, `${REGISTRY}/${img.repositoryName}:${img.tag}@${fakeDigest(`registry:${img.name}`)}`);
-            assert.deepEqual(r.one(INDEX, `${img.name}-latest`).inputs.sources, [o.ref]);
+            assert.equal(o.sizeBytes, null, "not measured this run");
         }
-        const child = images.find((i) => i.parent)!;
         assert.deepEqual(r.outputs.builtImages, []);
-        assert.match(r.one(SMOKE, `${child.name}-smoke-test`).inputs.create, /@sha256:/);
+        assert.equal(r.outputs.totalStorageBytes, null);
     });
 
-    it("tag absent: build; only the missing images are built", async () => {
+    it("a content tag without its marker (smoke test failed or never ran) is rebuilt, under the next forced tag", async () => {
+        const images = await expectedImages("dev");
+        const failed = images.find((i) => i.family === "cpu")!;
+        const registryImages = testedRegistry(images);
+        delete registryImages[`${failed.repositoryName}:${markerTag(failed.cell.label, failed.contentHash)}`];
+        const r = await runProgram({ stack: "dev", registryImages });
+        const builds = imageBuilds(r.resources);
+        assert.deepEqual([...builds.keys()], [failed.name]);
+        // The content tag is immutable on ECR: the rebuild pushes <cell>-f<hash>-r1, and the push succeeds.
+        assert.deepEqual(builds.get(failed.name)!.inputs.tags, [`${REGISTRY}/${failed.repositoryName}:${failed.cell.label}-f${failed.contentHash.slice(0, 12)}-r1`]);
+        assert.equal(r.outputs.images[failed.name].contentTag, failed.tag);
+        assert.equal(r.ecr.digestOf(failed.repositoryName, markerTag(failed.cell.label, failed.contentHash, 1)), r.outputs.images[failed.name].digest);
+    });
+
+    it("tag absent: only the missing images are built", async () => {
         const images = await expectedImages("dev");
         const present = images.filter((i) => i.family === "cpu");
-        const registryImages = Object.fromEntries(present.map((i) => [`${i.repositoryName}:${i.tag}`, fakeDigest(i.name)]));
-        const r = await runProgram({ stack: "dev", registryImages, existingRepositories: images.map((i) => i.repositoryName) });
+        const r = await runProgram({ stack: "dev", registryImages: testedRegistry(present), existingRepositories: images.map((i) => i.repositoryName) });
         assert.deepEqual([...imageBuilds(r.resources).keys()].sort(), images.filter((i) => i.family !== "cpu").map((i) => i.name).sort());
     });
 
-    it("first up with no repository yet: builds everything, no error", async () => {
+    it("first up with no repository yet (`couldn't find resource`): builds everything, no error", async () => {
         const r = await runProgram({ stack: "dev", existingRepositories: [] });
         assert.equal(r.byType(IMAGE).length, (await expectedImages("dev")).length);
-        assert.ok(r.calls.some((c) => c.token === "aws:ecr/getImage:getImage"), "the registry was asked");
+        assert.ok(r.calls.some((c) => c.token === "aws:ecr/getImages:getImages"), "the registry was asked");
     });
 
-    it("build.adoptExisting false: builds even when the tag is present", async () => {
+    it("a denied listing fails the run, naming the repository and ecr:ListImages (never a silent build)", async () => {
         const images = await expectedImages("dev");
-        const registryImages = Object.fromEntries(images.map((i) => [`${i.repositoryName}:${i.tag}`, fakeDigest(i.name)]));
-        const r = await runProgram({ stack: "dev", registryImages, overrides: { build: { adoptExisting: false } } });
-        assert.equal(r.byType(IMAGE).length, images.length);
+        const ecr = EcrModel.fromTagMap(testedRegistry(images));
+        ecr.deniedListImages.add("ml-ci-dev/nightly");
+        const { error } = await runProgramExpectingError({ stack: "dev", ecr });
+        assert.match(error.message, /registry lookup of ECR repository ml-ci-dev\/nightly failed: .*AccessDeniedException: .* is not authorized to perform: ecr:ListImages/);
+        assert.match(error.message, /Fix: grant ecr:ListImages on that repository/);
     });
 
-    it("force rebuild of one image rebuilds it and its descendants with a nonce, never changing the content-hash tag", async () => {
+    it("build.adoptExisting false: builds every image under a new forced tag, never onto the existing immutable tag", async () => {
         const images = await expectedImages("dev");
-        const registryImages = Object.fromEntries(images.map((i) => [`${i.repositoryName}:${i.tag}`, fakeDigest(i.name)]));
-        // The first nightly image that has a child built on it, read from the stack's own matrix.
+        const r = await runProgram({ stack: "dev", registryImages: testedRegistry(images), overrides: { build: { adoptExisting: false } } });
+        const builds = imageBuilds(r.resources);
+        assert.equal(builds.size, images.length);
+        for (const img of images) assert.match(builds.get(img.name)!.inputs.tags[0], new RegExp(`:${img.cell.label}-f${img.contentHash.slice(0, 12)}-r1$`));
+    });
+
+    it("force rebuild: the image and its descendants get <cell>-f<hash>-r<N+1>, N from the listing, the same in preview and update", async () => {
+        const images = await expectedImages("dev");
         const forced = images.find((i) => i.family === "nightly" && images.some((c) => c.parent === i.name))!;
         const children = images.filter((c) => c.parent === forced.name).map((c) => c.name);
-        const r = await runProgram({ stack: "dev", registryImages, env: { MLCI_FORCE_REBUILD: forced.name, MLCI_REBUILD_NONCE: "20261123090000" } });
-        const builds = imageBuilds(r.resources);
+        const registryImages = testedRegistry(images);
+        // An earlier forced rebuild of the forced image, tested: the next one is -r3 after -r2.
+        registryImages[`${forced.repositoryName}:${forced.cell.label}-f${forced.contentHash.slice(0, 12)}-r2`] = fakeDigest("r2");
+        registryImages[`${forced.repositoryName}:${markerTag(forced.cell.label, forced.contentHash, 2)}`] = fakeDigest("r2");
+        const preview = await runProgram({ stack: "dev", registryImages, preview: true, env: { MLCI_FORCE_REBUILD: forced.name } });
+        const update = await runProgram({ stack: "dev", registryImages, env: { MLCI_FORCE_REBUILD: forced.name } });
+        const builds = imageBuilds(update.resources);
         assert.deepEqual([...builds.keys()].sort(), [...children, forced.name].sort());
         for (const [name, b] of builds) {
             const img = images.find((i) => i.name === name)!;
-            // The forced tag of the grammar: same cell and hash as the content tag, a letter apart, then the nonce.
-            assert.deepEqual(b.inputs.tags, [`${REGISTRY}/${img.repositoryName}:${img.cell.label}-f${img.contentHash.slice(0, 12)}-r20261123090000`]);
-            assert.equal(b.inputs.buildArgs.MLCI_REBUILD_NONCE, "20261123090000");
+            const n = name === forced.name ? 3 : 1;
+            assert.deepEqual(b.inputs.tags, [`${REGISTRY}/${img.repositoryName}:${img.cell.label}-f${img.contentHash.slice(0, 12)}-r${n}`]);
             assert.equal(b.inputs.noCache, true);
-            assert.equal(r.outputs.images[name].contentTag, img.tag);
+            assert.equal(b.inputs.cacheFrom, undefined);
+            assert.equal(update.outputs.images[name].contentTag, img.tag);
+            assert.deepEqual(imageBuilds(preview.resources).get(name)!.inputs.tags, b.inputs.tags, "preview and update agree");
         }
     });
 
-    it("force rebuild of all builds every image", async () => {
-        const r = await runProgram({ stack: "dev", overrides: { build: { forceRebuild: true } }, env: { MLCI_REBUILD_NONCE: "20261123090000" } });
-        assert.equal(r.byType(IMAGE).length, (await expectedImages("dev")).length);
+    it("the next normal run adopts the newest tested forced rebuild, not the older content tag", async () => {
+        const images = await expectedImages("dev");
+        const img = images.find((i) => i.family === "cpu")!;
+        const registryImages = testedRegistry(images);
+        registryImages[`${img.repositoryName}:${img.cell.label}-f${img.contentHash.slice(0, 12)}-r1`] = fakeDigest("forced");
+        registryImages[`${img.repositoryName}:${markerTag(img.cell.label, img.contentHash, 1)}`] = fakeDigest("forced");
+        const r = await runProgram({ stack: "dev", registryImages });
+        assert.equal(r.byType(IMAGE).length, 0);
+        assert.equal(r.outputs.images[img.name].digest, fakeDigest("forced"));
+        assert.equal(r.outputs.images[img.name].tag, `${img.cell.label}-f${img.contentHash.slice(0, 12)}-r1`);
+        assert.match(r.one(SMOKE, `${img.name}-promote`).inputs.create, new RegExp(` ${markerTag(img.cell.label, img.contentHash, 1)} ${img.latestTag}$`));
+    });
+
+    it("an existing dated tag is not republished: a later build of the epoch keeps the first build's dated tag", async () => {
+        const images = await expectedImages("dev", { MLCI_REBUILD_EPOCH: "2026-11-22" });
+        const nightly = images.find((i) => i.datedTag !== undefined)!;
+        const registryImages = testedRegistry(images.filter((i) => i.name !== nightly.name));
+        // The epoch's first build of this cell (other content) holds the dated tag.
+        registryImages[`${nightly.repositoryName}:${nightly.datedTag}`] = fakeDigest("first-of-epoch");
+        const r = await runProgram({ stack: "dev", registryImages, env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
+        const promote = r.one(SMOKE, `${nightly.name}-promote`);
+        assert.ok(!promote.inputs.create.includes(nightly.datedTag!), promote.inputs.create);
+        assert.equal(r.ecr.digestOf(nightly.repositoryName, nightly.datedTag!), fakeDigest("first-of-epoch"));
+        assert.equal(r.ecr.digestOf(nightly.repositoryName, nightly.latestTag), r.outputs.images[nightly.name].digest);
+    });
+
+    it("an adopted build whose dated tag is its own keeps it in the (idempotent) promotion: the same Command inputs as the run that built it", async () => {
+        const env = { MLCI_REBUILD_EPOCH: "2026-11-22" };
+        const first = await runProgram({ stack: "dev", env });
+        const second = await runProgram({ stack: "dev", env, ecr: first.ecr });
+        assert.deepEqual(second.outputs.builtImages, []);
+        for (const c of second.byType(SMOKE)) assert.deepEqual(plain(c.inputs), plain(first.one(SMOKE, c.name).inputs), c.name);
+        for (const [name, o] of Object.entries<any>(second.outputs.images)) assert.equal(o.ref, first.outputs.images[name].ref);
+    });
+});
+
+describe("program: GitHub variables wait for the promotion", function () {
+    this.timeout(120_000);
+    it("each CI_IMAGE_* variable depends on its image's promotion Command", async () => {
+        const r = await runProgram({ stack: "prod", extraConfig: { "github:token": "ghp_test_token" }, secretKeys: ["github:token"] });
+        const vars = r.byType("github:index/actionsVariable:ActionsVariable").filter((v) => v.inputs.variableName.startsWith("CI_IMAGE_"));
+        assert.ok(vars.length > 0);
+        for (const [name, o] of Object.entries<any>(r.outputs.images)) {
+            const promote = r.one(SMOKE, `${name}-promote`);
+            const mine = vars.filter((v) => v.inputs.value === o.ref);
+            assert.ok(mine.length > 0, `a variable for ${name}`);
+            for (const v of mine) assert.ok(v.dependencies.includes(promote.urn), `${v.inputs.variableName} must depend on ${promote.urn}`);
+        }
+    });
+});
+
+describe("program: the second up is a no-op (#21)", function () {
+    this.timeout(180_000);
+    /** A copy of the project (program, libraries, Dockerfiles, scripts) at another path. */
+    function copyProject(): string {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-root-"));
+        for (const entry of ["index.ts", "lib", "components", "docker", "scripts", "package.json", "tsconfig.json", "Pulumi.yaml"]) {
+            if (fs.existsSync(path.join(PROJECT_ROOT, entry))) fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(dir, entry), { recursive: true });
+        }
+        fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"));
+        return dir;
+    }
+    /** Runs `fn` with the wall clock at `iso` (`new Date()` and `Date.now()`). */
+    async function at<T>(iso: string, fn: () => Promise<T>): Promise<T> {
+        const RealDate = Date;
+        const fixed = new RealDate(iso).getTime();
+        class FakeDate extends RealDate {
+            constructor(...args: any[]) {
+                if (args.length === 0) super(fixed);
+                else super(...(args as [any]));
+            }
+            static now() {
+                return fixed;
+            }
+        }
+        (globalThis as any).Date = FakeDate;
+        try {
+            return await fn();
+        } finally {
+            (globalThis as any).Date = RealDate;
+        }
+    }
+    const roots: string[] = [];
+    after(() => roots.forEach((r) => fs.rmSync(r, { recursive: true, force: true })));
+
+    for (const stack of ["dev", "local"]) {
+        it(`${stack}: two checkouts at different paths, on two days of one rebuild epoch, declare the same resources with the same inputs`, async () => {
+            const [a, b] = [copyProject(), copyProject()];
+            roots.push(a, b);
+            const images = await expectedImages(stack, { MLCI_REBUILD_EPOCH: "2026-11-22" });
+            // Steady state: every image tested in the registry.
+            const registryImages = testedRegistry(images);
+            const local = () => {
+                const reg = new FakeRegistry();
+                for (const i of images) reg.push(i.repositoryName, ociManifest(i.name), [i.tag, markerTag(i.cell.label, i.contentHash), i.latestTag, ...(i.datedTag ? [i.datedTag] : [])]);
+                return reg;
+            };
+            // Sunday 02:00 UTC (the weekly run) and the Tuesday after: the same epoch 2026-11-22.
+            const first = await at("2026-11-22T02:00:00Z", () => runProgram({ stack, registryImages, localRegistry: local(), programPath: path.join(a, "index.ts") }));
+            const second = await at("2026-11-24T15:30:00Z", () => runProgram({ stack, registryImages, localRegistry: local(), programPath: path.join(b, "index.ts") }));
+            const view = (r: typeof first) => r.resources.map((x) => ({ urn: x.urn, inputs: plain(x.inputs), protect: x.protect, retainOnDelete: x.retainOnDelete }));
+            assert.deepEqual(view(second), view(first));
+            assert.equal(first.outputs.rebuildEpoch, "2026-11-22");
+            const text = JSON.stringify(view(first));
+            for (const root of [a, b, PROJECT_ROOT]) assert.ok(!text.includes(root), `no absolute path (${root}) in any input`);
+            assert.deepEqual(first.outputs.builtImages, []);
+        });
+    }
+});
+
+describe("program: the local registry is reached through an injected client (no real port)", function () {
+    this.timeout(120_000);
+    it("one tags list per repository; the adopted tag's digest from one HEAD", async () => {
+        const images = await expectedImages("local");
+        const reg = new FakeRegistry();
+        const digests = new Map(images.map((i) => [i.name, reg.push(i.repositoryName, ociManifest(i.name), [i.tag, markerTag(i.cell.label, i.contentHash)])]));
+        const r = await runProgram({ stack: "local", localRegistry: reg });
+        assert.equal(r.byType(IMAGE).length, 0);
+        for (const i of images) assert.equal(r.outputs.images[i.name].digest, digests.get(i.name));
+        const repos = [...new Set(images.map((i) => i.repositoryName))];
+        assert.deepEqual(reg.requests.filter((q) => q.includes("/tags/list")).sort(), repos.map((x) => `GET /v2/${x}/tags/list`).sort());
+        assert.equal(reg.requests.filter((q) => q.startsWith("HEAD")).length, images.length);
     });
 });
 

@@ -27,12 +27,13 @@ const hash = fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/), fc.stringMatching(/^2
 const day = fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2099-12-31T23:59:59Z"), noInvalidDate: true });
 
 /** One generated tag of each shape for the same cell. */
-const tagsOfEveryShape = fc.record({ cell, hash, day }).map(({ cell, hash, day }): Record<TagShape, string> => ({
+const rebuild = fc.integer({ min: 1, max: 999_999 });
+const tagsOfEveryShape = fc.record({ cell, hash, day, rebuild, markerRebuild: fc.oneof(fc.constant(0), rebuild) }).map(({ cell, hash, day, rebuild, markerRebuild }): Record<TagShape, string> => ({
     content: contentTag(cell, hash),
     latest: latestTag(cell),
     dated: datedTag(cell, day.toISOString().slice(0, 10)),
-    forced: forcedTag(cell, hash, day.toISOString().replace(/[-:T]/g, "").slice(0, 14)),
-    marker: markerTag(cell, hash),
+    forced: forcedTag(cell, hash, rebuild),
+    marker: markerTag(cell, hash, markerRebuild),
     cache: cacheTag(cell),
 }));
 
@@ -80,7 +81,8 @@ describe("the tag grammar (lib/images/tags.ts)", () => {
 
     it("rejects values that would break the grammar", () => {
         assert.throws(() => contentTag("py3.12", "XYZ"), /not hex/);
-        assert.throws(() => forcedTag("py3.12", "a".repeat(64), "2026-11-23"), /YYYYMMDDHHMMSS/);
+        assert.throws(() => forcedTag("py3.12", "a".repeat(64), 0), /rebuild counter 0 is not an integer 1-999999/);
+        assert.throws(() => markerTag("py3.12", "a".repeat(64), 1.5), /rebuild counter 1.5/);
         assert.equal(parseTag("release-2.5"), undefined);
     });
 });

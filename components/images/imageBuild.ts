@@ -1,9 +1,8 @@
 import * as dockerbuild from "@pulumi/docker-build";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
 import { TaggedImage } from "../../lib/images/graph";
-import { forcedTag } from "../../lib/images/tags";
+import { ImageDecision } from "../../lib/registry/imageListing";
 
 /** Registry credentials for pushes (the password is a short-lived secret token). */
 export interface RegistryCredentials {
@@ -14,11 +13,11 @@ export interface RegistryCredentials {
 
 /** Smoke test settings. */
 export interface SmokeTestSettings {
-    /** Run docker/test_image.sh against every newly pushed digest. */
+    /** Run docker/test_image.sh against every newly pushed digest. @default true */
     enabled: boolean;
-    /** Also require CUDA to be available (needs a GPU host). */
+    /** Also require CUDA to be available (needs a GPU host). @default false */
     gpu: boolean;
-    /** Maximum image size in GB. */
+    /** Maximum compressed image size in GB (this image's family budget). @default 10 */
     sizeBudgetGb: number;
 }
 
@@ -26,64 +25,95 @@ export interface SmokeTestSettings {
 export interface ImageBuildArgs {
     /** The graph node: name, context, args, tags. */
     image: TaggedImage;
+    /** What the registry listing decided: adopt a tested build, or build under a tag. */
+    decision: ImageDecision;
     /** Repository URL to push to, e.g. `<account>.dkr.ecr.<region>.amazonaws.com/ml-ci/nightly`. */
     repositoryUrl: pulumi.Input<string>;
+    /** Registry host of `repositoryUrl` (the smoke test's login is for it). */
+    registryHost: pulumi.Input<string>;
     /** Parent's digest-pinned ref, passed as BASE_IMAGE (children only). */
     baseImage?: pulumi.Input<string>;
     /** Registry prefix for public base images, passed as BASE_REGISTRY (roots only). @default "docker.io" */
     baseRegistry?: pulumi.Input<string>;
     /** Push credentials; undefined for a registry that needs none (localhost). */
     credentials?: RegistryCredentials;
-    /** Digest of the content-hash tag already in the registry: adopt it, build nothing. */
-    existingDigest?: string;
-    /** The dated tag is already in the registry (dated tags are immutable: first build of an epoch keeps it). @default false */
-    datedTagExists?: boolean;
-    /** Push the image. */
+    /** Push the image. @default true */
     push: boolean;
-    /** Use a registry layer cache `:cache-<cell>` in the same repository. */
+    /** Use a registry layer cache `:cache-<cell>` in the same repository. @default true */
     cache: boolean;
-    /** Build during `pulumi preview` too. */
+    /** Build during `pulumi preview` too. @default false */
     buildOnPreview: boolean;
-    /** Named buildx builder (e.g. a remote BuildKit). @default the local default builder */
+    /** Named buildx builder (e.g. the local stack's host-network builder). @default the provider's default builder */
     builderName?: pulumi.Input<string>;
-    /** Force a rebuild: this nonce goes into the build (never into the content-hash tag). */
-    rebuildNonce?: string;
     /** Smoke test settings. */
     smokeTest: SmokeTestSettings;
-    /** Absolute project root (where docker/test_image.sh lives). */
-    projectRoot: string;
+    /**
+     * OCI `source` (repository URL) and `revision` (commit) labels. Labels are not hashed; an image
+     * is built once per content tag (later runs adopt it), so `revision` names the commit that built it.
+     * @default no such labels
+     */
+    provenance?: { source?: string; revision?: string };
+}
+
+/** `ci-images` run by the promotion Command (the project's own CLI, from node_modules/.bin). */
+export const CI_IMAGES = "npx --no-install ci-images";
+
+/** Runs a command with a throwaway DOCKER_CONFIG from MLCI_REGISTRY_AUTH (project-relative). */
+export const WITH_REGISTRY_AUTH = "sh scripts/with-registry-auth.sh";
+
+/** The smoke test script, relative to the project root (the provider's working directory). */
+export const SMOKE_TEST_SCRIPT = "docker/test_image.sh";
+
+/** A Command `update` that does nothing: only a changed (secret, rotating) token lands there. */
+const NO_OP = "true";
+
+/**
+ * Compressed registry size from docker/test_image.sh's stdout: the sum over its
+ * `PASS|FAIL size <platform>: compressed <X.XX> GB …` lines, in bytes (the script prints GB with
+ * two decimals, so this is exact to 10 MB). Undefined when no such line was printed.
+ */
+export function compressedSizeFromSmokeTest(stdout: string): number | undefined {
+    const sizes = [...stdout.matchAll(/^(?:PASS|FAIL) size [^:\s]+: compressed ([0-9]+(?:\.[0-9]+)?) GB\b/gm)].map((m) => Number(m[1]));
+    return sizes.length ? Math.round(sizes.reduce((a, b) => a + b, 0) * 1e9) : undefined;
 }
 
 /**
- * One image of the graph: build and push its content-hash tag (or adopt it when the registry
- * already has it), smoke-test the pushed digest, and only then move the `-latest` alias (and,
- * for date-rebuilt families, publish the dated tag). Images and aliases are retained on delete:
- * registry retention is the lifecycle policy's job, never a side effect of a Pulumi delete.
+ * One image of the graph: build and push it under the decided tag (or adopt the tested build the
+ * registry already has), smoke-test the pushed digest, and only then promote it: the smoke-test
+ * marker, `-latest` and (date-rebuilt families, when absent) the dated tag are put on THAT digest
+ * by a same-digest retag. The exported `ref` resolves only after the promotion.
+ * Images are retained on delete: registry retention is the lifecycle policy's job.
  */
 export class ImageBuild extends pulumi.ComponentResource {
-    /** `<repo>:<tag>@sha256:…` — what CI should pull. */
+    /** `<repo>:<tag>@sha256:…`, available once the image is promoted (what CI should pull). */
     public readonly ref: pulumi.Output<string>;
+    /** `<repo>:<tag>@sha256:…` as pushed, before the smoke test (children build FROM it). */
+    public readonly pushedRef: pulumi.Output<string>;
     /** `<repo>:<tag>`. */
     public readonly uri: pulumi.Output<string>;
     public readonly digest: pulumi.Output<string>;
-    /** The tag the digest was pushed under (the content-hash tag, or the forced tag `<cell>-f<hash>-r<nonce>` when forced). */
+    /** The tag the digest was pushed under: the content tag, or a forced rebuild `-r<N>`. */
     public readonly tag: string;
-    /** True when this run declares a build; false when an existing registry image is adopted. */
+    /** True when this run declares a build; false when a tested registry image is adopted. */
     public readonly built: boolean;
+    /** Compressed registry size from this run's smoke test; undefined when not measured here. */
+    public readonly sizeBytes: pulumi.Output<number | undefined>;
     /** The build resource, when built. */
     public readonly build?: dockerbuild.Image;
+    /** The promotion Command (marker, `-latest`, dated), when pushing. */
+    public readonly promotion?: command.local.Command;
 
     constructor(name: string, args: ImageBuildArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mlci:images:ImageBuild", name, {}, opts);
         const img = args.image;
+        const d = args.decision;
         const repo = pulumi.output(args.repositoryUrl);
-        const forced = args.rebuildNonce !== undefined;
-        this.built = forced || args.existingDigest === undefined;
-        this.tag = forced ? forcedTag(img.cell.label, img.contentHash, args.rebuildNonce!) : img.tag;
+        this.built = d.action === "build";
+        this.tag = d.tag;
         this.uri = pulumi.interpolate`${repo}:${this.tag}`;
         const registries = args.credentials ? [args.credentials] : undefined;
 
-        if (this.built) {
+        if (d.action === "build") {
             const buildArgs: Record<string, pulumi.Input<string>> = { ...img.buildArgs };
             if (img.parent !== undefined) {
                 if (args.baseImage === undefined) throw new Error(`internal: ${img.name} has parent ${img.parent} but no BASE_IMAGE`);
@@ -91,26 +121,30 @@ export class ImageBuild extends pulumi.ComponentResource {
             } else {
                 buildArgs.BASE_REGISTRY = args.baseRegistry ?? "docker.io";
             }
-            if (forced) buildArgs.MLCI_REBUILD_NONCE = args.rebuildNonce!;
             const cacheRef = pulumi.interpolate`${repo}:${img.cacheTag}`;
             this.build = new dockerbuild.Image(
                 `${name}-build`,
                 {
                     tags: [this.uri],
                     push: args.push,
-                    context: { location: path.join(args.projectRoot, img.context) },
-                    dockerfile: { location: path.join(args.projectRoot, img.dockerfile) },
+                    // Relative to the project root (the provider's cwd): no checkout path in state.
+                    context: { location: img.context },
+                    dockerfile: { location: img.dockerfile },
                     buildArgs,
                     target: img.target,
                     platforms: img.platforms as dockerbuild.Platform[],
                     buildOnPreview: args.buildOnPreview,
-                    noCache: forced,
-                    cacheFrom: args.cache && !forced ? [{ registry: { ref: cacheRef } }] : undefined,
+                    noCache: d.forced,
+                    cacheFrom: args.cache && !d.forced ? [{ registry: { ref: cacheRef } }] : undefined,
                     cacheTo: args.cache && args.push ? [{ registry: { ref: cacheRef, imageManifest: true, ociMediaTypes: true, mode: dockerbuild.CacheMode.Max } }] : undefined,
                     registries,
                     builder: args.builderName !== undefined ? { name: args.builderName } : undefined,
                     labels: {
                         "org.opencontainers.image.title": img.name,
+                        // The content tag, never the forced tag: the label is the same for every build of one content.
+                        "org.opencontainers.image.version": img.tag,
+                        ...(args.provenance?.source !== undefined ? { "org.opencontainers.image.source": args.provenance.source } : {}),
+                        ...(args.provenance?.revision !== undefined ? { "org.opencontainers.image.revision": args.provenance.revision } : {}),
                         "io.mlci.content-hash": img.contentHash,
                         "io.mlci.family": img.family,
                     },
@@ -119,38 +153,62 @@ export class ImageBuild extends pulumi.ComponentResource {
             );
             this.digest = this.build.digest;
         } else {
-            this.digest = pulumi.output(args.existingDigest!);
+            this.digest = pulumi.output(d.digest);
         }
-        this.ref = pulumi.interpolate`${this.uri}@${this.digest}`;
+        this.pushedRef = pulumi.interpolate`${this.uri}@${this.digest}`;
 
-        // Aliases move only after the smoke test of this exact digest passed.
-        const gates: pulumi.Resource[] = [];
-        if (args.smokeTest.enabled && args.push) {
-            const script = path.join(args.projectRoot, "docker", "test_image.sh");
-            const flags = [`--size-budget-gb ${args.smokeTest.sizeBudgetGb}`, ...(args.smokeTest.gpu && img.cell.cuda ? ["--gpu"] : []), ...(img.smokeImports.length ? [`--imports ${img.smokeImports.join(",")}`] : [])];
-            gates.push(
-                new command.local.Command(
-                    `${name}-smoke-test`,
-                    {
-                        create: pulumi.interpolate`bash ${script} ${this.ref} ${flags.join(" ")}`,
-                        triggers: [this.ref],
-                        dir: args.projectRoot,
-                        logging: command.local.Logging.StdoutAndStderr,
-                    },
-                    { parent: this, dependsOn: this.build ? [this.build] : [] },
-                ),
+        // The registry login of both Commands: a secret env var, never part of the command text.
+        const environment = {
+            MLCI_REGISTRY_HOST: args.registryHost,
+            MLCI_REGISTRY_AUTH: args.credentials ? pulumi.secret(pulumi.interpolate`${args.credentials.username}:${args.credentials.password}`) : "",
+        };
+
+        let smoke: command.local.Command | undefined;
+        if (this.built && args.smokeTest.enabled && args.push) {
+            const flags = [
+                `--size-budget-gb ${args.smokeTest.sizeBudgetGb}`,
+                ...(args.smokeTest.gpu && img.cell.cuda ? ["--gpu"] : []),
+                ...(img.smokeImports.length ? [`--imports ${img.smokeImports.join(",")}`] : []),
+            ];
+            smoke = new command.local.Command(
+                `${name}-smoke-test`,
+                {
+                    create: pulumi.interpolate`${WITH_REGISTRY_AUTH} bash ${SMOKE_TEST_SCRIPT} ${this.pushedRef} ${flags.join(" ")}`,
+                    update: NO_OP,
+                    triggers: [this.pushedRef],
+                    environment,
+                    logging: command.local.Logging.StdoutAndStderr,
+                },
+                { parent: this, dependsOn: this.build ? [this.build] : [] },
             );
         }
+        // stdout is secret only because the environment holds the token; the script never prints it.
+        this.sizeBytes = smoke ? pulumi.unsecret(smoke.stdout).apply(compressedSizeFromSmokeTest) : pulumi.output(undefined);
+
         if (args.push) {
-            const aliasTags = [img.latestTag, ...(img.datedTag && !args.datedTagExists ? [img.datedTag] : [])];
-            for (const alias of aliasTags) {
-                const suffix = alias === img.latestTag ? "latest" : "dated";
-                new dockerbuild.Index(
-                    `${name}-${suffix}`,
-                    { tag: pulumi.interpolate`${repo}:${alias}`, sources: [this.ref], push: true, registry: args.credentials },
-                    { parent: this, dependsOn: [...gates, ...(this.build ? [this.build] : [])], retainOnDelete: true },
-                );
-            }
+            const tags = d.promoteTags;
+            /**
+             * Promotion contract (implemented by the CLI, cli/): `ci-images retag <repository-url>@<digest> <tag>...`
+             * GETs the manifest `<repository-url>@<digest>` with the OCI/Docker Accept headers and PUTs the
+             * exact bytes under each tag (the digest never changes; a tag already on the digest is left alone),
+             * authenticated with MLCI_REGISTRY_AUTH = `user:password` (empty: no login). Exit 0 = all tags
+             * point at the digest; non-zero = the registry's error (e.g. ECR TAG_INVALID) on stderr.
+             */
+            const create = pulumi.interpolate`${CI_IMAGES} retag ${repo}@${this.digest} ${tags.join(" ")}`;
+            this.promotion = new command.local.Command(
+                `${name}-promote`,
+                {
+                    create,
+                    update: NO_OP,
+                    triggers: [pulumi.interpolate`${repo}@${this.digest}`, ...tags],
+                    environment: { MLCI_REGISTRY_AUTH: environment.MLCI_REGISTRY_AUTH },
+                    logging: command.local.Logging.StdoutAndStderr,
+                },
+                { parent: this, dependsOn: [...(smoke ? [smoke] : []), ...(this.build ? [this.build] : [])] },
+            );
+            this.ref = pulumi.all([this.pushedRef, this.promotion.id]).apply(([r]) => r);
+        } else {
+            this.ref = this.pushedRef;
         }
         this.registerOutputs({ ref: this.ref, uri: this.uri, digest: this.digest });
     }

@@ -40,27 +40,3 @@ export class LocalRegistry extends pulumi.ComponentResource {
         this.registerOutputs({ server: this.server });
     }
 }
-
-/**
- * Looks a tag up with the registry's HTTP API (`HEAD /v2/<repo>/manifests/<tag>`) and returns
- * its digest, or undefined when the registry, repository or tag is absent.
- */
-export async function localRegistryDigest(server: string, repository: string, tag: string, fetchImpl: typeof fetch = fetch): Promise<string | undefined> {
-    try {
-        const res = await fetchImpl(`http://${server}/v2/${repository}/manifests/${tag}`, {
-            method: "HEAD",
-            headers: {
-                Accept: [
-                    "application/vnd.oci.image.index.v1+json",
-                    "application/vnd.oci.image.manifest.v1+json",
-                    "application/vnd.docker.distribution.manifest.list.v2+json",
-                    "application/vnd.docker.distribution.manifest.v2+json",
-                ].join(", "),
-            },
-            signal: AbortSignal.timeout(3000),
-        });
-        return res.ok ? (res.headers.get("docker-content-digest") ?? undefined) : undefined;
-    } catch {
-        return undefined;
-    }
-}

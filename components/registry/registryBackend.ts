@@ -3,7 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "../../lib/config/schema";
 import { EcrRegistry } from "./ecrRegistry";
 import { RegistryCredentials } from "../images/imageBuild";
-import { LocalRegistry, localRegistryDigest } from "./localRegistry";
+import { LocalRegistry } from "./localRegistry";
+import { localRegistryClient } from "./localRegistryClient";
+import { ListedImage, listingFromImageIds, listingFromTagDigests } from "../../lib/registry/imageListing";
 
 /**
  * What the rest of the program needs from a registry, whichever it is. The ECR-or-local
@@ -25,8 +27,53 @@ export interface RegistryBackend {
     baseRegistry: pulumi.Output<string>;
     /** Resources that must exist before anything is pushed. */
     ready: pulumi.Resource[];
-    /** Digest of `<repository>:<tag>` in the registry, or undefined (no such tag or repository yet). */
-    findDigest(repositoryName: string, tag: string): Promise<string | undefined>;
+    /**
+     * One listing of a repository: every image with its tags (ECR `aws.ecr.getImages`, i.e.
+     * ListImages; the local registry's tags list, digests unresolved). `[]` when the repository
+     * does not exist yet; any other failure throws, naming the repository and the permission.
+     */
+    listRepository(repositoryName: string): Promise<ListedImage[]>;
+    /** Digest of a tag a listing named without one (local tags lists); undefined when absent. */
+    resolveDigest(repositoryName: string, tag: string): Promise<string | undefined>;
+}
+
+/** The IAM action the ECR listing needs (docs/aws-apis.md). */
+export const LIST_IMAGES_ACTION = "ecr:ListImages";
+
+/** The message of a failed invoke (a plain Error under mocks carries it in `details`). */
+function errorText(e: unknown): string {
+    const err = e as { message?: string; details?: string } | undefined;
+    return err?.message || err?.details || String(e);
+}
+
+/** ECR listing: one ListImages pass; a missing repository is `couldn't find resource` → empty. */
+export async function listEcrRepository(repositoryName: string, getImages: (args: { repositoryName: string }) => Promise<{ imageIds: { imageDigest: string; imageTag?: string }[] }>): Promise<ListedImage[]> {
+    try {
+        return listingFromImageIds((await getImages({ repositoryName })).imageIds ?? []);
+    } catch (e) {
+        const message = errorText(e);
+        if (/couldn't find resource|RepositoryNotFoundException/.test(message)) return [];
+        const denied = /AccessDenied|not authorized/i.test(message);
+        throw new Error(
+            `registry lookup of ECR repository ${repositoryName} failed: ${message}. ` +
+                (denied
+                    ? `Fix: grant ${LIST_IMAGES_ACTION} on that repository to the role running pulumi (the pipeline push policy has it; see docs/aws-apis.md).`
+                    : `The run needs ${LIST_IMAGES_ACTION} on that repository; retry when the registry answers (nothing was built or pushed).`),
+        );
+    }
+}
+
+/** Local registry listing: one tags list; an unreachable registry (its container not created yet) lists nothing. */
+export async function listLocalRepository(server: string, repositoryName: string): Promise<ListedImage[]> {
+    let tags: string[];
+    try {
+        tags = await localRegistryClient(server).listTags(repositoryName);
+    } catch (e) {
+        // fetch rejects with a TypeError when nothing listens (first `up`: the program creates the registry).
+        if (e instanceof TypeError) return [];
+        throw new Error(`registry lookup of ${server}/${repositoryName} failed: ${errorText(e)}`);
+    }
+    return listingFromTagDigests(Object.fromEntries(tags.map((t) => [t, ""])));
 }
 
 /** Secrets the registry backend may need. */
@@ -48,7 +95,8 @@ export function createRegistryBackend(config: StackConfig, secrets: RegistrySecr
             repositoryArns: [],
             baseRegistry: pulumi.output("docker.io"),
             ready: [local],
-            findDigest: (repositoryName, tag) => localRegistryDigest(server, repositoryName, tag),
+            listRepository: (repositoryName) => listLocalRepository(server, repositoryName),
+            resolveDigest: (repositoryName, tag) => localRegistryClient(server).manifestDigest(repositoryName, tag),
         };
     }
     const ecr = new EcrRegistry("registry", {
@@ -76,18 +124,8 @@ export function createRegistryBackend(config: StackConfig, secrets: RegistrySecr
         credentials: { address: ecr.registryUrl, username: token.userName, password: pulumi.secret(token.password) },
         baseRegistry: ecr.pullThroughCachePrefix ?? pulumi.output("docker.io"),
         ready: [ecr],
-        findDigest: async (repositoryName, tag) => {
-            try {
-                return (await aws.ecr.getImage({ repositoryName, imageTag: tag })).imageDigest;
-            } catch (e) {
-                // RepositoryNotFound (first up) or ImageNotFound: build it. Anything else (auth,
-                // throttling) also builds, the safe side, but says so.
-                const message = (e as Error)?.message ?? String(e);
-                if (message !== "" && !/RepositoryNotFound|ImageNotFound|does not exist|not found/i.test(message)) {
-                    pulumi.log.warn(`registry lookup of ${repositoryName}:${tag} failed (${message}); building the image instead of adopting it`);
-                }
-                return undefined;
-            }
-        },
+        listRepository: (repositoryName) => listEcrRepository(repositoryName, (args) => aws.ecr.getImages(args)),
+        // ECR listings carry every digest.
+        resolveDigest: async () => undefined,
     };
 }

@@ -11,12 +11,18 @@
  * | content | `<cell>-h<12 hex>`                   | `*-h*`     | `-h`                        |
  * | latest  | `<cell>-latest`                      | `*-latest` | the `-latest` suffix        |
  * | dated   | `<cell>-YYYYMMDD`                    | `*-20*`    | `-20` (this century)        |
- * | forced  | `<cell>-f<12 hex>-r<YYYYMMDDHHMMSS>` | `*-f*`     | `-f`                        |
- * | marker  | `<cell>-ok<12 hex>`                  | `*-ok*`    | `-ok`                       |
+ * | forced  | `<cell>-f<12 hex>-r<N>`              | `*-f*`     | `-f`                        |
+ * | marker  | `<cell>-ok<12 hex>[-r<N>]`           | `*-ok*`    | `-ok`                       |
  * | cache   | `cache-<cell>`                       | `cache-*`  | the `cache-` prefix         |
  *
  * Cells are `cuda<major.minor>-py<major.minor>` or `py<major.minor>`: they contain none of the
- * literals. The hash always follows a letter, so a hash starting with `20` is never a date.
+ * literals. The hash and the rebuild counter always follow a letter, so neither is ever a date.
+ *
+ * Builds of one content hash: build 0 under the content tag, forced rebuild N (N ≥ 1, one more
+ * than the highest N in the repository listing, so the preview and the update of one `pulumi up`
+ * agree) under the forced tag. Each build has its own marker (`-ok<hex>` for build 0,
+ * `-ok<hex>-r<N>` for rebuild N), put on that build's digest after its smoke test passed, so an
+ * immutable marker never has to move.
  */
 
 /** Version of the tag grammar; docs/tags.md lists what each version changed. */
@@ -50,8 +56,8 @@ const SHAPES: Readonly<Record<TagShape, RegExp>> = {
     content: new RegExp(`^(${CELL})-h(${HEX})$`),
     latest: new RegExp(`^(${CELL})-latest$`),
     dated: new RegExp(`^(${CELL})-(20\\d{6})$`),
-    forced: new RegExp(`^(${CELL})-f(${HEX})-r(20\\d{12})$`),
-    marker: new RegExp(`^(${CELL})-ok(${HEX})$`),
+    forced: new RegExp(`^(${CELL})-f(${HEX})-r([1-9]\\d{0,5})$`),
+    marker: new RegExp(`^(${CELL})-ok(${HEX})(?:-r([1-9]\\d{0,5}))?$`),
     cache: new RegExp(`^cache-(${CELL})$`),
 };
 
@@ -77,15 +83,27 @@ export function datedTag(cell: string, rebuildEpoch: string): string {
     return `${cell}-${ymd}`;
 }
 
-/** Forced-rebuild tag `<cell>-f<12 hex>-r<YYYYMMDDHHMMSS>`: same content hash, new build. */
-export function forcedTag(cell: string, contentHash: string, nonce: string): string {
-    if (!/^20\d{12}$/.test(nonce)) throw new Error(`internal: rebuild nonce "${nonce}" is not a UTC timestamp YYYYMMDDHHMMSS`);
-    return `${cell}-f${hash12(contentHash)}-r${nonce}`;
+/** Largest rebuild counter the grammar allows (6 digits). */
+export const MAX_REBUILD = 999_999;
+
+function checkRebuild(rebuild: number): number {
+    if (!Number.isInteger(rebuild) || rebuild < 1 || rebuild > MAX_REBUILD) throw new Error(`internal: rebuild counter ${rebuild} is not an integer 1-${MAX_REBUILD}`);
+    return rebuild;
 }
 
-/** Marker `<cell>-ok<12 hex>`, pushed onto a digest after its smoke test passed. */
-export function markerTag(cell: string, contentHash: string): string {
-    return `${cell}-ok${hash12(contentHash)}`;
+/** Forced-rebuild tag `<cell>-f<12 hex>-r<N>`: same content hash, build N (≥ 1). */
+export function forcedTag(cell: string, contentHash: string, rebuild: number): string {
+    return `${cell}-f${hash12(contentHash)}-r${checkRebuild(rebuild)}`;
+}
+
+/** Smoke-test marker of build `rebuild` (0 = the content tag's build): `<cell>-ok<12 hex>`, or `…-r<N>` for forced rebuild N. */
+export function markerTag(cell: string, contentHash: string, rebuild = 0): string {
+    return `${cell}-ok${hash12(contentHash)}${rebuild === 0 ? "" : `-r${checkRebuild(rebuild)}`}`;
+}
+
+/** The tag of build `rebuild` of a content hash: the content tag for 0, else the forced tag. */
+export function buildTag(cell: string, contentHash: string, rebuild: number): string {
+    return rebuild === 0 ? contentTag(cell, contentHash) : forcedTag(cell, contentHash, rebuild);
 }
 
 /** BuildKit registry layer-cache ref `cache-<cell>`. */
@@ -93,7 +111,7 @@ export function cacheTag(cell: string): string {
     return `cache-${cell}`;
 }
 
-/** A tag taken apart: its shape, cell, and the hash/date/nonce it carries. */
+/** A tag taken apart: its shape, cell, and the hash/date/rebuild counter it carries. */
 export interface ParsedTag {
     shape: TagShape;
     cell: string;
@@ -101,8 +119,8 @@ export interface ParsedTag {
     hash?: string;
     /** YYYYMMDD (dated). */
     date?: string;
-    /** YYYYMMDDHHMMSS (forced). */
-    nonce?: string;
+    /** Build number: 0 for content tags and plain markers, N for forced tags and their markers. */
+    rebuild?: number;
 }
 
 /** The shape of a generated tag, or undefined for any other tag (release tags, `latest`, …). */
@@ -110,8 +128,8 @@ export function parseTag(tag: string): ParsedTag | undefined {
     for (const shape of Object.keys(SHAPES) as TagShape[]) {
         const m = SHAPES[shape].exec(tag);
         if (!m) continue;
-        if (shape === "content" || shape === "marker") return { shape, cell: m[1], hash: m[2] };
-        if (shape === "forced") return { shape, cell: m[1], hash: m[2], nonce: m[3] };
+        if (shape === "content") return { shape, cell: m[1], hash: m[2], rebuild: 0 };
+        if (shape === "forced" || shape === "marker") return { shape, cell: m[1], hash: m[2], rebuild: m[3] === undefined ? 0 : Number(m[3]) };
         if (shape === "dated") return { shape, cell: m[1], date: m[2] };
         return { shape, cell: m[1] };
     }
@@ -137,8 +155,8 @@ export const TAG_EXAMPLES: Readonly<Record<TagShape, string[]>> = {
     latest: [latestTag("cuda12.4-py3.11"), latestTag("py3.11")],
     content: [contentTag("cuda12.4-py3.11", "203f9a1c0b7d"), contentTag("py3.11", "3f9a1c0b7d2e")],
     dated: [datedTag("cuda12.4-py3.11", "2026-11-22"), datedTag("py3.11", "2026-11-22")],
-    forced: [forcedTag("cuda12.4-py3.11", "203f9a1c0b7d", "20261123020000")],
-    marker: [markerTag("cuda12.4-py3.11", "203f9a1c0b7d"), markerTag("py3.11", "3f9a1c0b7d2e")],
+    forced: [forcedTag("cuda12.4-py3.11", "203f9a1c0b7d", 1), forcedTag("py3.11", "3f9a1c0b7d2e", 20)],
+    marker: [markerTag("cuda12.4-py3.11", "203f9a1c0b7d"), markerTag("py3.11", "3f9a1c0b7d2e"), markerTag("py3.11", "3f9a1c0b7d2e", 20)],
     cache: [cacheTag("cuda12.4-py3.11"), cacheTag("py3.11")],
 };
 

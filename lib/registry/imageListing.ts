@@ -10,7 +10,7 @@
  * in the listing on the same digest: a build that failed (or never ran) its smoke test is rebuilt.
  * Tag spellings come from lib/images/tags.ts.
  */
-import { parseTag, ParsedTag } from "../images/tags";
+import { buildTag, markerTag, parseTag } from "../images/tags";
 
 /** One manifest in a repository listing (ECR ListImages/DescribeImages, or registry tags list + manifest HEAD). */
 export interface ListedImage {
@@ -66,13 +66,6 @@ export interface ImageRegistryState {
     markerPresent: boolean;
 }
 
-/** Rebuild number of a build or marker tag (0 for the content tag / plain marker). */
-function rebuildOf(parsed: ParsedTag): number {
-    const withCounter = parsed as ParsedTag & { rebuild?: number };
-    if (withCounter.rebuild !== undefined) return withCounter.rebuild;
-    return parsed.nonce !== undefined ? Number(parsed.nonce) : 0;
-}
-
 /** Groups ECR ListImages identifiers (one per digest+tag pair; untagged images without a tag) by digest. */
 export function listingFromImageIds(imageIds: { imageDigest?: string; imageTag?: string }[]): ListedImage[] {
     const byDigest = new Map<string, ListedImage>();
@@ -107,8 +100,8 @@ export function imageRegistryState(listing: readonly ListedImage[], image: Image
     for (const [tag, digest] of digestOf) {
         const parsed = parseTag(tag);
         if (!parsed || parsed.cell !== cell || parsed.hash === undefined || parsed.hash !== hash) continue;
-        if (parsed.shape === "content" || parsed.shape === "forced") builds.push({ tag, rebuild: rebuildOf(parsed), digest });
-        else if (parsed.shape === "marker") markers.set(rebuildOf(parsed), digest);
+        if (parsed.shape === "content" || parsed.shape === "forced") builds.push({ tag, rebuild: parsed.rebuild ?? 0, digest });
+        else if (parsed.shape === "marker") markers.set(parsed.rebuild ?? 0, digest);
     }
     builds.sort((a, b) => b.rebuild - a.rebuild);
     const newestBuild = builds[0];
@@ -124,5 +117,64 @@ export function imageRegistryState(listing: readonly ListedImage[], image: Image
         datedTagDigest: image.datedTag !== undefined ? digestOf.get(image.datedTag) || undefined : undefined,
         latestDigest: digestOf.get(image.latestTag) || undefined,
         markerPresent,
+    };
+}
+
+/** What the program does with one image of the graph. */
+export type ImageDecision =
+    | {
+          action: "adopt";
+          /** The adopted build's tag (content tag or forced `-r<N>`). */
+          tag: string;
+          digest: string;
+          forced: false;
+          /** Tags the promotion puts on the digest (all already there or idempotent). */
+          promoteTags: string[];
+      }
+    | {
+          action: "build";
+          /** The tag the build pushes: the content tag for the first build, else the next forced `-r<N>`. */
+          tag: string;
+          /** A forced rebuild (config/`MLCI_FORCE_REBUILD`): no layer cache. */
+          forced: boolean;
+          /** Tags the promotion puts on the new digest after its smoke test passed. */
+          promoteTags: string[];
+      };
+
+/** How the program wants an image treated. */
+export interface DecisionOptions {
+    /** The image (or an ancestor) is forced to rebuild. */
+    forced: boolean;
+    /** Adopt tested builds the registry already has (`build.adoptExisting`). */
+    adoptExisting: boolean;
+}
+
+/**
+ * Adopt or build, and under which tag. A build never reuses a tag the listing has: the first
+ * build of a content hash pushes the content tag, any later one the forced tag one above the
+ * highest in the listing (deterministic: no clock, the same in preview and update). The
+ * promotion tags are the build's marker, `-latest`, and the dated tag unless the listing has it
+ * on another digest (dated tags are published once: the first tested build of an epoch keeps it).
+ */
+export function decideImage(state: ImageRegistryState, image: ImageTagFields, options: DecisionOptions): ImageDecision {
+    const cell = image.cell.label;
+    const dated = (digest: string | undefined) =>
+        image.datedTag !== undefined && (!state.datedTagExists || (digest !== undefined && digest !== "" && state.datedTagDigest === digest)) ? [image.datedTag] : [];
+    if (!options.forced && options.adoptExisting && state.adoptable) {
+        const build = state.newestBuild!;
+        return {
+            action: "adopt",
+            tag: state.adoptable.tag,
+            digest: state.adoptable.digest,
+            forced: false,
+            promoteTags: [markerTag(cell, image.contentHash, build.rebuild), image.latestTag, ...dated(state.adoptable.digest)],
+        };
+    }
+    const rebuild = state.highestRebuild + 1;
+    return {
+        action: "build",
+        tag: buildTag(cell, image.contentHash, rebuild),
+        forced: options.forced,
+        promoteTags: [markerTag(cell, image.contentHash, rebuild), image.latestTag, ...dated(undefined)],
     };
 }
