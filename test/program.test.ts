@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { markerTag } from "../lib/images/tags";
+import { compressedSizeFromSmokeTest } from "../components/images/imageBuild";
 import { EcrModel } from "./ecrModel";
 import { FakeRegistry, ociManifest } from "./fakeRegistry";
 
@@ -458,3 +459,42 @@ describe("program: bad config fails before any resource is registered", function
     }
 });
 
+
+describe("program: size budgets and measured sizes (#16.4)", function () {
+    this.timeout(120_000);
+    it("a family's sizeBudgetGb overrides the stack's build.smokeTest.sizeBudgetGb for its smoke tests", async () => {
+        const r = await runProgram({ stack: "dev", overrides: { families: { cpu: { sizeBudgetGb: 6.5 } } } });
+        for (const c of r.byType(SMOKE).filter((x) => x.name.endsWith("-smoke-test"))) {
+            assert.match(c.inputs.create, c.name.startsWith("cpu-") ? / --size-budget-gb 6\.5( |$)/ : / --size-budget-gb 10( |$)/, c.name);
+        }
+    });
+
+    it("sizes come from docker/test_image.sh's size lines, summed over platforms", () => {
+        const out = [
+            "image: x",
+            "PASS size linux/amd64: compressed 4.20 GB <= budget 10 GB (uncompressed 11.03 GB)",
+            "PASS size linux/arm64: compressed 3.05 GB <= budget 10 GB (uncompressed: not pulled here)",
+            "SUMMARY: 2 passed, 0 failed",
+        ].join("\n");
+        assert.equal(compressedSizeFromSmokeTest(out), 7_250_000_000);
+        assert.equal(compressedSizeFromSmokeTest("FAIL size linux/amd64: compressed 12.00 GB > budget 10 GB (uncompressed 30.00 GB)"), 12_000_000_000);
+        assert.equal(compressedSizeFromSmokeTest("FAIL size: cannot read the registry manifest of x (denied)"), undefined);
+    });
+});
+
+describe("program: the pipeline role may list what the program lists", function () {
+    this.timeout(120_000);
+    it("ecr:ListImages is granted on every repository the run lists", async () => {
+        const r = await runProgram({ stack: "prod", extraConfig: { "github:token": "ghp_test_token" }, secretKeys: ["github:token"] });
+        const listed = r.calls.filter((c) => c.token === "aws:ecr/getImages:getImages").map((c) => c.inputs.repositoryName as string);
+        const statements = r
+            .byType("aws:iam/policy:Policy")
+            .filter((p) => p.name.startsWith("pipeline-access"))
+            .flatMap((p) => JSON.parse(plain(p.inputs.policy)).Statement as { Action: string | string[]; Resource: string | string[] }[]);
+        for (const repo of listed) {
+            const arn = `arn:aws:ecr:us-east-1:123456789012:repository/${repo}`;
+            assert.ok(statements.some((s) => [s.Action].flat().includes("ecr:ListImages") && [s.Resource].flat().includes(arn)), `ecr:ListImages on ${arn}`);
+        }
+        assert.ok(listed.length >= 5);
+    });
+});
