@@ -13,6 +13,7 @@ import {
     tagOfReference,
     UNKNOWN,
 } from "../policy/rules";
+import { RecordedResource, RunOptions, runProgram } from "./harness";
 
 // The analyzer's preview-time sentinels (internal to @pulumi/policy, so read untyped): props arrive wrapped in
 // `unknownCheckingProxy`, which throws UnknownValueError when one of these is read.
@@ -500,5 +501,161 @@ describe("images-pushed-by-content-hash", () => {
             buildArgs: { BASE_IMAGE: sentinels.unknownStringValue },
         });
         assert.deepStrictEqual(await violationsOf("images-pushed-by-content-hash", img), []);
+    });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The pack against what the program really declares (test/harness.ts runProgram), fed the way the
+// @pulumi/policy analyzer feeds it (server.js): each resource's inputs go over the wire as a protobuf
+// Struct (secrets as secret-signature objects), are deserialized by the pack's own
+// deserializeProperties(struct, false) (secrets unwrapped) and wrapped in unknownCheckingProxy; the
+// options carry protect and parent; getConfig returns the policy's schema defaults.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { deserializeProperties: analyzerDeserialize } = require("@pulumi/policy/deserialize") as { deserializeProperties: (s: unknown, proxySecrets: boolean) => Record<string, unknown> };
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { Struct } = require("google-protobuf/google/protobuf/struct_pb") as { Struct: { fromJavaScript(v: unknown): unknown } };
+
+/** A recorded resource as the analyzer sees it. */
+interface AnalyzedResource {
+    type: string;
+    name: string;
+    urn: string;
+    props: Record<string, unknown>;
+    opts: ReturnType<typeof optsOf> & { parent?: string };
+}
+
+function analyzed(r: RecordedResource): AnalyzedResource {
+    // JSON drops undefined, as the engine never sends it; Struct.fromJavaScript is the wire format.
+    const wire = Struct.fromJavaScript(JSON.parse(JSON.stringify(r.inputs)));
+    return {
+        type: r.type,
+        name: r.name,
+        urn: r.urn,
+        props: analyzerDeserialize(wire, false),
+        opts: { ...optsOf({ type: r.type, name: r.name, props: {}, protect: r.protect }), ...(r.parentUrn ? { parent: r.parentUrn } : {}) },
+    };
+}
+
+/** The policy's config as the engine hands it: the defaults of its configSchema. */
+function schemaDefaults(policy: { configSchema?: { properties?: Record<string, { default?: unknown }> } }): object {
+    return Object.fromEntries(Object.entries(policy.configSchema?.properties ?? {}).filter(([, s]) => s.default !== undefined).map(([k, s]) => [k, s.default]));
+}
+
+/** Every violation the pack reports for a stack's resources, as `<policy>: <message>`. */
+async function packViolations(resources: AnalyzedResource[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const p of guardrailPolicies) {
+        const config = schemaDefaults(p as { configSchema?: { properties?: Record<string, { default?: unknown }> } });
+        if ("validateResource" in p && p.validateResource !== undefined) {
+            const validations = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource];
+            for (const r of resources) {
+                for (const validate of validations) {
+                    await validate(
+                        {
+                            type: r.type, name: r.name, urn: r.urn, props: unknownCheckingProxy(r.props), opts: r.opts, stackTags: new Map(),
+                            isType: () => false, asType: () => undefined, getConfig: <T extends object>() => config as T,
+                            notApplicable: (reason?: string): never => { throw new Error(`not applicable: ${reason}`); },
+                        },
+                        (message) => out.push(`${p.name}: ${message}`),
+                    );
+                }
+            }
+        }
+        if ("validateStack" in p && p.validateStack !== undefined) {
+            await p.validateStack(
+                {
+                    resources: resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: unknownCheckingProxy(r.props), opts: r.opts, dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined })),
+                    stackTags: new Map(), getConfig: <T extends object>() => config as T,
+                    notApplicable: (reason?: string): never => { throw new Error(`not applicable: ${reason}`); },
+                },
+                (message, urn) => out.push(`${p.name}: ${message}${urn ? ` [${urn}]` : ""}`),
+            );
+        }
+    }
+    return out;
+}
+
+const PROGRAM_STACKS: Record<string, RunOptions> = {
+    dev: { stack: "dev" },
+    prod: { stack: "prod", extraConfig: { "github:token": "ghp_test" }, secretKeys: ["github:token"] },
+    local: { stack: "local" },
+};
+
+describe("policy pack on the resources the program declares", function () {
+    this.timeout(120_000);
+    const declared: Record<string, AnalyzedResource[]> = {};
+    before(async () => {
+        for (const [stack, opts] of Object.entries(PROGRAM_STACKS)) {
+            const run = await runProgram({ ...opts, env: { MLCI_REBUILD_EPOCH: "2026-11-22", GITHUB_TOKEN: undefined } });
+            declared[stack] = run.resources.map(analyzed);
+        }
+    });
+
+    for (const stack of Object.keys(PROGRAM_STACKS)) {
+        it(`${stack}: every policy passes`, async () => {
+            assert.deepStrictEqual(await packViolations(declared[stack]), []);
+        });
+    }
+
+    it("the runs declare what the policies check (else passing proves nothing)", () => {
+        const count = (stack: string, type: string) => declared[stack].filter((r) => r.type === type).length;
+        for (const stack of ["dev", "prod"]) {
+            assert.strictEqual(count(stack, RESOURCE_TYPES.ecrRepository), 5, `${stack} repositories`);
+            assert.strictEqual(count(stack, RESOURCE_TYPES.ecrLifecyclePolicy), 5, `${stack} lifecycle policies`);
+            assert.ok(declared[stack].some((r) => ([RESOURCE_TYPES.iamPolicy, RESOURCE_TYPES.iamRolePolicy, RESOURCE_TYPES.iamRole] as string[]).includes(r.type) && JSON.stringify(r.props).includes("ecr:BatchGetImage")), `${stack} IAM pull policy`);
+            if (stack === "prod") assert.ok(declared[stack].filter((r) => r.type === RESOURCE_TYPES.ecrRepository).every((r) => r.opts.protect), "prod repositories are protected (ecr-repository-protected has something to check)");
+        }
+        for (const stack of Object.keys(PROGRAM_STACKS)) {
+            const pushed = declared[stack].filter((r) => r.type === RESOURCE_TYPES.dockerBuildImage && r.props.push === true);
+            assert.ok(pushed.length > 0, `${stack} pushes images`);
+            assert.ok(pushed.some((r) => typeof (r.props.buildArgs as Record<string, unknown> | undefined)?.BASE_IMAGE === "string"), `${stack} builds a child on BASE_IMAGE`);
+        }
+    });
+
+    /** dev's resources with one of them changed by `mutate` (a deep copy: the others stay as declared). */
+    function mutated(match: (r: AnalyzedResource) => boolean, mutate: (r: AnalyzedResource) => void): { resources: AnalyzedResource[]; target: AnalyzedResource } {
+        const resources = declared.dev.map((r) => ({ ...r, props: JSON.parse(JSON.stringify(r.props)) as Record<string, unknown>, opts: { ...r.opts } }));
+        const target = resources.find(match);
+        assert.ok(target !== undefined, "the program declares the resource to mutate");
+        mutate(target);
+        return { resources, target };
+    }
+
+    it("a repository with MUTABLE tags fails with the rule's message, and only that", async () => {
+        const { resources } = mutated((r) => r.type === RESOURCE_TYPES.ecrRepository && r.props.name === "ml-ci-dev/nightly", (r) => {
+            r.props.imageTagMutability = "MUTABLE";
+            delete r.props.imageTagMutabilityExclusionFilters;
+        });
+        assert.deepStrictEqual(await packViolations(resources), [
+            'ecr-immutable-with-latest-exclusion: ECR repository "ml-ci-dev/nightly" has imageTagMutability "MUTABLE": set "IMMUTABLE_WITH_EXCLUSION" so content-hash tags can never be overwritten',
+        ]);
+    });
+
+    it("the runner's pull policy widened to Resource \"*\" fails with the rule's message", async () => {
+        const { resources } = mutated((r) => r.type === RESOURCE_TYPES.iamPolicy && r.name === "runner-access-pull-policy", (r) => {
+            const doc = JSON.parse(r.props.policy as string);
+            const pull = doc.Statement.find((s: { Sid?: string }) => s.Sid === "PullStackRepositories");
+            assert.ok(pull !== undefined, "the runner policy has its PullStackRepositories statement");
+            pull.Resource = "*";
+            r.props.policy = JSON.stringify(doc);
+        });
+        assert.deepStrictEqual(await packViolations(resources), [
+            'iam-no-wildcards: aws:iam/policy:Policy "runner-access-pull-policy" policy: Statement[1] (Sid "PullStackRepositories") allows Resource "*" for ecr:BatchCheckLayerAvailability, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer: only ecr:GetAuthorizationToken, alone in its statement, may use Resource "*"; scope the others to repository ARNs',
+        ]);
+    });
+
+    it("a pushed image on a -latest BASE_IMAGE and a repository without its lifecycle policy fail", async () => {
+        const latest = `${REGISTRY}/ml-ci-dev/base:cuda13.2-py3.12-latest`;
+        const { resources } = mutated((r) => r.type === RESOURCE_TYPES.dockerBuildImage && r.name === "nightly-cuda13.2-py3.12-build", (r) => {
+            (r.props.buildArgs as Record<string, string>).BASE_IMAGE = latest;
+        });
+        const withoutLifecycle = resources.filter((r) => !(r.type === RESOURCE_TYPES.ecrLifecyclePolicy && r.props.repository === "ml-ci-dev/cpu"));
+        const cpu = resources.find((r) => r.type === RESOURCE_TYPES.ecrRepository && r.props.name === "ml-ci-dev/cpu");
+        assert.ok(cpu !== undefined);
+        assert.deepStrictEqual(await packViolations(withoutLifecycle), [
+            `ecr-lifecycle-policy: ECR repository "ml-ci-dev/cpu" has no lifecycle policy: add an aws.ecr.LifecyclePolicy with repository "ml-ci-dev/cpu" (the repository's name) [${cpu.urn}]`,
+            `images-pushed-by-content-hash: image "nightly-cuda13.2-py3.12-build" build arg BASE_IMAGE "${latest}" is not digest-pinned: pass the parent image's ref (…@sha256:<digest>)`,
+            `images-pushed-by-content-hash: image "nightly-cuda13.2-py3.12-build" build arg BASE_IMAGE "${latest}" names a moving "-latest" tag: pass the parent's content-hash ref`,
+        ]);
     });
 });
