@@ -14,6 +14,8 @@ import { PipelinePushAccess } from "./components/access/pipelinePushAccess";
 import { RunnerPullAccess } from "./components/access/runnerPullAccess";
 import { createRegistryBackend } from "./components/registry/registryBackend";
 import { decideImage, ImageDecision, imageRegistryState, ListedImage } from "./lib/registry/imageListing";
+import { planBuilds } from "./lib/images/buildPlan";
+import { BuildKitBuilders, imageBuildPlans } from "./components/images/builders";
 
 /** Whether the engine holds a config key as a secret (`pulumi config set --secret`). */
 const isConfigSecret: (key: string) => boolean = require("@pulumi/pulumi/runtime/config").isConfigSecret;
@@ -62,6 +64,16 @@ export = async () => {
         revision: process.env.GITHUB_SHA || undefined,
     };
 
+    // Which builder builds what (each platform natively when build.builders is set), in slots of maxParallel.
+    const buildPlan = planBuilds(images, config.build.builders, { isBuilt: (n) => decisions.get(n)!.action === "build", defaultBuilderName: config.build.builder?.name });
+    const builders = config.build.builders.length > 0 ? new BuildKitBuilders("builders", { builders: config.build.builders }) : undefined;
+    const plans = imageBuildPlans(buildPlan, config.build.builders, builders);
+    // Promotion waits for ECR's scan of the new digest (the local registry has no scanner).
+    const scanGate =
+        config.registry.backend === "ecr" && config.promotion.scanGate
+            ? { stack: pulumi.getStack(), maxSeverity: config.promotion.maxSeverity, timeoutMinutes: config.promotion.scanTimeoutMinutes }
+            : undefined;
+
     const builds = new Map<string, ImageBuild>();
     for (const image of images) {
         const parent = image.parent !== undefined ? builds.get(image.parent) : undefined;
@@ -84,6 +96,8 @@ export = async () => {
                     buildOnPreview: config.build.buildOnPreview,
                     builderName: config.build.builder?.name,
                     smokeTest: { ...config.build.smokeTest, sizeBudgetGb: family.sizeBudgetGb ?? config.build.smokeTest.sizeBudgetGb },
+                    plan: plans.get(image.name),
+                    scanGate,
                     provenance,
                 },
                 { dependsOn: [...registry.ready, ...(parent ? [parent] : [])] },

@@ -147,7 +147,8 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
         }
         case "docker-build:index:Image": {
             const tags: string[] = inputs.tags ?? [];
-            const digest = fakeDigest(JSON.stringify([tags, inputs.buildArgs ?? {}]));
+            // A per-platform build pushed by digest has no tags: its platform tells it apart.
+            const digest = fakeDigest(JSON.stringify([tags, inputs.buildArgs ?? {}, ...(tags.length === 0 ? [inputs.platforms ?? []] : [])]));
             return { id: `${name}-build`, state: { ...inputs, digest, ref: tags.length ? `${tags[0]}@${digest}` : "", contextHash: fakeDigest(`context:${name}`).slice(7) } };
         }
         case "docker-build:index:Index": {
@@ -190,6 +191,13 @@ function applyToRegistries(ecr: EcrModel, type: string, inputs: Record<string, a
             const i = r.lastIndexOf(":");
             ecr.putTags(r.slice(0, i), state.digest, [r.slice(i + 1)]);
         }
+        return;
+    }
+    if (type === "docker-build:index:Index" && inputs.push === true && typeof inputs.tag === "string") {
+        // An index joining per-platform builds is pushed under its tag (components/images/builders.ts).
+        const r = ecrRef(inputs.tag);
+        const i = r?.lastIndexOf(":") ?? -1;
+        if (r !== undefined) ecr.putTags(r.slice(0, i), String(state.ref).split("@")[1], [r.slice(i + 1)]);
         return;
     }
     if (type === "command:local:Command" && typeof inputs.create === "string") {

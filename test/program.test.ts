@@ -137,7 +137,9 @@ describe("program: image builds (dev stack)", function () {
             const o = run.outputs.images[img.name];
             const promote = run.one(SMOKE, `${img.name}-promote`);
             const tags = [markerTag(img.cell.label, img.contentHash), img.latestTag, ...(img.datedTag ? [img.datedTag] : [])];
-            assert.equal(promote.inputs.create, `npx --no-install ci-images retag ${o.repository}@${o.digest} ${tags.join(" ")}`);
+            // The scan gate (mlci:promotion, default on for ECR) runs first, on the same digest (docs/scaling.md).
+            const gate = `npx --no-install ci-images scan-gate ${o.repository}@${o.digest} --stack dev --max-severity CRITICAL --timeout 30m && `;
+            assert.equal(promote.inputs.create, `${gate}npx --no-install ci-images retag ${o.repository}@${o.digest} ${tags.join(" ")}`);
             assert.deepEqual(promote.inputs.triggers, [`${o.repository}@${o.digest}`, ...tags]);
             assert.ok(isSecretInput(promote.inputs.environment));
             assert.deepEqual(plain(promote.inputs.environment), { MLCI_REGISTRY_AUTH: "AWS:ecr-token-abc123" });

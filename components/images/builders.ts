@@ -14,7 +14,7 @@
 import * as command from "@pulumi/command";
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import { BuilderSpec, BuildTask, builderEnsureCommand, builderRecreateCommand, platformSuffix } from "../../lib/images/buildPlan";
+import { BuilderSpec, BuildPlan, BuildTask, builderEnsureCommand, builderRecreateCommand, platformSuffix } from "../../lib/images/buildPlan";
 import { cacheTag } from "../../lib/images/tags";
 
 /** Arguments of {@link BuildKitBuilders}. */
@@ -158,4 +158,33 @@ export class NativePlatformBuild extends pulumi.ComponentResource {
         this.platformDigests = pulumi.output(digests);
         this.registerOutputs({ ref: this.ref, digest: this.digest, platformDigests: this.platformDigests });
     }
+}
+
+/** What {@link ImageBuild} needs from the build plan for one image. */
+export interface ImageBuildPlanArgs {
+    /** The image's tasks: one whole-image build, or one per platform. */
+    tasks: BuildTask[];
+    /** Build each platform on its own builder and join them with an index. */
+    perPlatform: boolean;
+    /** Configured builders by name. */
+    builders: Record<string, BuilderSpec>;
+    /** What a task's build waits for: the previous build in its builder slot, and the builder's creation. */
+    dependencies: (task: BuildTask) => pulumi.Input<pulumi.Resource>[];
+    /** Declares the resource that performs a task (its slot successor waits for it). */
+    register: (taskId: string, resource: pulumi.Resource) => void;
+}
+
+/**
+ * The plan arguments of every built image: builders created by `builders` (if any), slot
+ * dependencies resolved through one {@link BuildTaskResources}.
+ */
+export function imageBuildPlans(plan: BuildPlan, specs: BuilderSpec[], builders: BuildKitBuilders | undefined): Map<string, ImageBuildPlanArgs> {
+    const resources = new BuildTaskResources();
+    const byName = Object.fromEntries(specs.map((b) => [b.name, b]));
+    const dependencies = (task: BuildTask): pulumi.Input<pulumi.Resource>[] => [
+        ...(task.after !== undefined ? [resources.dependency(task.after)] : []),
+        ...(task.builder !== undefined && builders?.ensured[task.builder] ? [builders.ensured[task.builder]] : []),
+    ];
+    const register = (id: string, r: pulumi.Resource) => resources.register(id, r);
+    return new Map(plan.images.map((p) => [p.image, { tasks: p.tasks, perPlatform: p.perPlatform, builders: byName, dependencies, register }]));
 }

@@ -3,6 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { TaggedImage } from "../../lib/images/graph";
 import { ImageDecision } from "../../lib/registry/imageListing";
+import { ImageBuildPlanArgs, NativePlatformBuild } from "./builders";
 
 /** Registry credentials for pushes (the password is a short-lived secret token). */
 export interface RegistryCredentials {
@@ -47,6 +48,10 @@ export interface ImageBuildArgs {
     builderName?: pulumi.Input<string>;
     /** Smoke test settings. */
     smokeTest: SmokeTestSettings;
+    /** This image's builds from the build plan (builder per platform, slot order); see components/images/builders.ts. @default one build on `builderName` */
+    plan?: ImageBuildPlanArgs;
+    /** Run `ci-images scan-gate` on the pushed digest(s) before the promotion retag (ECR). @default no scan gate */
+    scanGate?: { stack: string; maxSeverity: string; timeoutMinutes: number };
     /**
      * OCI `source` (repository URL) and `revision` (commit) labels. Labels are not hashed; an image
      * is built once per content tag (later runs adopt it), so `revision` names the commit that built it.
@@ -98,8 +103,10 @@ export class ImageBuild extends pulumi.ComponentResource {
     public readonly built: boolean;
     /** Compressed registry size from this run's smoke test; undefined when not measured here. */
     public readonly sizeBytes: pulumi.Output<number | undefined>;
-    /** The build resource, when built. */
+    /** The build resource, when built as one docker-build Image. */
     public readonly build?: dockerbuild.Image;
+    /** The per-platform builds and their index, when the plan builds platforms natively. */
+    public readonly platformBuild?: NativePlatformBuild;
     /** The promotion Command (marker, `-latest`, dated), when pushing. */
     public readonly promotion?: command.local.Command;
 
@@ -122,40 +129,59 @@ export class ImageBuild extends pulumi.ComponentResource {
                 buildArgs.BASE_REGISTRY = args.baseRegistry ?? "docker.io";
             }
             const cacheRef = pulumi.interpolate`${repo}:${img.cacheTag}`;
-            this.build = new dockerbuild.Image(
-                `${name}-build`,
-                {
-                    tags: [this.uri],
-                    push: args.push,
-                    // Relative to the project root (the provider's cwd): no checkout path in state.
-                    context: { location: img.context },
-                    dockerfile: { location: img.dockerfile },
-                    buildArgs,
-                    target: img.target,
-                    platforms: img.platforms as dockerbuild.Platform[],
-                    buildOnPreview: args.buildOnPreview,
-                    noCache: d.forced,
-                    cacheFrom: args.cache && !d.forced ? [{ registry: { ref: cacheRef } }] : undefined,
-                    cacheTo: args.cache && args.push ? [{ registry: { ref: cacheRef, imageManifest: true, ociMediaTypes: true, mode: dockerbuild.CacheMode.Max } }] : undefined,
-                    registries,
-                    builder: args.builderName !== undefined ? { name: args.builderName } : undefined,
-                    labels: {
-                        "org.opencontainers.image.title": img.name,
-                        // The content tag, never the forced tag: the label is the same for every build of one content.
-                        "org.opencontainers.image.version": img.tag,
-                        ...(args.provenance?.source !== undefined ? { "org.opencontainers.image.source": args.provenance.source } : {}),
-                        ...(args.provenance?.revision !== undefined ? { "org.opencontainers.image.revision": args.provenance.revision } : {}),
-                        "io.mlci.content-hash": img.contentHash,
-                        "io.mlci.family": img.family,
-                    },
+            const common = {
+                // Relative to the project root (the provider's cwd): no checkout path in state.
+                context: { location: img.context },
+                dockerfile: { location: img.dockerfile },
+                buildArgs,
+                target: img.target,
+                buildOnPreview: args.buildOnPreview,
+                noCache: d.forced,
+                registries,
+                labels: {
+                    "org.opencontainers.image.title": img.name,
+                    // The content tag, never the forced tag: the label is the same for every build of one content.
+                    "org.opencontainers.image.version": img.tag,
+                    ...(args.provenance?.source !== undefined ? { "org.opencontainers.image.source": args.provenance.source } : {}),
+                    ...(args.provenance?.revision !== undefined ? { "org.opencontainers.image.revision": args.provenance.revision } : {}),
+                    "io.mlci.content-hash": img.contentHash,
+                    "io.mlci.family": img.family,
                 },
-                { parent: this, retainOnDelete: true },
-            );
-            this.digest = this.build.digest;
+            };
+            const plan = args.plan;
+            if (plan?.perPlatform) {
+                this.platformBuild = new NativePlatformBuild(
+                    `${name}-build`,
+                    { image: common, repositoryUrl: repo, tag: this.tag, cell: img.cell.label, tasks: plan.tasks, builders: plan.builders, push: args.push, cache: args.cache, registry: args.credentials, taskDependencies: plan.dependencies },
+                    { parent: this },
+                );
+                for (const [id, image] of Object.entries(this.platformBuild.platformImages)) plan.register(id, image);
+                this.digest = this.platformBuild.digest;
+            } else {
+                const task = plan?.tasks[0];
+                const builderName = task?.builder ?? args.builderName;
+                this.build = new dockerbuild.Image(
+                    `${name}-build`,
+                    {
+                        ...common,
+                        tags: [this.uri],
+                        push: args.push,
+                        platforms: img.platforms as dockerbuild.Platform[],
+                        cacheFrom: args.cache && !d.forced ? [{ registry: { ref: cacheRef } }] : undefined,
+                        cacheTo: args.cache && args.push ? [{ registry: { ref: cacheRef, imageManifest: true, ociMediaTypes: true, mode: dockerbuild.CacheMode.Max } }] : undefined,
+                        builder: builderName !== undefined ? { name: builderName } : undefined,
+                        exec: task?.builder !== undefined && plan!.builders[task.builder]?.driver === "cloud" ? true : undefined,
+                    },
+                    { parent: this, retainOnDelete: true, dependsOn: task && plan ? plan.dependencies(task) : [] },
+                );
+                if (task && plan) plan.register(task.id, this.build);
+                this.digest = this.build.digest;
+            }
         } else {
             this.digest = pulumi.output(d.digest);
         }
         this.pushedRef = pulumi.interpolate`${this.uri}@${this.digest}`;
+        const buildResource: pulumi.Resource | undefined = this.build ?? this.platformBuild;
 
         // The registry login of both Commands: a secret env var, never part of the command text.
         const environment = {
@@ -179,7 +205,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                     environment,
                     logging: command.local.Logging.StdoutAndStderr,
                 },
-                { parent: this, dependsOn: this.build ? [this.build] : [] },
+                { parent: this, dependsOn: buildResource ? [buildResource] : [] },
             );
         }
         // stdout is secret only because the environment holds the token; the script never prints it.
@@ -194,7 +220,15 @@ export class ImageBuild extends pulumi.ComponentResource {
              * authenticated with MLCI_REGISTRY_AUTH = `user:password` (empty: no login). Exit 0 = all tags
              * point at the digest; non-zero = the registry's error (e.g. ECR TAG_INVALID) on stderr.
              */
-            const create = pulumi.interpolate`${CI_IMAGES} retag ${repo}@${this.digest} ${tags.join(" ")}`;
+            const retag = pulumi.interpolate`${CI_IMAGES} retag ${repo}@${this.digest} ${tags.join(" ")}`;
+            // ECR scans image manifests: a per-platform build is gated on each platform's digest.
+            const scanned = this.platformBuild ? this.platformBuild.platformDigests.apply((p) => Object.values(p)) : this.digest.apply((x) => [x]);
+            const gate = args.scanGate;
+            const create = gate
+                ? pulumi
+                      .all([repo, scanned, retag])
+                      .apply(([r, digests, rt]) => `${CI_IMAGES} scan-gate ${digests.map((x) => `${r}@${x}`).join(" ")} --stack ${gate.stack} --max-severity ${gate.maxSeverity} --timeout ${gate.timeoutMinutes}m && ${rt}`)
+                : retag;
             this.promotion = new command.local.Command(
                 `${name}-promote`,
                 {
@@ -204,7 +238,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                     environment: { MLCI_REGISTRY_AUTH: environment.MLCI_REGISTRY_AUTH },
                     logging: command.local.Logging.StdoutAndStderr,
                 },
-                { parent: this, dependsOn: [...(smoke ? [smoke] : []), ...(this.build ? [this.build] : [])] },
+                { parent: this, dependsOn: [...(smoke ? [smoke] : []), ...(buildResource ? [buildResource] : [])] },
             );
             this.ref = pulumi.all([this.pushedRef, this.promotion.id]).apply(([r]) => r);
         } else {
