@@ -1,7 +1,7 @@
 /**
  * One measured process for the program-evaluation benchmark (run by programEvaluation.ts):
  *   real <config.yaml> <out.json>           the program (index.ts) under the test harness's mocks; the
- *                                           registry holds every tag the previous real run computed
+ *                                           registry holds every tag the previous real run pushed
  *                                           (`<out.json>` if present): the preview / no-op `up` case
  *   bare <real-out.json> <out.json>         no program: the same node_modules modules loaded, the
  *                                           same resources registered flat under plain mocks
@@ -21,15 +21,13 @@ interface RealOut {
 }
 
 async function real(configPath: string, outPath: string): Promise<void> {
-    const { runProgram, fakeDigest } = require("../test/harness");
+    const { runProgram } = require("../test/harness");
     const previous: RealOut | undefined = fs.existsSync(outPath) ? JSON.parse(fs.readFileSync(outPath, "utf8")) : undefined;
-    const result = await runProgram({ stack: "dev", configYaml: fs.readFileSync(configPath, "utf8"), registryImages: previous?.registryImages ?? {}, env: { MLCI_REBUILD_NONCE: "20261122000000" } });
+    const result = await runProgram({ stack: "dev", configYaml: fs.readFileSync(configPath, "utf8"), registryImages: previous?.registryImages ?? {} });
     const ms = performance.now();
+    // What the run left in the ECR model (builds, markers, aliases): the next run adopts everything.
     const registryImages: Record<string, string> = {};
-    for (const img of Object.values(result.outputs.images ?? {}) as { repository: string; contentTag: string; datedTag: string | null }[]) {
-        const repo = img.repository.slice(img.repository.indexOf("/") + 1);
-        for (const tag of [img.contentTag, img.datedTag]) if (tag) registryImages[`${repo}:${tag}`] = fakeDigest(`${repo}:${tag}`);
-    }
+    for (const [repo, r] of result.ecr.repositories) for (const img of r.images) for (const tag of img.tags) registryImages[`${repo}:${tag}`] = img.digest;
     const out: RealOut = {
         ms,
         images: Object.keys(result.outputs.images ?? {}).length,
