@@ -14,7 +14,7 @@ import {
     UnknownValueError,
 } from "@pulumi/policy";
 import { isMovingTag, MUTABLE_TAG_PATTERNS, parseTag, TAG_EXAMPLES, TAG_PATTERNS, tagPatternMatches } from "../lib/images/tags";
-import { ECR_LOGIN_ACTION } from "../lib/access/policies";
+import { ECR_LOGIN_ACTION, findWildcardViolations } from "../lib/access/policies";
 import { PROTECTION_TAG_KEY } from "../lib/registry/documents";
 
 export { isMovingTag };
@@ -67,8 +67,6 @@ export const REQUIRED_TAG_MUTABILITY = "IMMUTABLE_WITH_EXCLUSION";
 export const LATEST_EXCLUSION_FILTER = { filter: TAG_PATTERNS.latest, filterType: "WILDCARD" } as const;
 /** The one action that has no resource-level permissions and so may (alone) be granted on `Resource: "*"`. */
 export const LOGIN_ACTION = ECR_LOGIN_ACTION;
-/** Actions never allowed in an Allow statement (compared case-insensitively, as IAM does). */
-export const FORBIDDEN_ACTIONS: readonly string[] = ["*", "*:*", "ecr:*", "iam:*"];
 /** Immutable tags of the tag grammar (lib/images/tags.ts), used to test exclusion filters against. */
 const SAMPLE_IMMUTABLE_TAGS = [...TAG_EXAMPLES.content, ...TAG_EXAMPLES.dated, ...TAG_EXAMPLES.forced, ...TAG_EXAMPLES.marker];
 const DIGEST_PIN = /@sha256:[0-9a-f]{64}$/;
@@ -189,58 +187,13 @@ function knownStrings(value: PropertyValue): { values: string[]; complete: boole
     return { values: list.filter((v): v is string => typeof v === "string"), complete: !list.some(isUnknown) };
 }
 
-function statementLabel(statement: PropertyValue, index: number): string {
-    const sid = field(statement, "Sid");
-    return typeof sid === "string" ? `Statement[${index}] (Sid "${sid}")` : `Statement[${index}]`;
-}
-
 /**
- * Over-broad Allow statements of one IAM policy document (a JSON string or an object): `Resource: "*"` except for
- * `ecr:GetAuthorizationToken` alone in its statement, the actions `*`/`ecr:*`/`iam:*`, NotAction and NotResource.
+ * Over-broad Allow statements of one IAM policy document (a JSON string or an object): the project's one IAM linter,
+ * `findWildcardViolations` of lib/access (`Resource: "*"` except `ecr:GetAuthorizationToken` alone in its statement,
+ * wildcard actions, NotAction/NotResource, registry-wide ARNs), with preview-time unknowns left unreported.
  */
 export function iamDocumentViolations(document: PropertyValue): string[] {
-    if (isUnknown(document) || document === undefined || document === null) return [];
-    let parsed: PropertyValue = document;
-    if (typeof document === "string") {
-        try {
-            parsed = JSON.parse(document);
-        } catch (e) {
-            return [`is not valid JSON (${(e as Error).message}), so it cannot be checked`];
-        }
-    }
-    const statements = field(parsed, "Statement");
-    if (isUnknown(statements)) return [];
-    const list = Array.isArray(statements) ? statements : statements === undefined ? [] : [statements];
-    return list.flatMap((statement, index) => statementViolations(statement, statementLabel(statement, index)));
-}
-
-function statementViolations(statement: PropertyValue, label: string): string[] {
-    if (isUnknown(statement)) return [];
-    const effect = field(statement, "Effect");
-    if (isUnknown(effect) || effect === "Deny") return [];
-    const violations: string[] = [];
-    if (field(statement, "NotAction") !== undefined) {
-        violations.push(`${label} uses NotAction in an Allow statement, which grants every other action: list the actions it needs`);
-    }
-    if (field(statement, "NotResource") !== undefined) {
-        violations.push(`${label} uses NotResource in an Allow statement, which grants every other resource: list the resources it needs`);
-    }
-    const actions = knownStrings(field(statement, "Action"));
-    for (const action of actions.values) {
-        if (FORBIDDEN_ACTIONS.includes(action.toLowerCase())) {
-            violations.push(`${label} allows the wildcard action "${action}": list the actions it needs`);
-        }
-    }
-    const resources = knownStrings(field(statement, "Resource"));
-    if (resources.values.includes("*")) {
-        const others = actions.values.filter((a) => a.toLowerCase() !== LOGIN_ACTION.toLowerCase());
-        if (others.length > 0) {
-            violations.push(`${label} allows Resource "*" for ${others.join(", ")}: only ${LOGIN_ACTION}, alone in its statement, may use Resource "*"; scope the others to repository ARNs`);
-        } else if (actions.complete && actions.values.length === 0) {
-            violations.push(`${label} allows Resource "*" without a known action list: only ${LOGIN_ACTION}, alone in its statement, may use Resource "*"`);
-        }
-    }
-    return violations;
+    return findWildcardViolations(document, { isUnknown });
 }
 
 /**
