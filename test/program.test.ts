@@ -500,3 +500,21 @@ describe("program: the pipeline role may list what the program lists", function 
         assert.ok(listed.length >= 5);
     });
 });
+
+describe("program: OCI labels stamped by the builder (content-stable)", function () {
+    this.timeout(120_000);
+    it("version is the content tag (also on forced builds); source and revision come from the CI run and are not hashed", async () => {
+        const env = { GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "pytorch/ml-ci-images", GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567" };
+        const r = await runProgram({ stack: "dev", env: { ...env, MLCI_FORCE_REBUILD: "cpu-py3.12" }, registryImages: testedRegistry(await expectedImages("dev")) });
+        const img = (await expectedImages("dev")).find((i) => i.name === "cpu-py3.12")!;
+        const b = r.one(IMAGE, "cpu-py3.12-build");
+        assert.match(b.inputs.tags[0], /-f[0-9a-f]{12}-r1$/);
+        assert.equal(b.inputs.labels["org.opencontainers.image.version"], img.tag);
+        assert.equal(b.inputs.labels["org.opencontainers.image.source"], "https://github.com/pytorch/ml-ci-images");
+        assert.equal(b.inputs.labels["org.opencontainers.image.revision"], env.GITHUB_SHA);
+        // The commit is not an input of the content hash: the content tag is the same without it.
+        assert.equal(r.outputs.images["cpu-py3.12"].contentTag, img.tag);
+        const plainRun = await runProgram({ stack: "dev", env: { GITHUB_SERVER_URL: undefined, GITHUB_REPOSITORY: undefined, GITHUB_SHA: undefined } });
+        assert.equal(plainRun.one(IMAGE, "cpu-py3.12-build").inputs.labels["org.opencontainers.image.revision"], undefined);
+    });
+});
