@@ -6,10 +6,13 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError } from "../lib/config/problems";
+import { ConfigError, formatProblems } from "../lib/config/problems";
+import { SECTION_SCHEMAS } from "../lib/config/schema";
+import { runScanGate } from "./commands/scanGate";
+import { runStorage, storageCheckProblems } from "./commands/storage";
 import { lintDockerfile } from "../lib/images/dockerfileRules";
 import { passedBuildArgNames, TaggedImage } from "../lib/images/graph";
-import { findProjectRoot, planStackFile, StackPlan } from "../lib/stackPlan";
+import { findProjectRoot, planStackFile, readStackConfigFile, StackPlan } from "../lib/stackPlan";
 import { parseStackOutputs, resolveImageRef } from "../lib/images/stackOutputs";
 
 const USAGE = `usage: ci-images <command> [options]
@@ -24,6 +27,13 @@ commands:
                                                 the docker buildx command that builds one image by hand
                                                 (registry default: $REGISTRY, e.g. localhost:5000)
   uri      <image> [--from outputs.json]        digest-pinned ref from \`pulumi stack output --json\`
+  storage  --stack <stack> [--weeks N] [--from outputs.json] [--json]
+                                                storage and cost forecast per repository (exit 1 over
+                                                mlci:registry.storageBudgetGb; docs/scaling.md)
+  scan-gate <repository-url>@<digest>... [--stack <stack>] [--max-severity X] [--timeout 30m]
+           [--interval 15s] [--settle 20s] [--json]
+                                                wait for ECR's scan and refuse promotion on findings
+                                                at or above the severity (exit 1 names the CVEs)
 
 options:
   --stack <stack>   stack name (reads Pulumi.<stack>.yaml)   default: $PULUMI_STACK or "local"
@@ -178,10 +188,15 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
                 return 0;
             }
             case "check": {
-                const { images } = await plan(root, stack);
+                const { images, config } = await plan(root, stack);
                 const lint = dockerfileProblems(root, images);
                 if (lint.length > 0) {
                     err.write(`Dockerfile checks failed (${lint.length}):\n${lint.map((l) => `  - ${l}`).join("\n")}\n`);
+                    return 1;
+                }
+                const budget = storageCheckProblems(config);
+                if (budget.length > 0) {
+                    err.write(`${formatProblems(budget)}\n`);
                     return 1;
                 }
                 out.write(`stack ${stack}: config valid, ${images.length} images, Dockerfiles pass the checks and copy only from their contexts\n`);
@@ -193,6 +208,25 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
                 if (args.flags.json) out.write(`${JSON.stringify({ images: imagesJson(changed).images.map((i) => ({ ...i, previousTag: previous.get(i.name) ?? null })) }, null, 2)}\n`);
                 else out.write(changed.length === 0 ? "no image changes\n" : `${changed.map((i) => `${i.name}  ${previous.get(i.name) ?? "(new)"} -> ${i.tag}`).join("\n")}\n`);
                 return 0;
+            }
+            case "storage": {
+                const { config } = await plan(root, stack);
+                const flag = (k: string) => (typeof args.flags[k] === "string" ? (args.flags[k] as string) : undefined);
+                return runStorage(config, stack, { weeks: flag("weeks"), from: flag("from"), json: args.flags.json === true }, out);
+            }
+            case "scan-gate": {
+                // The allowlist and threshold from the stack's mlci:promotion (validated by the program); defaults without --stack.
+                const named = args.flags.stack ?? process.env.PULUMI_STACK;
+                const raw = named !== undefined ? (readStackConfigFile(root, String(named)).promotion ?? {}) : {};
+                const parsed = SECTION_SCHEMAS.promotion.safeParse(raw);
+                if (!parsed.success) throw new UsageError(`mlci:promotion of stack ${named} is invalid: ${parsed.error.issues.map((i) => i.message).join("; ")} (run ci-images check)`);
+                const flag = (k: string) => (typeof args.flags[k] === "string" ? (args.flags[k] as string) : undefined);
+                try {
+                    return await runScanGate(args.positional, parsed.data, { maxSeverity: flag("max-severity"), timeout: flag("timeout"), interval: flag("interval"), settle: flag("settle"), json: args.flags.json === true }, { out, err, env: process.env });
+                } catch (e) {
+                    if ((e as Error).message.includes("is not an ECR image digest reference") || (e as Error).message.startsWith("--") || (e as Error).message.includes("needs at least one")) throw new UsageError((e as Error).message);
+                    throw e;
+                }
             }
             case "build-args": {
                 const name = args.positional[0];
