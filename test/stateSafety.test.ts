@@ -5,7 +5,11 @@
  * test/__snapshots__/urns.<stack>.json. Renaming a resource, or moving it under another parent,
  * changes its URN and Pulumi REPLACES it; this test fails first.
  *
- * Refresh after an intended change: UPDATE_URN_SNAPSHOTS=1 npx mocha test/stateSafety.test.ts
+ * Refresh after an intended change, naming WHERE it is intended (comma-separated `<stack>:<URN substring>`;
+ * an empty substring, `local:`, takes every change of that stack):
+ *   UPDATE_URN_SNAPSHOTS='prod:registry-nightly' npx mocha test/stateSafety.test.ts
+ * Update mode still asserts: a stack's snapshot is rewritten only when every changed URN contains one of
+ * its substrings, each substring matched a change, and the diff is printed; anything else fails unwritten.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -13,7 +17,6 @@ import * as path from "path";
 import { RecordedResource, runProgram, RunOptions } from "./harness";
 
 const SNAPSHOT_DIR = path.join(__dirname, "__snapshots__");
-const UPDATE = process.env.UPDATE_URN_SNAPSHOTS === "1";
 
 /** Types whose replacement loses state or breaks CI's trust. */
 const STATEFUL_TYPES = [
@@ -72,14 +75,74 @@ function urnDrift(stack: string, pinned: string[], current: string[]): string | 
             "No longer declared (Pulumi would DELETE these, or REPLACE them if they reappear under a new URN):",
             ...gone.map((u) => `  - ${u}`),
             "Why this fails: renaming changes the URN and REPLACES the resource (an ECR repository with all its images): add `aliases: [{ name: '<old>' }]` to the resource " +
-                "(or `aliases: [{ parent: <old parent> }]` when it moved), or update the snapshot with UPDATE_URN_SNAPSHOTS=1 npx mocha test/stateSafety.test.ts if the change is intended.",
+                "(or `aliases: [{ parent: <old parent> }]` when it moved), or, if the change is intended, update the snapshot naming it: " +
+                `UPDATE_URN_SNAPSHOTS='${stack}:<URN substring>' npx mocha test/stateSafety.test.ts`,
         );
     }
     if (added.length > 0) {
-        lines.push("Newly declared (not in the snapshot):", ...added.map((u) => `  + ${u}`), "If they are intended, update the snapshot with UPDATE_URN_SNAPSHOTS=1 npx mocha test/stateSafety.test.ts.");
+        lines.push("Newly declared (not in the snapshot):", ...added.map((u) => `  + ${u}`), `If they are intended, update the snapshot naming them: UPDATE_URN_SNAPSHOTS='${stack}:<URN substring>' npx mocha test/stateSafety.test.ts`);
     }
     return lines.join("\n");
 }
+
+/** Where UPDATE_URN_SNAPSHOTS says changes are intended: stack → URN substrings. */
+type UpdateSpec = Map<string, string[]>;
+
+/** Parses UPDATE_URN_SNAPSHOTS (`<stack>:<URN substring>[,…]`); undefined when unset. Throws on a bare "1". */
+function parseUpdateSpec(value: string | undefined, stacks: string[]): UpdateSpec | undefined {
+    if (value === undefined || value === "") return undefined;
+    const spec: UpdateSpec = new Map();
+    for (const item of value.split(",")) {
+        const colon = item.indexOf(":");
+        const stack = colon < 0 ? "" : item.slice(0, colon);
+        if (!stacks.includes(stack)) {
+            throw new Error(`UPDATE_URN_SNAPSHOTS="${value}": "${item}" is not <stack>:<URN substring> with a stack among ${stacks.join(", ")}; name where the change is intended, e.g. UPDATE_URN_SNAPSHOTS='prod:registry-nightly' (or 'local:' for every change of a stack)`);
+        }
+        spec.set(stack, [...(spec.get(stack) ?? []), item.slice(colon + 1)]);
+    }
+    return spec;
+}
+
+/**
+ * Update mode for one stack: whether to rewrite its snapshot, and why not. Every drifted URN (gone or
+ * added) must contain one of the stack's intended substrings, and every substring must match a drifted
+ * URN (a stale or mistyped one would otherwise wave a future change through unnoticed).
+ */
+function snapshotUpdate(stack: string, pinned: string[], current: string[], intended: string[] | undefined): { write: boolean; problem?: string; diff: string[] } {
+    const now = new Set(current);
+    const before = new Set(pinned);
+    const changed = [...pinned.filter((u) => !now.has(u)).map((urn) => ({ urn, line: `- ${urn}` })), ...current.filter((u) => !before.has(u)).map((urn) => ({ urn, line: `+ ${urn}` }))];
+    const diff = changed.map((c) => c.line);
+    const named = (intended ?? []).filter((sub) => sub !== "");
+    if (changed.length === 0 && named.length === 0) return { write: false, diff };
+    if (changed.length === 0) return { write: false, diff, problem: `stack ${stack}: UPDATE_URN_SNAPSHOTS names ${named.map((sub) => `"${stack}:${sub}"`).join(", ")}, but no pinned URN of the stack changed` };
+    const report = urnDrift(stack, pinned, current)!;
+    if (intended === undefined) return { write: false, diff, problem: [report, `(UPDATE_URN_SNAPSHOTS names no change in stack ${stack})`].join("\n") };
+    const unintended = changed.filter((c) => !intended.some((sub) => c.urn.includes(sub)));
+    if (unintended.length > 0) {
+        return {
+            write: false,
+            diff,
+            problem: [
+                `stack ${stack}: not rewritten: these URN changes are outside UPDATE_URN_SNAPSHOTS (${intended.map((sub) => `${stack}:${sub}`).join(", ")}):`,
+                ...unintended.map((c) => `  ${c.line}`),
+                "",
+                report,
+            ].join("\n"),
+        };
+    }
+    const unused = intended.filter((sub) => !changed.some((c) => c.urn.includes(sub)));
+    if (unused.length > 0) {
+        return {
+            write: false,
+            diff,
+            problem: [`stack ${stack}: not rewritten: UPDATE_URN_SNAPSHOTS names ${unused.map((sub) => `"${stack}:${sub}"`).join(", ")}, which matches no changed URN; the changes are:`, ...diff.map((l) => `  ${l}`)].join("\n"),
+        };
+    }
+    return { write: true, diff };
+}
+
+const UPDATE = parseUpdateSpec(process.env.UPDATE_URN_SNAPSHOTS, ["dev", "prod", "local"]);
 
 function snapshotPath(stack: string): string {
     return path.join(SNAPSHOT_DIR, `urns.${stack}.json`);
@@ -93,20 +156,25 @@ describe("state safety: URNs of stateful resources are pinned per stack", functi
             const run = await runProgram({ ...opts, env: { MLCI_REBUILD_EPOCH: "2026-11-22", GITHUB_TOKEN: undefined } });
             const urns = engineUrns(run.resources, stack);
             const current = [...new Set(run.resources.filter((r) => isPinned(r.type)).map((r) => urns.get(r)!))].sort();
-            if (UPDATE) {
-                fs.mkdirSync(SNAPSHOT_DIR, { recursive: true });
-                fs.writeFileSync(snapshotPath(stack), `${JSON.stringify({ stack, note: "URNs of stateful resources; see test/stateSafety.test.ts", urns: current }, null, 2)}\n`);
+            const exists = fs.existsSync(snapshotPath(stack));
+            assert.ok(exists || UPDATE?.get(stack)?.includes(""), `no snapshot ${path.relative(process.cwd(), snapshotPath(stack))}: create it with UPDATE_URN_SNAPSHOTS='${stack}:' npx mocha test/stateSafety.test.ts`);
+            const pinned: string[] = exists ? JSON.parse(fs.readFileSync(snapshotPath(stack), "utf8")).urns : [];
+            if (UPDATE === undefined) {
+                const drift = urnDrift(stack, pinned, current);
+                assert.ok(drift === undefined, drift);
                 return;
             }
-            assert.ok(fs.existsSync(snapshotPath(stack)), `no snapshot ${path.relative(process.cwd(), snapshotPath(stack))}: create it with UPDATE_URN_SNAPSHOTS=1 npx mocha test/stateSafety.test.ts`);
-            const pinned: string[] = JSON.parse(fs.readFileSync(snapshotPath(stack), "utf8")).urns;
-            const drift = urnDrift(stack, pinned, current);
-            assert.ok(drift === undefined, drift);
+            const update = snapshotUpdate(stack, pinned, current, UPDATE.get(stack));
+            assert.ok(update.problem === undefined, update.problem);
+            if (update.write) {
+                fs.mkdirSync(SNAPSHOT_DIR, { recursive: true });
+                fs.writeFileSync(snapshotPath(stack), `${JSON.stringify({ stack, note: "URNs of stateful resources; see test/stateSafety.test.ts", urns: current }, null, 2)}\n`);
+                console.log(`      rewrote ${path.relative(process.cwd(), snapshotPath(stack))}:\n${update.diff.map((l) => `        ${l}`).join("\n")}`);
+            }
         });
     }
 
     it("the snapshots pin what matters: every family repository on the ECR stacks, nothing cloud on local", () => {
-        if (UPDATE) return;
         const read = (stack: string): string[] => JSON.parse(fs.readFileSync(snapshotPath(stack), "utf8")).urns;
         for (const stack of ["dev", "prod"]) {
             const repos = read(stack).filter((u) => u.includes("$aws:ecr/repository:Repository::"));
@@ -125,7 +193,7 @@ describe("state safety: URNs of stateful resources are pinned per stack", functi
         assert.match(report, /- .*::registry-nightly-repository$/m);
         assert.match(report, /\+ .*::registry-nightly-repo$/m);
         assert.ok(report.includes("renaming changes the URN and REPLACES the resource (an ECR repository with all its images): add `aliases: [{ name: '<old>' }]` to the resource"), report);
-        assert.ok(report.includes("UPDATE_URN_SNAPSHOTS=1 npx mocha test/stateSafety.test.ts"), report);
+        assert.ok(report.includes("UPDATE_URN_SNAPSHOTS='prod:<URN substring>' npx mocha test/stateSafety.test.ts"), report);
         assert.equal(urnDrift("prod", [old], [old]), undefined);
     });
 
@@ -164,6 +232,44 @@ describe("state safety: deletion protection of ECR repositories", function () {
             assert.equal(r.protect, false, `${r.urn} must not be protected`);
             assert.equal(r.retainOnDelete, false, `${r.urn} is deleted with the dev stack`);
             assert.equal(r.inputs.forceDelete, true, `${r.urn} must be force-deletable`);
+        }
+    });
+});
+
+describe("state safety: snapshot update mode still asserts", () => {
+    const repo = (name: string) => `urn:pulumi:prod::ml-ci-images::mlci:registry:EcrRegistry$mlci:registry:FamilyRepository$aws:ecr/repository:Repository::${name}`;
+    const role = "urn:pulumi:prod::ml-ci-images::mlci:access:RunnerPullAccess$aws:iam/role:Role::runner-access-role";
+    const pinned = [repo("registry-base-repository"), repo("registry-nightly-repository"), role];
+
+    it("rewrites when every changed URN is where UPDATE_URN_SNAPSHOTS says, and reports the diff", () => {
+        const current = [repo("registry-base-repository"), repo("registry-nightly-images"), role];
+        const u = snapshotUpdate("prod", pinned, current, ["registry-nightly"]);
+        assert.deepEqual(u, { write: true, diff: [`- ${repo("registry-nightly-repository")}`, `+ ${repo("registry-nightly-images")}`] });
+    });
+
+    it("refuses (nothing written) when another pinned URN changed too, naming it", () => {
+        const current = [repo("registry-base-repository"), repo("registry-nightly-images"), role.replace("runner-access-role", "runner-role")];
+        const u = snapshotUpdate("prod", pinned, current, ["registry-nightly"]);
+        assert.equal(u.write, false);
+        assert.ok(u.problem!.startsWith("stack prod: not rewritten: these URN changes are outside UPDATE_URN_SNAPSHOTS (prod:registry-nightly):\n"), u.problem);
+        assert.ok(u.problem!.includes(`  - ${role}\n`), u.problem);
+        assert.ok(!u.problem!.split("\n\n")[0].includes("registry-nightly-images"), "the intended change is not listed as unintended");
+    });
+
+    it("refuses a substring that matches no change, and a stack the spec does not name", () => {
+        const current = [repo("registry-base-repository"), repo("registry-nightly-images"), role];
+        assert.match(snapshotUpdate("prod", pinned, current, ["registry-nightly", "registry-cpu"]).problem!, /UPDATE_URN_SNAPSHOTS names "prod:registry-cpu", which matches no changed URN/);
+        assert.match(snapshotUpdate("prod", pinned, current, undefined).problem!, /UPDATE_URN_SNAPSHOTS names no change in stack prod/);
+        assert.deepEqual(snapshotUpdate("prod", pinned, pinned, undefined), { write: false, diff: [] });
+        assert.deepEqual(snapshotUpdate("prod", pinned, pinned, [""]), { write: false, diff: [] });
+        assert.match(snapshotUpdate("prod", pinned, pinned, ["registry-nightly"]).problem!, /names "prod:registry-nightly", but no pinned URN of the stack changed/);
+    });
+
+    it("takes <stack>:<substring> lists; a bare 1 or an unknown stack is an error that shows the form", () => {
+        assert.equal(parseUpdateSpec(undefined, ["dev", "prod"]), undefined);
+        assert.deepEqual([...parseUpdateSpec("prod:registry-nightly,prod:runner,dev:", ["dev", "prod"])!], [["prod", ["registry-nightly", "runner"]], ["dev", [""]]]);
+        for (const bad of ["1", "staging:x", "registry-nightly"]) {
+            assert.throws(() => parseUpdateSpec(bad, ["dev", "prod"]), /is not <stack>:<URN substring> with a stack among dev, prod; name where the change is intended, e.g. UPDATE_URN_SNAPSHOTS='prod:registry-nightly'/, bad);
         }
     });
 });
