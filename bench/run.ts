@@ -3,11 +3,13 @@
  * table of ratios measured in this run on the same files. Scratch data goes to os.tmpdir()
  * and is removed. A missed target is reported as MISSED; only a crash exits non-zero.
  *
- * Options: --rounds N (timing rounds per contestant, default 5), --only hashing,rebuild,program,cli,registry
+ * Options: --rounds N (timing rounds per contestant, default 5), --only hashing,rebuild,program,cli,registry,plan
+ * (plus plan-program: the program under mocks at 50-400 images with builders, ~2 min, not in the default set)
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { benchBuildPlan } from "./buildPlan";
 import { benchCliStartup } from "./cliStartup";
 import { benchContextHashing } from "./contextHashing";
 import { benchProgramEvaluation } from "./programEvaluation";
@@ -22,7 +24,7 @@ function arg(name: string): string | undefined {
 
 async function main(): Promise<number> {
     const rounds = Number(arg("rounds") ?? 5);
-    const only = new Set((arg("only") ?? "hashing,rebuild,program,cli,registry").split(","));
+    const only = new Set((arg("only") ?? "hashing,rebuild,program,cli,registry,plan").split(","));
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-bench-"));
     const started = Date.now();
     const log = (line: string) => process.stderr.write(`[bench ${seconds((Date.now() - started) / 1000)}] ${line}\n`);
@@ -47,6 +49,9 @@ async function main(): Promise<number> {
         await section("cli", "CLI start-up", () => benchCliStartup(rounds));
         await section("program", "Program evaluation", () => benchProgramEvaluation(workDir, Math.max(1, Math.min(rounds, 3)), log));
         await section("registry", "Registry lookups (#21)", () => benchRegistryCalls(Math.max(1, Math.min(rounds, 3)), log));
+        if (only.has("plan") || only.has("plan-program")) {
+            await section(only.has("plan") ? "plan" : "plan-program", "Build plan at scale (#20)", () => benchBuildPlan(Math.max(1, Math.min(rounds, 3)), log, only.has("plan-program")));
+        }
     } finally {
         fs.rmSync(workDir, { recursive: true, force: true });
     }
