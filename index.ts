@@ -12,6 +12,7 @@ import { GithubActionsConfig } from "./components/github/githubActionsConfig";
 import { ImageBuild } from "./components/images/imageBuild";
 import { PipelinePushAccess } from "./components/access/pipelinePushAccess";
 import { RunnerPullAccess } from "./components/access/runnerPullAccess";
+import { PreviewReadAccess } from "./components/access/previewReadAccess";
 import { createRegistryBackend } from "./components/registry/registryBackend";
 import { decideImage, ImageDecision, imageRegistryState, ListedImage } from "./lib/registry/imageListing";
 import { planBuilds } from "./lib/images/buildPlan";
@@ -143,9 +144,22 @@ export = async () => {
               ...access,
               subjects: config.access.pipeline.subjects,
               oidcProviderArn: config.access.pipeline.oidcProviderArn,
+              oidcProvider: config.access.pipeline.oidcProvider,
               deployPolicyArns: config.access.pipeline.deployPolicyArns,
           })
         : undefined;
+    // Validation requires the pipeline (its OIDC provider) for the read-only PR preview role.
+    const preview =
+        config.access.preview.enabled && pipeline
+            ? new PreviewReadAccess("preview-access", {
+                  oidcProviderArn: pipeline.oidcProviderArn,
+                  repositories: config.access.preview.repositories,
+                  repositoryArns: registry.repositoryArns,
+                  roleArns: [pipeline.roleArn, ...(runner && config.access.runner.createRole ? [runner.roleArn.apply((a) => a!)] : [])],
+                  policyArns: [pipeline.policyArn, pipeline.oidcProviderArn, ...(runner ? [runner.policyArn] : [])],
+                  stateBackend: config.access.stateBackend,
+              })
+            : undefined;
 
     if (github) {
         new GithubActionsConfig("github", {
@@ -154,6 +168,8 @@ export = async () => {
             awsRegion: aws.config.region,
             imageRefs: Object.fromEntries(images.map((i) => [i.name, config.build.push ? builds.get(i.name)!.ref : builds.get(i.name)!.uri])),
             pipelineRoleArn: pipeline?.roleArn,
+            pipelineSessionSeconds: pipeline?.maxSessionSeconds,
+            previewRoleArn: preview?.roleArn,
         });
     }
 
@@ -173,5 +189,6 @@ export = async () => {
         runnerPullPolicyArn: runner?.policyArn,
         pipelineRoleArn: pipeline?.roleArn,
         oidcProviderArn: pipeline?.oidcProviderArn,
+        previewRoleArn: preview?.roleArn,
     };
 };

@@ -157,7 +157,7 @@ const cases: BadCase[] = [
     { title: "a GitHub repository listed twice", run: prod({ github: { repositories: [{ name: "rl" }, { name: "rl" }] } }), problems: [{ path: "github.repositories[1]", message: 'repository "rl" is listed twice', fix: "remove the duplicate entry" }] },
     {
         title: "publishing the pipeline role ARN without a pipeline role",
-        run: prod({ access: { pipeline: { enabled: false } } }),
+        run: prod({ access: { pipeline: { enabled: false }, preview: { enabled: false } } }),
         problems: [{ path: "github.secretRoleArn", message: "needs access.pipeline.enabled (there is no pipeline role to publish)", fix: "enable access.pipeline or set github.secretRoleArn: false" }],
     },
 

@@ -114,7 +114,7 @@ describe("the names the program writes", () => {
 
     it("are the registry, the region, one variable per image and the role ARN as a secret", () => {
         const names = actionsNames(images);
-        assert.deepStrictEqual(names.variables, [REGISTRY_VARIABLE, AWS_REGION_VARIABLE, "CI_IMAGE_BASE_CUDA12_4_PY3_11", "CI_IMAGE_NIGHTLY_CUDA12_4_PY3_11", "CI_IMAGE_CPU_PY3_11"]);
+        assert.deepStrictEqual(names.variables, ["CI_IMAGES_REGISTRY", "CI_IMAGES_AWS_REGION", "CI_IMAGE_BASE_CUDA12_4_PY3_11", "CI_IMAGE_NIGHTLY_CUDA12_4_PY3_11", "CI_IMAGE_CPU_PY3_11", "CI_IMAGES_PIPELINE_SESSION_SECONDS"]);
         assert.deepStrictEqual(names.secrets, [PIPELINE_ROLE_NAME]);
         assert.strictEqual(names.images.get("nightly-cuda12.4-py3.11"), "CI_IMAGE_NIGHTLY_CUDA12_4_PY3_11");
     });
@@ -126,6 +126,8 @@ describe("the names the program writes", () => {
         const bare = actionsNames(images, { pipelineRole: false, awsRegion: false });
         assert.ok(!bare.variables.includes(PIPELINE_ROLE_NAME) && !bare.variables.includes(AWS_REGION_VARIABLE));
         assert.deepStrictEqual(bare.secrets, []);
+        assert.ok(!bare.variables.includes("CI_IMAGES_PIPELINE_SESSION_SECONDS"), "no session length without a pipeline role");
+        assert.deepStrictEqual(actionsNames(images, { previewRole: true }).variables.slice(-2), ["CI_IMAGES_PIPELINE_SESSION_SECONDS", "CI_IMAGES_PREVIEW_ROLE_ARN"]);
     });
 
     it("reject two images that map to one variable, naming both", () => {
@@ -136,7 +138,8 @@ describe("the names the program writes", () => {
     });
 
     it("respect GitHub's per-environment limit of 100 variables but allow them in a repository", () => {
-        const many = Array.from({ length: 99 }, (_, i) => `fam${i}-py3.11`);
+        // registry + region + session length + 98 images = 101.
+        const many = Array.from({ length: 98 }, (_, i) => `fam${i}-py3.11`);
         assert.throws(() => actionsNames(many, { scope: "environment" }), /101 variables exceed GitHub's limit of 100 per environment/);
         assert.strictEqual(actionsNames(many, { scope: "repository" }).variables.length, 101);
     });
@@ -187,6 +190,7 @@ describe("GithubActionsConfig (mocks)", () => {
             registryUrl: REGISTRY,
             imageRefs: IMAGES,
             pipelineRoleArn: ROLE_ARN,
+            pipelineSessionSeconds: 21600,
             awsRegion: "us-east-1",
             ...args,
         });
@@ -205,6 +209,7 @@ describe("GithubActionsConfig (mocks)", () => {
             CI_IMAGE_BASE_CUDA12_4_PY3_11: IMAGES["base-cuda12.4-py3.11"],
             CI_IMAGE_NIGHTLY_CUDA12_4_PY3_11: IMAGES["nightly-cuda12.4-py3.11"],
             CI_IMAGE_CPU_PY3_11: IMAGES["cpu-py3.11"],
+            CI_IMAGES_PIPELINE_SESSION_SECONDS: "21600",
         }, describeRecorded());
         assert.ok(vars.every((r) => r.inputs.repository === "rl"));
         assert.strictEqual(byType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable").length, 0);
@@ -216,13 +221,13 @@ describe("GithubActionsConfig (mocks)", () => {
         assert.ok(provider, describeRecorded());
         assert.strictEqual(provider.inputs.owner, "pytorch");
         const children = recorded.filter((r) => r.type.startsWith("github:"));
-        assert.strictEqual(children.length, 6, describeRecorded());
+        assert.strictEqual(children.length, 7, describeRecorded());
         for (const child of children) {
             assert.ok(child.name.startsWith("gh-a-"), `${child.type} ${child.name}`);
             assert.match(child.provider ?? "", /\$pulumi:providers:github::gh-a-provider::gh-a-provider-id$/, `${child.name} is not routed through the component's provider`);
         }
         const childUrns = registeredUrns().filter((u) => u.includes("github:index/"));
-        assert.strictEqual(childUrns.length, 6);
+        assert.strictEqual(childUrns.length, 7);
         for (const urn of childUrns) assert.match(urn, /::mlci:github:GithubActionsConfig\$github:index\//, `${urn} is not parented to the component`);
     });
 
@@ -254,12 +259,12 @@ describe("GithubActionsConfig (mocks)", () => {
         await build({ repositories: [{ name: "rl", environment: "prod" }, { name: "tensordict" }] });
         const envVars = byType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable");
         const envSecrets = byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
-        assert.strictEqual(envVars.length, 5, describeRecorded());
+        assert.strictEqual(envVars.length, 6, describeRecorded());
         assert.ok(envVars.every((r) => r.inputs.repository === "rl" && r.inputs.environment === "prod"));
         assert.strictEqual(envSecrets.length, 1);
         assert.ok(isSecretValue(envSecrets[0].inputs.value) && envSecrets[0].inputs.environment === "prod");
         const repoVars = byType("github:index/actionsVariable:ActionsVariable");
-        assert.ok(repoVars.length === 5 && repoVars.every((r) => r.inputs.repository === "tensordict"), describeRecorded());
+        assert.ok(repoVars.length === 6 && repoVars.every((r) => r.inputs.repository === "tensordict"), describeRecorded());
     });
 
     it("writes no role ARN or region when none is given", async () => {

@@ -10,6 +10,7 @@ import * as path from "path";
 import * as os from "os";
 import YAML from "yaml";
 import { EcrModel } from "./ecrModel";
+import { IamModel } from "./iamModel";
 import { FakeRegistry } from "./fakeRegistry";
 import { localRegistryHooks } from "../components/registry/localRegistryClient";
 
@@ -64,6 +65,11 @@ export interface RunOptions {
     localRegistry?: FakeRegistry;
     /** The program module to run (a copy of the project at another path). @default the project's index.ts */
     programPath?: string;
+    /**
+     * The account's IAM world (OIDC providers). Given: a provider create is applied to it (a second one fails with
+     * EntityAlreadyExists). @default an account where the GitHub provider already exists and creates are not checked
+     */
+    iam?: IamModel;
 }
 
 /** The outcome of one program run. */
@@ -288,6 +294,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     const localRegistry = opts.localRegistry ?? new FakeRegistry();
     localRegistryHooks.fetch = localRegistry.fetch;
     const preview = opts.preview ?? false;
+    const iam = opts.iam ?? new IamModel(ACCOUNT_ID, ["https://token.actions.githubusercontent.com"]);
     // A failed registration (e.g. a push onto an immutable tag) fails the run, as `pulumi up` would.
     let failRegistration: (e: unknown) => void = () => undefined;
     const registrationFailed = new Promise<never>((_, reject) => (failRegistration = reject));
@@ -297,6 +304,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
             const result = stateFor(args.type, args.name, args.inputs);
             try {
                 if (!preview) applyToRegistries(ecr, args.type, args.inputs, result.state);
+                if (!preview && opts.iam && args.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider") opts.iam.createOidcProvider(args.inputs.url);
             } catch (e) {
                 failRegistration(e);
                 throw e;
@@ -318,6 +326,14 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
                     return ecr.getImage(args.inputs as { repositoryName: string; imageTag?: string });
                 case "aws:ecr/getImages:getImages":
                     return ecr.getImages(args.inputs as { repositoryName: string });
+                case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider":
+                    try {
+                        return iam.getOpenIdConnectProvider(args.inputs as { url?: string; arn?: string });
+                    } catch (e) {
+                        // Read inside an Output, nothing catches it: the deployment fails, as `pulumi up` would.
+                        failRegistration(e);
+                        throw e;
+                    }
                 default:
                     throw new Error(`harness: unmocked call ${args.token}`);
             }
@@ -367,7 +383,8 @@ export async function runProgramExpectingError(opts: RunOptions = {}): Promise<{
         const r = await runProgram(opts);
         resources.push(...r.resources);
     } catch (error) {
-        await require("@pulumi/pulumi/runtime/settings").waitForRPCs().catch(() => undefined);
+        // Outputs waiting on the failed resource never settle: wait for the rest only briefly.
+        await Promise.race([require("@pulumi/pulumi/runtime/settings").waitForRPCs().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
         const monitor = (pulumi.runtime as any).getMonitor();
         const registered = [...monitor.getRegisteredResources().values()] as { urn: string }[];
         return { error: error as Error, resources: registered.map((r) => ({ urn: r.urn }) as RecordedResource) };

@@ -31,12 +31,7 @@ const EXTERNALLY_PROVIDED: Record<string, string> = {
  * Variables the workflows already use and the PROGRAM must write, but does not write yet. Each entry
  * names who writes it. When the program writes one, this test fails: move it out of this list.
  */
-const PENDING_PROGRAM_VARIABLES: Record<string, string> = {
-    "vars.CI_IMAGES_PIPELINE_SESSION_SECONDS":
-        "session length (seconds) of the pipeline role: the program writes it from the SAME constant as the role's maxSessionDuration (issue #14 item 3, access/real-engine helper); the weekly job passes it to role-duration-seconds",
-    "vars.CI_IMAGES_PREVIEW_ROLE_ARN":
-        "ARN of the read-only preview role trusted for `pull_request` subjects (issue #15, program side: a later access helper creates the role and writes this variable)",
-};
+const PENDING_PROGRAM_VARIABLES: Record<string, string> = {};
 
 /**
  * Actions every workflow may use, each verified in the action's own repository (fetched mirror):
@@ -60,7 +55,7 @@ const IAM_MAX_SESSION_SECONDS = 43200;
 /** Every name the prod stack writes to GitHub, as `vars.X` / `secrets.X`, from its validated config. */
 function programWrittenReferences(): Set<string> {
     const config = parseStackConfig(readStackConfigFile(ROOT, "prod"), { projectRoot: ROOT, env: {} });
-    const written = actionsNames(stackImageNames(config), { secretRoleArn: config.github.secretRoleArn, pipelineRole: config.access.pipeline.enabled, awsRegion: true });
+    const written = actionsNames(stackImageNames(config), { secretRoleArn: config.github.secretRoleArn, pipelineRole: config.access.pipeline.enabled, previewRole: config.access.preview.enabled, awsRegion: true });
     return new Set([...written.variables.map((n) => `vars.${n}`), ...written.secrets.map((n) => `secrets.${n}`)]);
 }
 

@@ -7,6 +7,9 @@ import {
     githubOidcTrustPolicy,
     pipelinePushPolicy,
     githubSubjectProblems,
+    IAM_SESSION_BOUNDS,
+    OidcProviderMode,
+    PIPELINE_SESSION_SECONDS,
 } from "../../lib/access/policies";
 
 /** Inputs of `PipelinePushAccess`. */
@@ -17,8 +20,12 @@ export interface PipelinePushAccessArgs {
     pullThroughCacheRepositoryArnPattern?: pulumi.Input<string>;
     /** GitHub repositories/branches/environments whose workflows may assume the role. */
     subjects: GithubSubject[];
-    /** ARN of an existing GitHub Actions OIDC provider (one per account); unset creates one. @default undefined */
+    /** ARN of an existing GitHub Actions OIDC provider (one per account): neither created nor looked up. @default undefined */
     oidcProviderArn?: pulumi.Input<string>;
+    /** Without oidcProviderArn: `create` the account's provider (one stack per account) or `lookup` the existing one by URL. @default "create" */
+    oidcProvider?: OidcProviderMode;
+    /** The role's maxSessionDuration (seconds), also published for the workflows' role-duration-seconds. @default PIPELINE_SESSION_SECONDS */
+    maxSessionSeconds?: number;
     /** Managed policies granting what `pulumi up` needs (ECR/IAM management), chosen by admins. @default [] */
     deployPolicyArns?: string[];
     /** Tags for the provider, role and policy. @default {} */
@@ -38,6 +45,8 @@ export class PipelinePushAccess extends pulumi.ComponentResource {
     public readonly oidcProviderArn: pulumi.Output<string>;
     /** ARN of the push policy. */
     public readonly policyArn: pulumi.Output<string>;
+    /** The role's maxSessionDuration in seconds. */
+    public readonly maxSessionSeconds: number;
 
     constructor(name: string, args: PipelinePushAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mlci:access:PipelinePushAccess", name, {}, opts);
@@ -47,20 +56,28 @@ export class PipelinePushAccess extends pulumi.ComponentResource {
             throw new pulumi.ResourceError(`PipelinePushAccessArgs: ${problems.map((p) => `${p.path}: ${p.message}; ${p.fix ?? ""}`).join("\n")}`, this);
         }
         const tags = args.tags ?? {};
+        const maxSessionSeconds = args.maxSessionSeconds ?? PIPELINE_SESSION_SECONDS;
+        if (!Number.isInteger(maxSessionSeconds) || maxSessionSeconds < IAM_SESSION_BOUNDS.min || maxSessionSeconds > IAM_SESSION_BOUNDS.max) {
+            throw new pulumi.ResourceError(`PipelinePushAccessArgs.maxSessionSeconds: ${maxSessionSeconds} is outside IAM's ${IAM_SESSION_BOUNDS.min}-${IAM_SESSION_BOUNDS.max} seconds`, this);
+        }
 
+        // One provider per URL and account: created by one stack, looked up by the others (or given by ARN).
         // No thumbprints: for GitHub, IAM validates against its own trusted CAs and ignores them.
         const providerArn = args.oidcProviderArn !== undefined
             ? pulumi.output(args.oidcProviderArn)
-            : new aws.iam.OpenIdConnectProvider(`${name}-github-oidc`, {
-                url: GITHUB_OIDC_URL,
-                clientIdLists: [GITHUB_OIDC_AUDIENCE],
-                tags,
-            }, { parent: this }).arn;
+            : (args.oidcProvider ?? "create") === "lookup"
+              ? aws.iam.getOpenIdConnectProviderOutput({ url: GITHUB_OIDC_URL }, { parent: this }).arn
+              : new aws.iam.OpenIdConnectProvider(`${name}-github-oidc`, {
+                  url: GITHUB_OIDC_URL,
+                  clientIdLists: [GITHUB_OIDC_AUDIENCE],
+                  tags,
+              }, { parent: this }).arn;
 
         const subjects = args.subjects;
         const role = new aws.iam.Role(`${name}-role`, {
             description: "GitHub Actions image pipeline: pushes ml-ci images",
             assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(githubOidcTrustPolicy({ providerArn: arn, subjects }))),
+            maxSessionDuration: maxSessionSeconds,
             tags,
         }, { parent: this });
 
@@ -81,6 +98,7 @@ export class PipelinePushAccess extends pulumi.ComponentResource {
         this.roleArn = role.arn;
         this.oidcProviderArn = providerArn;
         this.policyArn = policy.arn;
+        this.maxSessionSeconds = maxSessionSeconds;
         this.registerOutputs({ roleArn: this.roleArn, oidcProviderArn: this.oidcProviderArn, policyArn: this.policyArn });
     }
 }

@@ -1,6 +1,6 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { actionsNames, actionsResourceName, ActionsTarget, AWS_REGION_VARIABLE, PIPELINE_ROLE_NAME, REGISTRY_VARIABLE } from "../../lib/github/names";
+import { actionsNames, actionsResourceName, ActionsTarget, AWS_REGION_VARIABLE, PIPELINE_ROLE_NAME, PIPELINE_SESSION_VARIABLE, PREVIEW_ROLE_VARIABLE, REGISTRY_VARIABLE } from "../../lib/github/names";
 
 /** Inputs of {@link GithubActionsConfig}; build them with `resolveGithubAccess` plus the stack's outputs. */
 export interface GithubActionsConfigArgs {
@@ -16,6 +16,10 @@ export interface GithubActionsConfigArgs {
     imageRefs: Record<string, pulumi.Input<string>>;
     /** OIDC pipeline role ARN, published as CI_IMAGES_PIPELINE_ROLE_ARN. @default undefined (not published) */
     pipelineRoleArn?: pulumi.Input<string>;
+    /** Session length (seconds) of the pipeline role, published as CI_IMAGES_PIPELINE_SESSION_SECONDS with its ARN; required with pipelineRoleArn. @default undefined */
+    pipelineSessionSeconds?: number;
+    /** Read-only preview role ARN, published as the variable CI_IMAGES_PREVIEW_ROLE_ARN. @default undefined (not published) */
+    previewRoleArn?: pulumi.Input<string>;
     /** Publish the pipeline role ARN as an Actions secret; false publishes it as a plain variable. @default true */
     secretRoleArn?: boolean;
     /** AWS region of the registry, published as CI_IMAGES_AWS_REGION. @default undefined (not published) */
@@ -36,7 +40,10 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
         super("mlci:github:GithubActionsConfig", name, {}, opts);
         const secretRoleArn = args.secretRoleArn ?? true;
         const imageNames = Object.keys(args.imageRefs);
-        const nameOptions = { pipelineRole: args.pipelineRoleArn !== undefined, secretRoleArn, awsRegion: args.awsRegion !== undefined };
+        const nameOptions = { pipelineRole: args.pipelineRoleArn !== undefined, secretRoleArn, awsRegion: args.awsRegion !== undefined, previewRole: args.previewRoleArn !== undefined };
+        if (args.pipelineRoleArn !== undefined && args.pipelineSessionSeconds === undefined) {
+            throw new pulumi.ResourceError("GithubActionsConfigArgs.pipelineSessionSeconds: required with pipelineRoleArn (the role's maxSessionDuration, for role-duration-seconds)", this);
+        }
         const names = actionsNames(imageNames, nameOptions);
         const targets = new Set<string>();
         for (const target of args.repositories) {
@@ -56,7 +63,9 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
         if (args.pipelineRoleArn !== undefined) {
             if (secretRoleArn) secrets.push([PIPELINE_ROLE_NAME, pulumi.secret(args.pipelineRoleArn)]);
             else variables.push([PIPELINE_ROLE_NAME, args.pipelineRoleArn]);
+            variables.push([PIPELINE_SESSION_VARIABLE, String(args.pipelineSessionSeconds)]);
         }
+        if (args.previewRoleArn !== undefined) variables.push([PREVIEW_ROLE_VARIABLE, args.previewRoleArn]);
 
         for (const target of args.repositories) {
             const environment = target.environment;

@@ -80,20 +80,56 @@ export interface RunnerAccessSettings {
     existingRoleNames?: string[];
 }
 
+/**
+ * How a stack gets the account's GitHub OIDC provider. IAM holds ONE provider per URL and account (a second create
+ * fails with EntityAlreadyExists), so exactly one stack per account creates it and the others look it up.
+ */
+export type OidcProviderMode = "create" | "lookup";
+
 /** `mlci:access.pipeline` as parsed from config. */
 export interface PipelineAccessSettings {
     enabled: boolean;
-    /** ARN of an existing GitHub OIDC provider; unset creates one (an account may hold only one per URL). */
+    /** `create` the account's GitHub OIDC provider or `lookup` the one another stack created. @default "create" unless oidcProviderArn is set */
+    oidcProvider?: OidcProviderMode;
+    /** ARN of an existing GitHub OIDC provider: neither created nor looked up. */
     oidcProviderArn?: string;
     subjects?: GithubSubject[];
-    /** Managed policies that let the pipeline run `pulumi up` (manage ECR/IAM); chosen by admins. */
+    /** Managed policies that let the pipeline run `pulumi up` (state backend, manage ECR/IAM); chosen by admins. */
     deployPolicyArns?: string[];
+    /** A workflow runs `pulumi up` of this stack through the pipeline role (prod's weekly rebuild). @default false */
+    runsPulumiUp?: boolean;
 }
+
+/** `mlci:access.preview`: the read-only role of the PR preview (`pulumi preview` on `pull_request`). */
+export interface PreviewAccessSettings {
+    enabled: boolean;
+    /** "owner/name" repositories whose `pull_request` workflows may assume the role. */
+    repositories?: string[];
+}
+
+/** Where the stack's Pulumi state lives: an S3 bucket (DIY backend) or Pulumi Cloud (no AWS rights). */
+export type StateBackendSettings = { type: "pulumi-cloud" } | { type: "s3"; bucket: string; prefix?: string };
 
 /** `mlci:access` as parsed from config. */
 export interface AccessSettings {
     runner?: RunnerAccessSettings;
     pipeline?: PipelineAccessSettings;
+    preview?: PreviewAccessSettings;
+    stateBackend?: StateBackendSettings;
+}
+
+/**
+ * Session length (seconds) of the pipeline role: its `maxSessionDuration`, and the value the program writes to GitHub
+ * as `CI_IMAGES_PIPELINE_SESSION_SECONDS` for the weekly job's `role-duration-seconds`. One value, so STS never sees
+ * a request longer than the role allows. 6 hours: the weekly job's timeout (360 min) fits inside it.
+ */
+export const PIPELINE_SESSION_SECONDS = 21600;
+/** IAM's bounds of a role's `maxSessionDuration` (1 to 12 hours). */
+export const IAM_SESSION_BOUNDS = { min: 3600, max: 43200 } as const;
+
+/** How the stack's OIDC provider is obtained: the explicit ARN, else the configured mode (create by default). */
+export function oidcProviderSource(pipeline: Pick<PipelineAccessSettings, "oidcProvider" | "oidcProviderArn">): { arn: string } | { mode: OidcProviderMode } {
+    return pipeline.oidcProviderArn !== undefined ? { arn: pipeline.oidcProviderArn } : { mode: pipeline.oidcProvider ?? "create" };
 }
 
 const statementActions = (s: PolicyStatement): string[] => toList(s.Action ?? []);
@@ -168,6 +204,70 @@ export function pipelinePushPolicy(args: RepositoryPolicyArgs): PolicyDocument {
         statements.push({ Sid: "PushStackRepositories", Effect: "Allow", Action: unique(ECR_PUSH_ACTIONS), Resource: repos });
     }
     statements.push(...pullThroughCacheStatement(args.pullThroughCacheRepositoryArnPattern));
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** ECR reads of the read-only preview role on the stack's repositories: describe and list, never pull layers or push. */
+export const ECR_PREVIEW_READ_ACTIONS: readonly string[] = [
+    "ecr:DescribeImages",
+    "ecr:DescribeRepositories",
+    "ecr:GetLifecyclePolicy",
+    "ecr:GetRepositoryPolicy",
+    "ecr:ListImages",
+    "ecr:ListTagsForResource",
+];
+/** IAM reads of the read-only preview role on the stack's roles. */
+export const IAM_PREVIEW_ROLE_READ_ACTIONS: readonly string[] = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"];
+/** IAM reads of the read-only preview role on the stack's managed policies and OIDC provider. */
+export const IAM_PREVIEW_POLICY_READ_ACTIONS: readonly string[] = ["iam:GetPolicy", "iam:GetPolicyVersion"];
+
+/** ARNs a state backend's objects live under: the bucket, and the `<prefix>/.pulumi/` objects of the DIY backend. */
+export function stateBackendArns(backend: Extract<StateBackendSettings, { type: "s3" }>, partition = "aws"): { bucket: string; objects: string; listPrefix: string } {
+    const prefix = (backend.prefix ?? "").replace(/^\/+|\/+$/g, "");
+    const root = prefix === "" ? ".pulumi" : `${prefix}/.pulumi`;
+    return { bucket: `arn:${partition}:s3:::${backend.bucket}`, objects: `arn:${partition}:s3:::${backend.bucket}/${root}/*`, listPrefix: `${root}/*` };
+}
+
+/**
+ * Statements on the Pulumi state in S3: `read` lists and gets the stack's checkpoints (a `pulumi preview` takes no
+ * lock on the DIY backend), `write` also puts and deletes them (checkpoints, history, backups, lock files).
+ * Pulumi Cloud needs no AWS rights: no statements.
+ */
+export function stateBackendStatements(backend: StateBackendSettings | undefined, access: "read" | "write", partition = "aws"): PolicyStatement[] {
+    if (backend === undefined || backend.type !== "s3") return [];
+    const arns = stateBackendArns(backend, partition);
+    return [
+        { Sid: "StateList", Effect: "Allow", Action: "s3:ListBucket", Resource: arns.bucket, Condition: { StringLike: { "s3:prefix": [arns.listPrefix] } } },
+        { Sid: access === "read" ? "StateRead" : "StateReadWrite", Effect: "Allow", Action: access === "read" ? ["s3:GetObject"] : ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], Resource: arns.objects },
+    ];
+}
+
+/** Arguments of {@link previewReadPolicy}. */
+export interface PreviewReadPolicyArgs {
+    /** ARNs of this stack's repositories. */
+    repositoryArns: readonly string[];
+    /** ARNs of this stack's IAM roles (runner, pipeline). */
+    roleArns: readonly string[];
+    /** ARNs of this stack's managed policies and its OIDC provider. */
+    policyArns: readonly string[];
+    /** Where the state lives. @default Pulumi Cloud (no statements) */
+    stateBackend?: StateBackendSettings;
+    partition?: string;
+}
+
+/**
+ * Read-only policy of the PR preview role: read the state, log in to ECR (the program's getAuthorizationToken invoke
+ * runs in a preview too), list and describe this stack's repositories, read its roles and policies. No push, no
+ * writes of any kind, no secrets.
+ */
+export function previewReadPolicy(args: PreviewReadPolicyArgs): PolicyDocument {
+    const statements: PolicyStatement[] = [...stateBackendStatements(args.stateBackend, "read", args.partition), loginStatement()];
+    const repos = unique(args.repositoryArns);
+    if (repos.length > 0) statements.push({ Sid: "DescribeStackRepositories", Effect: "Allow", Action: unique(ECR_PREVIEW_READ_ACTIONS), Resource: repos });
+    const roles = unique(args.roleArns);
+    if (roles.length > 0) statements.push({ Sid: "ReadStackRoles", Effect: "Allow", Action: unique(IAM_PREVIEW_ROLE_READ_ACTIONS), Resource: roles });
+    const policies = unique(args.policyArns);
+    if (policies.length > 0) statements.push({ Sid: "ReadStackPolicies", Effect: "Allow", Action: unique([...IAM_PREVIEW_POLICY_READ_ACTIONS, "iam:GetOpenIDConnectProvider"]), Resource: policies });
     return { Version: "2012-10-17", Statement: statements };
 }
 
@@ -292,6 +392,112 @@ export function findWildcardViolations(document: unknown, opts: WildcardCheckOpt
     return violations;
 }
 
+const globMatches = (pattern: string, value: string, caseInsensitive: boolean): boolean => {
+    const re = new RegExp(`^${pattern.split("").map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\/]/g, "\\$&"))).join("")}$`, caseInsensitive ? "i" : "");
+    return re.test(value);
+};
+
+/**
+ * Whether the documents allow `action` on `resource` (IAM wildcards; an explicit Deny wins; NotAction/NotResource and
+ * Conditions are not evaluated, so a conditional Allow counts as an allow). Enough to tell whether managed policies
+ * grant the state backend, not a full IAM evaluator.
+ */
+export function documentsAllow(documents: readonly (PolicyDocument | string)[], action: string, resource: string): boolean {
+    const statements = documents.flatMap((d) => toList((typeof d === "string" ? (JSON.parse(d) as PolicyDocument) : d).Statement ?? []));
+    const matches = (s: PolicyStatement) =>
+        toList(s.Action ?? []).some((a) => globMatches(a, action, true)) && toList(s.Resource ?? []).some((r) => globMatches(r, resource, false));
+    return !statements.some((s) => s.Effect === "Deny" && matches(s)) && statements.some((s) => s.Effect === "Allow" && matches(s));
+}
+
+/** What the deploy-rights check knows beyond the config: the documents of `deployPolicyArns`, when fetched (`check --online`). */
+export interface DeployRightsFacts {
+    /** Default version documents of the `deployPolicyArns` policies. @default unknown: only the config is checked */
+    deployPolicyDocuments?: readonly (PolicyDocument | string)[];
+    partition?: string;
+}
+
+/**
+ * Warnings (not errors: an admin may grant the rights another way) when a stack runs `pulumi up` through the pipeline
+ * role (`access.pipeline.runsPulumiUp`) and that role would lack the rights to: `deployPolicyArns` is empty, the
+ * state backend is not declared, or the fetched deploy policies do not grant the S3 state reads and writes.
+ * `ci-images check` prints them.
+ */
+export function deployRightsWarnings(access: AccessSettings, facts: DeployRightsFacts = {}): ConfigProblem[] {
+    const pipeline = access.pipeline;
+    if (pipeline?.enabled !== true || pipeline.runsPulumiUp !== true) return [];
+    const warnings: ConfigProblem[] = [];
+    const arns = pipeline.deployPolicyArns ?? [];
+    if (arns.length === 0) {
+        warnings.push({
+            path: "access.pipeline.deployPolicyArns",
+            message: "is empty, but a workflow runs `pulumi up` through the pipeline role, whose own policy only pushes and pulls images: the update cannot read or write the state or change the stack's resources",
+            fix: "list managed policies granting the state backend and the stack's ECR/IAM resources (docs/aws-apis.md, \"Deploy rights\")",
+        });
+    }
+    const backend = access.stateBackend;
+    if (backend === undefined) {
+        warnings.push({
+            path: "access.stateBackend",
+            message: "is not set, so the pipeline role's rights on the Pulumi state cannot be checked",
+            fix: "set { type: s3, bucket: <bucket>, prefix: <prefix> } (PULUMI_BACKEND_URL=s3://<bucket>/<prefix>) or { type: pulumi-cloud }",
+        });
+    } else if (backend.type === "s3" && facts.deployPolicyDocuments !== undefined) {
+        const arns3 = stateBackendArns(backend, facts.partition);
+        const object = arns3.objects.replace(/\*$/, "stacks/example.json");
+        const needed: [string, string][] = [["s3:ListBucket", arns3.bucket], ["s3:GetObject", object], ["s3:PutObject", object], ["s3:DeleteObject", object]];
+        const missing = needed.filter(([a, r]) => !documentsAllow(facts.deployPolicyDocuments!, a, r));
+        if (missing.length > 0) {
+            warnings.push({
+                path: "access.pipeline.deployPolicyArns",
+                message: `do not grant the state backend: ${missing.map(([a, r]) => `${a} on ${r}`).join(", ")}`,
+                fix: `add a policy allowing s3:ListBucket on ${arns3.bucket} (prefix ${arns3.listPrefix}) and s3:GetObject, s3:PutObject, s3:DeleteObject on ${arns3.objects}`,
+            });
+        }
+    }
+    return warnings;
+}
+
+/** One stack's claim on the account's GitHub OIDC provider, for {@link oidcProviderOwnershipProblems}. */
+export interface OidcProviderClaim {
+    stack: string;
+    /** Accounts the stack may run in (`aws:allowedAccountIds`); undefined when the stack file does not say. */
+    accountIds?: string[];
+    pipeline: Pick<PipelineAccessSettings, "enabled" | "oidcProvider" | "oidcProviderArn">;
+}
+
+/**
+ * Problems of a set of stacks sharing accounts: more than one stack creating the GitHub OIDC provider in one account
+ * (the second `pulumi up` fails with EntityAlreadyExists), a creator whose account is unknown, and an account where
+ * stacks look the provider up but none creates it.
+ */
+export function oidcProviderOwnershipProblems(claims: readonly OidcProviderClaim[]): string[] {
+    const problems: string[] = [];
+    const creators = new Map<string, string[]>();
+    const lookups = new Map<string, string[]>();
+    for (const c of claims) {
+        if (!c.pipeline.enabled) continue;
+        const source = oidcProviderSource(c.pipeline);
+        if ("arn" in source) continue;
+        if (c.accountIds === undefined || c.accountIds.length === 0) {
+            problems.push(`stack ${c.stack} ${source.mode === "create" ? "creates" : "looks up"} the GitHub OIDC provider but does not say which account it runs in: set aws:allowedAccountIds`);
+            continue;
+        }
+        for (const account of c.accountIds) {
+            const into = source.mode === "create" ? creators : lookups;
+            into.set(account, [...(into.get(account) ?? []), c.stack]);
+        }
+    }
+    for (const [account, stacks] of creators) {
+        if (stacks.length > 1) {
+            problems.push(`stacks ${stacks.join(", ")} all create the GitHub OIDC provider in account ${account}; IAM holds one per URL, so the second fails with EntityAlreadyExists: keep oidcProvider: create in one and set oidcProvider: lookup in the others`);
+        }
+    }
+    for (const [account, stacks] of lookups) {
+        if (!creators.has(account)) problems.push(`stacks ${stacks.join(", ")} look up the GitHub OIDC provider in account ${account}, but no stack creates it: set oidcProvider: create in one stack, or oidcProviderArn`);
+    }
+    return problems;
+}
+
 const REPO_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 const REF_NAME_PATTERN = /^[^\s:~^\\]+$/;
 
@@ -365,11 +571,30 @@ export function accessProblems(access: AccessSettings): ConfigProblem[] {
                 fix: "use arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com, or leave it unset to create one",
             });
         }
+        if (pipeline.oidcProviderArn !== undefined && pipeline.oidcProvider !== undefined) {
+            problems.push({ path: "access.pipeline.oidcProvider", message: `is "${pipeline.oidcProvider}" while oidcProviderArn names the provider`, fix: "remove one: oidcProviderArn uses that provider as is" });
+        }
         (pipeline.deployPolicyArns ?? []).forEach((arn, i) => {
             if (!POLICY_ARN_PATTERN.test(arn)) {
                 problems.push({ path: `access.pipeline.deployPolicyArns[${i}]`, message: `"${arn}" is not a managed policy ARN`, fix: "use arn:aws:iam::<account|aws>:policy/<name>" });
             }
         });
+    }
+    const preview = access.preview;
+    if (preview?.enabled === true) {
+        if (pipeline?.enabled !== true) {
+            problems.push({ path: "access.preview.enabled", message: "is true but access.pipeline is disabled: the preview role trusts the pipeline's GitHub OIDC provider", fix: "enable access.pipeline, or set access.preview.enabled: false" });
+        } else if (pipeline.oidcProviderArn === undefined && pipeline.oidcProvider === "lookup") {
+            problems.push({ path: "access.preview.enabled", message: "is true while the OIDC provider is looked up by URL, which needs iam:ListOpenIDConnectProviders on \"*\" (not granted to a read-only role)", fix: "set access.pipeline.oidcProviderArn to the provider's ARN" });
+        }
+        const repos = preview.repositories ?? [];
+        if (repos.length === 0) problems.push({ path: "access.preview.repositories", message: "is empty, so no pull request could assume the preview role", fix: 'list the repository whose PRs run the preview, e.g. ["pytorch/rl"]' });
+        repos.forEach((repo, i) => {
+            if (hasWildcard(repo) || !REPO_PATTERN.test(repo)) problems.push({ path: `access.preview.repositories[${i}]`, message: `"${repo}" is not one "owner/name" repository`, fix: 'use e.g. "pytorch/rl"' });
+        });
+        if (access.stateBackend === undefined) {
+            problems.push({ path: "access.stateBackend", message: "is not set, so the preview role would not know which state to read", fix: "set { type: s3, bucket: <bucket>, prefix: <prefix> } or { type: pulumi-cloud }" });
+        }
     }
     return problems;
 }

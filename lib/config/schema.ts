@@ -94,8 +94,12 @@ const registrySchema = z.strictObject({
         })
         .default({ enabled: true, prefix: "docker-hub" }),
     scanning: z.strictObject({ type: z.enum(["BASIC", "ENHANCED"]).default("BASIC"), continuous: z.boolean().default(false) }).default({ type: "BASIC", continuous: false }),
-    /** Manage account-wide registry settings (scanning, replication); one stack per account should. @default true */
-    manageRegistrySettings: z.boolean().default(true),
+    /**
+     * Own the account-wide registry settings: the RegistryScanningConfiguration and ReplicationConfiguration REPLACE
+     * whatever the account has (other stacks' and hand-made rules included). Opt in explicitly in ONE stack per
+     * account and region. @default false
+     */
+    manageRegistrySettings: z.boolean().default(false),
     replicationRegions: z.array(z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'must be an AWS region like "us-west-2"')).default([]),
     /** Forecast budget of stored GB across the stack's repositories (`ci-images check` fails above it). */
     storageBudgetGb: z.number().positive("must be a positive number of GB").optional(),
@@ -174,11 +178,30 @@ const accessSchema = z.strictObject({
     pipeline: z
         .strictObject({
             enabled: z.boolean().default(true),
+            /** Create the account's GitHub OIDC provider (one stack per account) or look it up (the others). @default "create" */
+            oidcProvider: z.enum(["create", "lookup"]).optional(),
             oidcProviderArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/, "must be the ARN of the token.actions.githubusercontent.com OIDC provider").optional(),
             subjects: z.array(subjectSchema).default([]),
             deployPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\//, "must be an IAM policy ARN")).default([]),
+            /** A workflow runs `pulumi up` through this role (`ci-images check` warns when it lacks deploy rights). @default false */
+            runsPulumiUp: z.boolean().default(false),
         })
-        .default({ enabled: true, subjects: [], deployPolicyArns: [] }),
+        .default({ enabled: true, subjects: [], deployPolicyArns: [], runsPulumiUp: false }),
+    /** Read-only role of the PR preview, trusted for `repo:<owner>/<repo>:pull_request` only. */
+    preview: z
+        .strictObject({
+            enabled: z.boolean().default(false),
+            /** "owner/name" repositories whose pull requests run the preview. @default [] */
+            repositories: z.array(z.string()).default([]),
+        })
+        .default({ enabled: false, repositories: [] }),
+    /** Where the Pulumi state lives (the preview role reads it; the deploy-rights check reads it). */
+    stateBackend: z
+        .discriminatedUnion("type", [
+            z.strictObject({ type: z.literal("pulumi-cloud") }),
+            z.strictObject({ type: z.literal("s3"), bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"), prefix: z.string().optional() }),
+        ])
+        .optional(),
 });
 
 const githubSchema = z.strictObject({

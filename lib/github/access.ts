@@ -33,7 +33,7 @@ export function githubConfigProblems(config: Pick<StackConfig, "github" | "famil
     });
     for (const scope of new Set(config.github.repositories.map((t): ActionsScope => (t.environment === undefined ? "repository" : "environment")))) {
         try {
-            actionsNames(imageNames, { pipelineRole: config.access.pipeline.enabled, secretRoleArn: config.github.secretRoleArn, scope });
+            actionsNames(imageNames, { pipelineRole: config.access.pipeline.enabled, secretRoleArn: config.github.secretRoleArn, previewRole: config.access.preview?.enabled ?? false, scope });
         } catch (e) {
             problems.push({ path: "github", message: (e as Error).message.replace(/\n\s*/g, " "), fix: "rename the colliding families or narrow the matrix" });
         }

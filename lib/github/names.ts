@@ -10,6 +10,10 @@ export const REGISTRY_VARIABLE = "CI_IMAGES_REGISTRY";
 export const AWS_REGION_VARIABLE = "CI_IMAGES_AWS_REGION";
 /** Secret (or variable, with `secretRoleArn: false`) holding the OIDC pipeline role ARN. */
 export const PIPELINE_ROLE_NAME = "CI_IMAGES_PIPELINE_ROLE_ARN";
+/** Variable holding the pipeline role's session length in seconds (its maxSessionDuration), for `role-duration-seconds`. */
+export const PIPELINE_SESSION_VARIABLE = "CI_IMAGES_PIPELINE_SESSION_SECONDS";
+/** Variable holding the read-only preview role's ARN (a plain variable: an ARN is not a secret). */
+export const PREVIEW_ROLE_VARIABLE = "CI_IMAGES_PREVIEW_ROLE_ARN";
 /** Prefix of the per-image variables, each holding the image's digest-pinned ref. */
 export const IMAGE_VARIABLE_PREFIX = "CI_IMAGE_";
 
@@ -52,6 +56,8 @@ export interface ActionsNameOptions {
     secretRoleArn?: boolean;
     /** The registry's AWS region is published. @default true */
     awsRegion?: boolean;
+    /** The read-only preview role's ARN is published. @default false */
+    previewRole?: boolean;
     /** Scope whose limits apply. @default "repository" */
     scope?: ActionsScope;
 }
@@ -91,7 +97,11 @@ export function actionsNames(imageNames: readonly string[], opts: ActionsNameOpt
 
     const variables = [REGISTRY_VARIABLE, ...((opts.awsRegion ?? true) ? [AWS_REGION_VARIABLE] : []), ...images.values()];
     const secrets: string[] = [];
-    if (pipelineRole) (secretRoleArn ? secrets : variables).push(PIPELINE_ROLE_NAME);
+    if (pipelineRole) {
+        (secretRoleArn ? secrets : variables).push(PIPELINE_ROLE_NAME);
+        variables.push(PIPELINE_SESSION_VARIABLE);
+    }
+    if (opts.previewRole ?? false) variables.push(PREVIEW_ROLE_VARIABLE);
 
     for (const name of [...variables, ...secrets]) {
         const problem = actionsNameProblem(name);
