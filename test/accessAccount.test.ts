@@ -7,6 +7,7 @@ import * as fs from "fs";
 import YAML from "yaml";
 import { deployRightsWarnings, oidcProviderOwnershipProblems, OidcProviderClaim } from "../lib/access/policies";
 import { parseStackConfig } from "../lib/config/config";
+import { accountWideResources } from "../lib/registry/documents";
 import { readStackConfigFile } from "../lib/stackPlan";
 import { PROJECT_ROOT, runProgram, runProgramExpectingError } from "./harness";
 import { IamModel } from "./iamModel";
@@ -104,5 +105,36 @@ describe("deploy rights of a pipeline role that runs pulumi up (#15)", () => {
         assert.deepStrictEqual(deployRightsWarnings({ pipeline, stateBackend: { type: "pulumi-cloud" } }, { deployPolicyDocuments: [] }), [], "Pulumi Cloud needs no AWS rights");
         assert.deepStrictEqual(deployRightsWarnings({ pipeline }).map((w) => w.path), ["access.stateBackend"]);
         assert.deepStrictEqual(deployRightsWarnings({ pipeline: { ...pipeline, runsPulumiUp: false, deployPolicyArns: [] } }), []);
+    });
+});
+
+describe("account-wide settings are owned by one stack that opts in (#14.14)", () => {
+    const parse = (stack: string) => parseStackConfig(readStackConfigFile(PROJECT_ROOT, stack), { projectRoot: PROJECT_ROOT, env: {} });
+
+    it("prod owns the scanning and replication configurations and the OIDC provider; dev owns nothing account-wide", () => {
+        assert.deepStrictEqual(accountWideResources(parse("prod")).map((r) => r.type), [
+            "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration",
+            "aws:ecr/replicationConfiguration:ReplicationConfiguration",
+            "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+        ]);
+        assert.match(accountWideResources(parse("prod"))[1].effect, /^replaces the account's replication configuration \(ml-ci\/ to us-west-2\)/);
+        assert.deepStrictEqual(accountWideResources(parse("dev")), []);
+    });
+
+    it("the program declares exactly the account-wide resources the function lists", async function () {
+        this.timeout(120_000);
+        const run = await runProgram(PROD);
+        for (const r of accountWideResources(parse("prod"))) assert.strictEqual(run.byType(r.type).length, 1, r.type);
+        const dev = await runProgram({ stack: "dev", env: ENV });
+        for (const type of ["aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", "aws:ecr/replicationConfiguration:ReplicationConfiguration", "aws:iam/openIdConnectProvider:OpenIdConnectProvider"]) {
+            assert.strictEqual(dev.byType(type).length, 0, type);
+        }
+    });
+
+    it("replication or non-default scanning without the opt-in fails validation, naming the key and the fix", async () => {
+        const { error, resources } = await runProgramExpectingError({ ...PROD, overrides: { registry: { manageRegistrySettings: false, scanning: { type: "ENHANCED" } } } });
+        assert.match(error.message, /config mlci:registry\.replicationRegions: needs the account-wide ReplicationConfiguration, which this stack does not own \(registry\.manageRegistrySettings is false\)\. Fix: set registry\.manageRegistrySettings: true in the ONE stack/);
+        assert.match(error.message, /config mlci:registry\.scanning: is set in the account-wide RegistryScanningConfiguration/);
+        assert.deepStrictEqual(resources, []);
     });
 });

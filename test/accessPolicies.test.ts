@@ -2,8 +2,6 @@ import * as assert from "assert";
 import fc from "fast-check";
 import {
     ECR_LOGIN_ACTION,
-    ECR_PULL_ACTIONS,
-    ECR_PUSH_ACTIONS,
     GITHUB_OIDC_AUDIENCE,
     GITHUB_OIDC_URL,
     GithubSubject,
@@ -82,8 +80,24 @@ describe("runnerPullPolicy", () => {
         assert.deepStrictEqual(grants(doc).filter(([, r]) => r === "*"), [[ECR_LOGIN_ACTION, "*"]]);
     });
 
+    it("is exactly this document: literal action lists, never taken from the module's constants", () => {
+        assert.deepStrictEqual(doc, {
+            Version: "2012-10-17",
+            Statement: [
+                { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+                { Sid: "PullStackRepositories", Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], Resource: [...REPOS].sort() },
+                {
+                    Sid: "PullThroughCache",
+                    Effect: "Allow",
+                    Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:GetDownloadUrlForLayer"],
+                    Resource: "arn:aws:ecr:us-east-1:123456789012:repository/docker-hub/*",
+                },
+            ],
+        });
+    });
+
     it("grants each pull action on exactly the stack's repositories plus the cache prefix", () => {
-        for (const action of ECR_PULL_ACTIONS) {
+        for (const action of ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]) {
             assert.deepStrictEqual(resourcesOf(doc, action), [...REPOS, CACHE].sort(), action);
         }
     });
@@ -95,7 +109,7 @@ describe("runnerPullPolicy", () => {
     });
 
     it("grants no push action", () => {
-        const pushOnly = ECR_PUSH_ACTIONS.filter((a) => !ECR_PULL_ACTIONS.includes(a));
+        const pushOnly = ["ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart", "ecr:BatchDeleteImage", "ecr:DescribeImages", "ecr:ListImages"];
         const granted = grants(doc).map(([a]) => a);
         assert.deepStrictEqual(pushOnly.filter((a) => granted.includes(a)), []);
     });
@@ -116,9 +130,26 @@ describe("runnerPullPolicy", () => {
 describe("pipelinePushPolicy", () => {
     const doc = pipelinePushPolicy({ repositoryArns: REPOS });
 
+    it("is exactly this document (literal action lists), plus the runner's pull-through statement when there is a cache", () => {
+        const push = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImageScanFindings", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages", "ecr:PutImage", "ecr:UploadLayerPart"];
+        assert.deepStrictEqual(doc, {
+            Version: "2012-10-17",
+            Statement: [
+                { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+                { Sid: "PushStackRepositories", Effect: "Allow", Action: push, Resource: [...REPOS].sort() },
+            ],
+        });
+        assert.deepStrictEqual(pipelinePushPolicy({ repositoryArns: REPOS, pullThroughCacheRepositoryArnPattern: CACHE }).Statement[2], {
+            Sid: "PullThroughCache",
+            Effect: "Allow",
+            Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:GetDownloadUrlForLayer"],
+            Resource: CACHE,
+        });
+    });
+
     it("grants image push/pull/list on exactly the stack's repositories", () => {
         const expected = [
-            "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
+            "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImageScanFindings", "ecr:DescribeImages",
             "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages", "ecr:PutImage", "ecr:UploadLayerPart",
         ];
         const onRepos = grants(doc).filter(([, r]) => r !== "*");

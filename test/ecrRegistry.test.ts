@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import type { EcrRegistryArgs } from "../components/registry/ecrRegistry";
 import { repositoryOptions } from "../components/registry/familyRepository";
-import { registryHost, registryProblems, registryReplication, registryScanning, repositoryPullPolicy } from "../lib/registry/documents";
+import { accountWideResources, creationTemplateFor, registryHost, registryProblems, registryReplication, registryScanning, repositoryPullPolicy } from "../lib/registry/documents";
 import { recordRegistrations, RecordedResource } from "./harness";
 
 const ACCOUNT = "123456789012";
@@ -128,6 +128,7 @@ function devArgs(): EcrRegistryArgs {
         scanning: { type: "BASIC", continuous: false },
         pullThroughCache: { enabled: true, prefix: "docker-hub", dockerHubUsername: "mlci-bot", dockerHubAccessToken: pulumi.secret("dckr_pat_example") },
         replicationRegions: [],
+        manageRegistrySettings: true,
         pullAccounts: [],
     };
 }
@@ -144,6 +145,7 @@ function prodArgs(): EcrRegistryArgs {
         scanning: { type: "ENHANCED", continuous: true },
         pullThroughCache: { enabled: true, prefix: "docker-hub", credentialSecretArn: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:ecr-pullthroughcache/docker-hub-Xy12Ab` },
         replicationRegions: ["us-west-2", "eu-west-1"],
+        manageRegistrySettings: true,
         pullAccounts: ["210987654321", "111122223333"],
         pullOrganizationId: "o-a1b2c3d4e5",
     };
@@ -282,19 +284,30 @@ describe("EcrRegistry (mocks): prod-like stack", function () {
         assert.strictEqual(rule.inputs.credentialArn, `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:ecr-pullthroughcache/docker-hub-Xy12Ab`);
     });
 
-    it("gives every replica region a creation template with the repository's lifecycle, mutability and pull policy", () => {
+    it("gives every replica region ONE creation template for the stack prefix, which (ECR appends /) matches every replica", () => {
         const templates = r.byType("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate");
-        assert.strictEqual(templates.length, FAMILIES.length * 2);
-        const nightlyWest = r.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate", "registry-nightly-replica-us-west-2");
-        assert.strictEqual(nightlyWest.inputs.region, "us-west-2");
-        assert.strictEqual(nightlyWest.inputs.prefix, "ml-ci/nightly");
-        assert.deepStrictEqual(nightlyWest.inputs.appliedFors, ["REPLICATION"]);
-        assert.strictEqual(nightlyWest.inputs.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
-        assert.deepStrictEqual(nightlyWest.inputs.imageTagMutabilityExclusionFilters, [{ filter: "*-latest", filterType: "WILDCARD" }, { filter: "cache-*", filterType: "WILDCARD" }]);
-        assert.strictEqual(nightlyWest.inputs.lifecyclePolicy, r.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "registry-nightly-lifecycle").inputs.policy);
-        assert.strictEqual(nightlyWest.inputs.repositoryPolicy, r.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "registry-nightly-pull-policy").inputs.policy);
-        const stableEu = r.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate", "registry-stable-replica-eu-west-1");
-        assert.deepStrictEqual(JSON.parse(stableEu.inputs.lifecyclePolicy), PROD_STABLE_LIFECYCLE);
+        assert.deepStrictEqual(templates.map((t) => [t.name, t.inputs.region, t.inputs.prefix]), [["registry-replica-us-west-2", "us-west-2", "ml-ci"], ["registry-replica-eu-west-1", "eu-west-1", "ml-ci"]]);
+        const west = templates[0].inputs;
+        assert.deepStrictEqual(west.appliedFors, ["REPLICATION"]);
+        assert.strictEqual(west.imageTagMutability, "IMMUTABLE_WITH_EXCLUSION");
+        assert.deepStrictEqual(west.imageTagMutabilityExclusionFilters, [{ filter: "*-latest", filterType: "WILDCARD" }, { filter: "cache-*", filterType: "WILDCARD" }]);
+        // The date-rebuilt family's policy: its dated rule selects nothing in the other families.
+        assert.strictEqual(west.lifecyclePolicy, r.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "registry-nightly-lifecycle").inputs.policy);
+        assert.strictEqual(west.repositoryPolicy, r.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "registry-stable-pull-policy").inputs.policy);
+        // ECR's prefix rule: every replica <prefix>/<family> gets this template.
+        for (const region of ["us-west-2", "eu-west-1"]) {
+            const prefixes = templates.filter((t) => t.inputs.region === region).map((t) => t.inputs.prefix as string);
+            for (const repo of r.byType("aws:ecr/repository:Repository")) assert.strictEqual(creationTemplateFor(repo.inputs.name, prefixes), "ml-ci", `${region} ${repo.inputs.name}`);
+        }
+    });
+
+    it("under ECR's prefix rule, the old per-family templates (prefix ml-ci/<family>) matched no replica at all", () => {
+        const oldPrefixes = FAMILIES.map((f) => `ml-ci/${f}`);
+        for (const f of FAMILIES) assert.strictEqual(creationTemplateFor(`ml-ci/${f}`, oldPrefixes), undefined, `ml-ci/${f} would get ECR's defaults`);
+        assert.strictEqual(creationTemplateFor("ml-ci/base/x", oldPrefixes), "ml-ci/base", "they matched only names one level deeper");
+        assert.strictEqual(creationTemplateFor("ml-ci-dev/base", ["ml-ci"]), undefined, "prod's template does not reach the dev prefix");
+        assert.strictEqual(creationTemplateFor("other", ["ml-ci", "ROOT"]), "ROOT");
+        assert.throws(() => creationTemplateFor("ml-ci/base/x", ["ml-ci", "ml-ci/base"]), /does not document which applies/);
     });
 
     it("scans continuously with ENHANCED scanning and replicates the prefix to both regions", () => {
@@ -359,7 +372,7 @@ describe("registrySettings documents", () => {
 
     it("BASIC scanning is on push even when continuous is asked (the config check reports it)", () => {
         assert.strictEqual(registryScanning({ type: "BASIC", continuous: true }, ["ml-ci"]).rules[0].scanFrequency, "SCAN_ON_PUSH");
-        assert.deepStrictEqual(registryProblems({ protect: false, forceDelete: false, scanning: { type: "BASIC", continuous: true }, replicationRegions: [], pullThroughCache: { enabled: false, prefix: "docker-hub" } }, { hasDockerHubAccessToken: false }), [
+        assert.deepStrictEqual(registryProblems({ manageRegistrySettings: true, protect: false, forceDelete: false, scanning: { type: "BASIC", continuous: true }, replicationRegions: [], pullThroughCache: { enabled: false, prefix: "docker-hub" } }, { hasDockerHubAccessToken: false }), [
             { path: "registry.scanning.continuous", message: "needs ENHANCED scanning (BASIC scans only on push or manually)", fix: "set registry.scanning.type: ENHANCED, or continuous: false" },
         ]);
     });
@@ -374,7 +387,7 @@ describe("registrySettings documents", () => {
 
     it("replication lists each region once; the home region is a config problem", () => {
         assert.deepStrictEqual(registryReplication("ml-ci", ["us-west-2", "us-west-2"], ACCOUNT).rules[0].destinations, [{ region: "us-west-2", registryId: ACCOUNT }]);
-        const problems = registryProblems({ protect: false, forceDelete: false, scanning: { type: "BASIC" }, replicationRegions: ["us-east-1"], pullThroughCache: { enabled: false, prefix: "docker-hub" } }, { hasDockerHubAccessToken: false, region: "us-east-1" });
+        const problems = registryProblems({ manageRegistrySettings: true, protect: false, forceDelete: false, scanning: { type: "BASIC" }, replicationRegions: ["us-east-1"], pullThroughCache: { enabled: false, prefix: "docker-hub" } }, { hasDockerHubAccessToken: false, region: "us-east-1" });
         assert.deepStrictEqual(problems.map((p) => p.path), ["registry.replicationRegions"]);
     });
 

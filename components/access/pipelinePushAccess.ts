@@ -71,7 +71,8 @@ export class PipelinePushAccess extends pulumi.ComponentResource {
                   url: GITHUB_OIDC_URL,
                   clientIdLists: [GITHUB_OIDC_AUDIENCE],
                   tags,
-              }, { parent: this }).arn;
+                  // The account's ONE provider: other stacks' roles trust it, so removing it from this stack never deletes it.
+              }, { parent: this, retainOnDelete: true }).arn;
 
         const subjects = args.subjects;
         const role = new aws.iam.Role(`${name}-role`, {

@@ -1,12 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { RetentionSettings } from "../../lib/registry/lifecyclePolicy";
+import { lifecyclePolicy, RetentionSettings } from "../../lib/registry/lifecyclePolicy";
+import { MUTABLE_TAG_PATTERNS } from "../../lib/images/tags";
 import {
     DOCKER_HUB_UPSTREAM,
     pullThroughCacheSecretName,
     registryHost,
     registryReplication,
     registryScanning,
+    repositoryPullPolicy,
     ScanningSettings,
 } from "../../lib/registry/documents";
 import { pullThroughCacheRepositoryArnPattern } from "../../lib/access/policies";
@@ -52,7 +54,7 @@ export interface EcrRegistryArgs {
     pullAccounts?: string[];
     /** AWS Organizations ID whose principals may pull every family repository. @default undefined */
     pullOrganizationId?: string;
-    /** Own the registry-wide singletons (scanning and replication configuration); false for a second stack in the same account and region. @default true */
+    /** Own the account-wide singletons (scanning and replication configuration, which REPLACE the account's); true in ONE stack per account and region. @default false */
     manageRegistrySettings?: boolean;
     /** Tags on repositories and the secret. @default {} */
     tags?: Record<string, string>;
@@ -110,7 +112,6 @@ export class EcrRegistry extends pulumi.ComponentResource {
                 scanOnPush: true,
                 pullAccess: { pullAccounts: args.pullAccounts, pullOrganizationId: args.pullOrganizationId },
                 partition,
-                replicaRegions: (args.manageRegistrySettings ?? true) ? replicationRegions : [],
                 tags,
             }, { parent: this });
         }
@@ -145,12 +146,32 @@ export class EcrRegistry extends pulumi.ComponentResource {
                 .apply(([p, r, account, prefix]) => pullThroughCacheRepositoryArnPattern({ partition: p, region: r, accountId: account, prefix }));
         }
 
-        if (args.manageRegistrySettings ?? true) {
+        if (args.manageRegistrySettings ?? false) {
             new aws.ecr.RegistryScanningConfiguration(`${name}-scanning`, registryScanning(scanning, ptc.enabled ? [args.prefix, cachePrefix] : [args.prefix]), { parent: this });
             if (replicationRegions.length > 0) {
                 new aws.ecr.ReplicationConfiguration(`${name}-replication`, {
                     replicationConfiguration: identity.accountId.apply((account) => registryReplication(args.prefix, replicationRegions, account)),
                 }, { parent: this });
+                // A replica is created with ECR's defaults (mutable tags, no lifecycle: it would grow forever) unless a
+                // REPLICATION creation template in its region matches. ECR appends "/" to a template prefix, so ONE
+                // template with the stack prefix matches every `<prefix>/<family>` replica (creationTemplateFor).
+                const pullPolicy = partition.apply((p) => {
+                    const doc = repositoryPullPolicy({ pullAccounts: args.pullAccounts, pullOrganizationId: args.pullOrganizationId }, p);
+                    return doc === undefined ? undefined : JSON.stringify(doc);
+                });
+                for (const region of [...new Set(replicationRegions)]) {
+                    new aws.ecr.RepositoryCreationTemplate(`${name}-replica-${region}`, {
+                        region,
+                        prefix: args.prefix,
+                        appliedFors: ["REPLICATION"],
+                        description: `Replicas of ${args.prefix}/*: same tag mutability, lifecycle and pull policy as the source repositories`,
+                        imageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
+                        imageTagMutabilityExclusionFilters: MUTABLE_TAG_PATTERNS.map((filter) => ({ filter, filterType: "WILDCARD" })),
+                        // One policy for every family: the dated rule selects nothing in a family without dated tags.
+                        lifecyclePolicy: JSON.stringify(lifecyclePolicy(args.retention, { datedTags: dated.size > 0 })),
+                        repositoryPolicy: pullPolicy,
+                    }, { parent: this });
+                }
             }
         }
 

@@ -27,8 +27,6 @@ export interface FamilyRepositoryArgs {
     pullAccess?: { pullAccounts?: string[]; pullOrganizationId?: string };
     /** AWS partition for the account principals of the pull policy. @default "aws" */
     partition?: pulumi.Input<string>;
-    /** Regions this repository is replicated to: each gets a creation template so the replica has the same lifecycle, tag mutability and pull policy. @default [] */
-    replicaRegions?: string[];
     /** Tags on the repository. @default {} */
     tags?: Record<string, string>;
 }
@@ -80,21 +78,6 @@ export class FamilyRepository extends pulumi.ComponentResource {
         });
         if ((access.pullAccounts ?? []).length > 0 || access.pullOrganizationId !== undefined) {
             new aws.ecr.RepositoryPolicy(`${name}-pull-policy`, { repository: repo.name, policy: pullPolicy.apply((p) => p!) }, { parent: this });
-        }
-
-        // Replication creates the replica with default settings (mutable tags, no lifecycle: it would grow forever)
-        // unless a REPLICATION creation template in the destination region matches its name.
-        for (const region of [...new Set(args.replicaRegions ?? [])]) {
-            new aws.ecr.RepositoryCreationTemplate(`${name}-replica-${region}`, {
-                region,
-                prefix: args.repositoryName,
-                appliedFors: ["REPLICATION"],
-                description: `Replica of ${args.repositoryName}: same tag mutability, lifecycle and pull policy`,
-                imageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
-                imageTagMutabilityExclusionFilters: MUTABLE_TAG_PATTERNS.map((filter) => ({ filter, filterType: "WILDCARD" })),
-                lifecyclePolicy: lifecycle,
-                repositoryPolicy: pullPolicy,
-            }, { parent: this });
         }
 
         this.name = repo.name;

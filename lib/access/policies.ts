@@ -19,11 +19,12 @@ export const ECR_PULL_ACTIONS: readonly string[] = [
 ];
 /** Extra actions the first pull through a cache rule needs: create the cached repository and import the upstream image. */
 export const ECR_PULL_THROUGH_CACHE_ACTIONS: readonly string[] = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"];
-/** Actions needed to push images (and registry build caches), read them back and list them. */
+/** Actions needed to push images (and registry build caches), read them back, list them and read their scan findings (the promotion's scan gate). */
 export const ECR_PUSH_ACTIONS: readonly string[] = [
     "ecr:BatchCheckLayerAvailability",
     "ecr:BatchGetImage",
     "ecr:CompleteLayerUpload",
+    "ecr:DescribeImageScanFindings",
     "ecr:DescribeImages",
     "ecr:GetDownloadUrlForLayer",
     "ecr:InitiateLayerUpload",

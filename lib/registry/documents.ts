@@ -76,6 +76,22 @@ export function registryReplication(prefix: string, regions: string[], accountId
     };
 }
 
+/** The prefix ECR's creation templates use as the fallback for repositories no other template matches. */
+export const ROOT_TEMPLATE_PREFIX = "ROOT";
+
+/**
+ * The creation template ECR applies to a new repository (a replica, a pull-through cache repository): ECR appends
+ * "/" to every prefix, so prefix `p` matches repository `r` iff `r` starts with `p/` (`ml-ci` matches `ml-ci/base`,
+ * `ml-ci/base` does NOT match `ml-ci/base`); `ROOT` matches what nothing else does. Which of two matching non-ROOT
+ * prefixes wins is not documented: such overlaps are returned as an error. Undefined: ECR's defaults (mutable tags,
+ * no lifecycle, no repository policy).
+ */
+export function creationTemplateFor(repositoryName: string, prefixes: readonly string[]): string | undefined {
+    const matching = prefixes.filter((p) => p !== ROOT_TEMPLATE_PREFIX && repositoryName.startsWith(`${p}/`));
+    if (matching.length > 1) throw new Error(`creation templates ${matching.join(", ")} all match ${repositoryName}; ECR does not document which applies`);
+    return matching[0] ?? (prefixes.includes(ROOT_TEMPLATE_PREFIX) ? ROOT_TEMPLATE_PREFIX : undefined);
+}
+
 /** Registry host `<account>.dkr.ecr.<region>.amazonaws.com` (`.com.cn` in China regions). */
 export function registryHost(accountId: string, region: string): string {
     return `${accountId}.dkr.ecr.${region}.amazonaws.com${region.startsWith("cn-") ? ".cn" : ""}`;
@@ -88,6 +104,8 @@ export function pullThroughCacheSecretName(prefix: string): string {
 
 /** Registry settings the checks below read (a subset of `mlci:registry`). */
 export interface RegistryCheckInput {
+    /** The stack owns the account-wide scanning and replication configurations. @default false */
+    manageRegistrySettings?: boolean;
     protect: boolean;
     forceDelete: boolean;
     scanning: ScanningSettings;
@@ -111,6 +129,15 @@ export function registryProblems(r: RegistryCheckInput, opts: { hasDockerHubAcce
     if (opts.region !== undefined && r.replicationRegions.includes(opts.region)) {
         problems.push({ path: "registry.replicationRegions", message: `lists the stack's own region ${opts.region}`, fix: "list only other regions" });
     }
+    if (!(r.manageRegistrySettings ?? false)) {
+        const fix = "set registry.manageRegistrySettings: true in the ONE stack of this account and region that owns the account-wide registry settings (they REPLACE what the account has), and leave them unset elsewhere";
+        if (r.replicationRegions.length > 0) {
+            problems.push({ path: "registry.replicationRegions", message: "needs the account-wide ReplicationConfiguration, which this stack does not own (registry.manageRegistrySettings is false)", fix });
+        }
+        if (r.scanning.type !== "BASIC" || (r.scanning.continuous ?? false)) {
+            problems.push({ path: "registry.scanning", message: "is set in the account-wide RegistryScanningConfiguration, which this stack does not own (registry.manageRegistrySettings is false)", fix });
+        }
+    }
     const ptc = r.pullThroughCache;
     if (ptc.enabled && ptc.credentialSecretArn === undefined) {
         if (!opts.hasDockerHubAccessToken || ptc.dockerHubUsername === undefined) {
@@ -123,4 +150,35 @@ export function registryProblems(r: RegistryCheckInput, opts: { hasDockerHubAcce
         }
     }
     return problems;
+}
+
+/** One account-wide resource a stack would own: creating it replaces (or collides with) what the account has. */
+export interface AccountWideResource {
+    /** Pulumi type token. */
+    type: string;
+    /** What owning it means for the account. */
+    effect: string;
+}
+
+/**
+ * The account-wide resources a stack would own, for `ci-images check` (and docs/aws-apis.md): the registry scanning and
+ * replication configurations (one per account and region: they REPLACE the account's) when the stack opts in with
+ * `registry.manageRegistrySettings`, and the GitHub OIDC provider (one per URL and account) when the stack creates it.
+ */
+export function accountWideResources(config: {
+    registry: { backend: string; prefix: string; manageRegistrySettings: boolean; replicationRegions: string[]; scanning: ScanningSettings };
+    access: { pipeline: { enabled: boolean; oidcProvider?: "create" | "lookup"; oidcProviderArn?: string } };
+}): AccountWideResource[] {
+    const out: AccountWideResource[] = [];
+    if (config.registry.backend === "ecr" && config.registry.manageRegistrySettings) {
+        out.push({ type: "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration", effect: `replaces the account's registry scanning configuration in this region (${config.registry.scanning.type}, rules for ${config.registry.prefix}/* only)` });
+        if (config.registry.replicationRegions.length > 0) {
+            out.push({ type: "aws:ecr/replicationConfiguration:ReplicationConfiguration", effect: `replaces the account's replication configuration (${config.registry.prefix}/ to ${config.registry.replicationRegions.join(", ")}); other replication rules of the account are removed` });
+        }
+    }
+    const pipeline = config.access.pipeline;
+    if (config.registry.backend === "ecr" && pipeline.enabled && pipeline.oidcProviderArn === undefined && (pipeline.oidcProvider ?? "create") === "create") {
+        out.push({ type: "aws:iam/openIdConnectProvider:OpenIdConnectProvider", effect: "creates the account's one GitHub Actions OIDC provider (token.actions.githubusercontent.com); every other stack of the account must look it up" });
+    }
+    return out;
 }
