@@ -10,6 +10,7 @@ import { ConfigError, formatProblems } from "../lib/config/problems";
 import { SECTION_SCHEMAS } from "../lib/config/schema";
 import { runScanGate } from "./commands/scanGate";
 import { runStorage, storageCheckProblems } from "./commands/storage";
+import { runRetag, RetagUsageError } from "./commands/retag";
 import { lintDockerfile } from "../lib/images/dockerfileRules";
 import { passedBuildArgNames, TaggedImage } from "../lib/images/graph";
 import { findProjectRoot, planStackFile, readStackConfigFile, StackPlan } from "../lib/stackPlan";
@@ -30,6 +31,8 @@ commands:
   storage  --stack <stack> [--weeks N] [--from outputs.json] [--json]
                                                 storage and cost forecast per repository (exit 1 over
                                                 mlci:registry.storageBudgetGb; docs/scaling.md)
+  retag    <repository-url>@<digest> <tag>...   put tags on a manifest without changing its digest
+                                                (auth: MLCI_REGISTRY_AUTH=user:password; used by promotion)
   scan-gate <repository-url>@<digest>... [--stack <stack>] [--max-severity X] [--timeout 30m]
            [--interval 15s] [--settle 20s] [--json]
                                                 wait for ECR's scan and refuse promotion on findings
@@ -162,6 +165,18 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
         return args.command ? 0 : 2;
     }
     const stack = String(args.flags.stack ?? process.env.PULUMI_STACK ?? "local");
+    if (args.command === "retag") {
+        // Registry-only: needs no project checkout or stack.
+        try {
+            return await runRetag(args.positional, { fetch: globalThis.fetch, auth: process.env.MLCI_REGISTRY_AUTH, out, err });
+        } catch (e) {
+            if (e instanceof RetagUsageError) {
+                err.write(`ci-images: ${e.message}\n${USAGE}`);
+                return 2;
+            }
+            throw e;
+        }
+    }
     if (args.command === "uri") {
         // Reads `pulumi stack output --json` (a file, or stdin); needs no project checkout.
         const name = args.positional[0];
