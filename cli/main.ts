@@ -11,6 +11,7 @@ import { SECTION_SCHEMAS } from "../lib/config/schema";
 import { runScanGate } from "./commands/scanGate";
 import { runStorage, storageCheckProblems } from "./commands/storage";
 import { runRetag, RetagUsageError } from "./commands/retag";
+import { formatPreflightProblems, preflight, PreflightProblem } from "../lib/images/preflight";
 import { lintDockerfile } from "../lib/images/dockerfileRules";
 import { passedBuildArgNames, TaggedImage } from "../lib/images/graph";
 import { findProjectRoot, planStackFile, readStackConfigFile, StackPlan } from "../lib/stackPlan";
@@ -20,7 +21,10 @@ const USAGE = `usage: ci-images <command> [options]
 
 commands:
   tags     --stack <stack> [--json]             every image: name, family, repository, tag, aliases, parent
-  check    --stack <stack>                      validate config and Dockerfiles (exit 1 with the problems)
+  check    --stack <stack> [--online]           validate config and Dockerfiles (exit 1 with the problems);
+                                                --online also checks that every cell's torch wheel and
+                                                every base image tag exist (MLCI_PYTORCH_INDEX_URL,
+                                                MLCI_BASE_REGISTRY_URL override the defaults)
   changed  --stack <stack> --since <git-rev> [--json]
                                                 images whose tag differs from the tree at <git-rev>
                                                 (what the next \`pulumi up\` rebuilds)
@@ -56,7 +60,7 @@ function parseArgs(argv: string[]): Args {
         if (a.startsWith("--")) {
             const [k, v] = a.slice(2).split("=", 2);
             if (v !== undefined) out.flags[k] = v;
-            else if (["json", "help"].includes(k)) out.flags[k] = true;
+            else if (["json", "help", "online"].includes(k)) out.flags[k] = true;
             else if (i + 1 < argv.length) out.flags[k] = argv[++i];
             else throw new UsageError(`--${k} needs a value`);
         } else if (out.command === undefined) out.command = a;
@@ -151,6 +155,23 @@ export function dockerfileProblems(root: string, images: TaggedImage[]): string[
     return problems;
 }
 
+/**
+ * `check --online`: the preflight of lib/images/preflight.ts against the real wheel index and base
+ * registry (or MLCI_PYTORCH_INDEX_URL / MLCI_BASE_REGISTRY_URL), each request bounded by a time-out.
+ */
+export async function onlinePreflight(root: string, images: TaggedImage[], env: NodeJS.ProcessEnv): Promise<PreflightProblem[]> {
+    const dockerfiles: Record<string, string> = {};
+    for (const image of images) dockerfiles[image.dockerfile] ??= fs.readFileSync(path.join(root, image.dockerfile), "utf8");
+    const timeoutMs = Number(env.MLCI_PREFLIGHT_TIMEOUT_MS ?? 20_000);
+    return preflight({
+        images,
+        dockerfiles,
+        fetch: (url, init) => fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) }),
+        indexUrl: env.MLCI_PYTORCH_INDEX_URL || undefined,
+        registryUrl: env.MLCI_BASE_REGISTRY_URL || undefined,
+    });
+}
+
 /** Runs the CLI; returns the exit code. Output goes to the given streams. */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
     let args: Args;
@@ -213,6 +234,14 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
                 if (budget.length > 0) {
                     err.write(`${formatProblems(budget)}\n`);
                     return 1;
+                }
+                if (args.flags.online) {
+                    const online = await onlinePreflight(root, images, process.env);
+                    if (online.length > 0) {
+                        err.write(`online preflight failed (${online.length}):\n${formatPreflightProblems(online)}\n`);
+                        return 1;
+                    }
+                    out.write(`stack ${stack}: every torch wheel and base image tag the ${images.length} images need exists\n`);
                 }
                 out.write(`stack ${stack}: config valid, ${images.length} images, Dockerfiles pass the checks and copy only from their contexts\n`);
                 return 0;
