@@ -73,8 +73,10 @@ describe("integration: the program's declared builds, executed on a real engine"
     function specOf(b: RecordedResource, buildArgs: Record<string, string>) {
         assert.equal(b.inputs.tags.length, 1, b.urn);
         return {
-            context: b.inputs.context.location,
-            dockerfile: b.inputs.dockerfile.location,
+            // Declared project-relative (no checkout path in state); docker-build resolves them from the
+            // program's working directory, the project root, as this build does.
+            context: path.resolve(PROJECT_ROOT, b.inputs.context.location),
+            dockerfile: path.resolve(PROJECT_ROOT, b.inputs.dockerfile.location),
             buildArgs,
             target: b.inputs.target,
             platforms: b.inputs.platforms,
@@ -84,7 +86,7 @@ describe("integration: the program's declared builds, executed on a real engine"
 
     it("the parent builds from exactly its declared context, Dockerfile, args and target", () => {
         const env = getEnv();
-        assert.equal(parentBuild.inputs.context.location, path.join(PROJECT_ROOT, FIXTURES, "parent"));
+        assert.equal(parentBuild.inputs.context.location, `${FIXTURES}/parent`, "project-relative, never the checkout's absolute path");
         assert.equal(parentBuild.inputs.target, "final");
         const spec = specOf(parentBuild, parentBuild.inputs.buildArgs);
         parentTag = spec.tag;
