@@ -1,50 +1,10 @@
 import { strict as assert } from "assert";
 import * as path from "path";
 import { RecordedResource, runProgram } from "../harness";
-import { build, docker, IntegrationEnv, PROJECT_ROOT, push, registryDigest, registryManifest, useIntegrationEnv } from "./env";
+import { build, docker, PROJECT_ROOT, push, registryDigest, registryManifest, useIntegrationEnv } from "./env";
+import { FIXTURES, fixtureStack } from "./fixtureStack";
 
 const IMAGE = "docker-build:index:Image";
-const FIXTURES = "test/fixtures-docker/integration";
-
-/** A local-backend stack of the fixture family (parent → child), pushing to the test registry. */
-function fixtureStack(env: IntegrationEnv): string {
-    const port = Number(env.registry.split(":")[1]);
-    return `
-config:
-  mlci:matrix:
-    python: ["${env.pythonVersion}"]
-  mlci:families:
-    parent:
-      dockerfile: ${FIXTURES}/parent/Dockerfile
-      target: final
-      cpuOnly: true
-      buildArgs:
-        GREETING: "hello from the parent"
-    child:
-      dockerfile: ${FIXTURES}/child/Dockerfile
-      parent: parent
-      cpuOnly: true
-      buildArgs:
-        CHILD_FLAVOR: "vanilla"
-  mlci:registry:
-    backend: local
-    prefix: ${env.namespace}
-    local:
-      port: ${port}
-  mlci:build:
-    push: true
-    cache: false
-    smokeTest:
-      enabled: false
-  mlci:access:
-    runner:
-      enabled: false
-    pipeline:
-      enabled: false
-  mlci:github:
-    enabled: false
-`;
-}
 
 /** `localhost:5000/ns/parent:py3.11-0123abcd` → repository `ns/parent`, tag `py3.11-0123abcd`. */
 function splitTag(ref: string): { repository: string; tag: string } {
