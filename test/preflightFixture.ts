@@ -131,3 +131,25 @@ export function completeFixture(): Fixture {
         log: [],
     };
 }
+
+/** Serves `current()` (read per request, so a test can edit the fixture) over HTTP on an ephemeral 127.0.0.1 port. */
+export async function serveFixture(current: () => Fixture): Promise<{ origin: string; close: () => Promise<void> }> {
+    const http = await import("http");
+    let origin = "";
+    const server = http.createServer((req, res) => {
+        const headers: Record<string, string | undefined> = {};
+        for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
+        const out = handle(current(), origin, { method: req.method ?? "GET", path: req.url ?? "/", headers });
+        res.writeHead(out.status, out.headers);
+        res.end(req.method === "HEAD" ? undefined : out.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${(server.address() as import("net").AddressInfo).port}`;
+    return {
+        origin,
+        close: async () => {
+            server.closeAllConnections();
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+        },
+    };
+}

@@ -5,33 +5,21 @@
  */
 import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
-import * as http from "http";
-import { AddressInfo } from "net";
 import { CLI_BIN, ensureBuiltCli, PROJECT_ROOT } from "../builtCli";
-import { completeFixture, Fixture, handle } from "../preflightFixture";
+import { completeFixture, Fixture, serveFixture } from "../preflightFixture";
 
 describe("integration: ci-images check --online against a fixture index and registry over HTTP", function () {
     this.timeout(60_000);
-    let server: http.Server;
     let origin: string;
     let fixture: Fixture;
 
+    let served: { origin: string; close: () => Promise<void> };
     before(async () => {
         ensureBuiltCli();
-        server = http.createServer((req, res) => {
-            const headers: Record<string, string | undefined> = {};
-            for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
-            const out = handle(fixture, origin, { method: req.method ?? "GET", path: req.url ?? "/", headers });
-            res.writeHead(out.status, out.headers);
-            res.end(req.method === "HEAD" ? undefined : out.body);
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        served = await serveFixture(() => fixture);
+        origin = served.origin;
     });
-    after(async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
+    after(() => served.close());
     beforeEach(() => {
         fixture = completeFixture();
     });

@@ -5,32 +5,20 @@
  * Needs no Docker engine.
  */
 import * as assert from "assert";
-import * as http from "http";
-import { AddressInfo } from "net";
 import { preflight } from "../../lib/images/preflight";
-import { catalog, completeFixture, DOCKERFILES, Fixture, handle, torchWheels } from "../preflightFixture";
+import { catalog, completeFixture, DOCKERFILES, Fixture, serveFixture, torchWheels } from "../preflightFixture";
 
 describe("preflight over HTTP (fixture index and registry on 127.0.0.1)", function () {
     this.timeout(20000);
-    let server: http.Server;
     let origin: string;
     let fixture: Fixture;
 
+    let served: { origin: string; close: () => Promise<void> };
     before(async () => {
-        server = http.createServer((req, res) => {
-            const headers: Record<string, string | undefined> = {};
-            for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(", ") : v;
-            const out = handle(fixture, origin, { method: req.method ?? "GET", path: req.url ?? "/", headers });
-            res.writeHead(out.status, out.headers);
-            res.end(req.method === "HEAD" ? undefined : out.body);
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        served = await serveFixture(() => fixture);
+        origin = served.origin;
     });
-    after(async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
+    after(() => served.close());
     beforeEach(() => {
         fixture = completeFixture();
     });
