@@ -12,19 +12,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import { performance } from "perf_hooks";
-import YAML from "yaml";
-import { BuilderSpec, planBuilds, PlanImage } from "../lib/images/buildPlan";
+import { planBuilds, PlanImage } from "../lib/images/buildPlan";
+import { FLEET, scaleStackYaml } from "../test/scaleCatalog";
 import { median, Row } from "./report";
 
 const PROJECT_ROOT = path.resolve(__dirname, "..");
 /** Inside the git-ignored .cache/: Dockerfiles must be under the project root. */
 const SCRATCH = path.join(PROJECT_ROOT, ".cache", "bench-build-plan");
 const SIZES = [50, 100, 200, 400];
-const FLEET: BuilderSpec[] = [
-    { name: "fleet-amd64-a", driver: "remote", endpoint: "tcp://bk-amd64-a.ci.internal:1234", platforms: ["linux/amd64"], maxParallel: 3 },
-    { name: "fleet-amd64-b", driver: "remote", endpoint: "tcp://bk-amd64-b.ci.internal:1234", platforms: ["linux/amd64"], maxParallel: 2 },
-    { name: "fleet-arm64", driver: "remote", endpoint: "tcp://bk-arm64.ci.internal:1234", platforms: ["linux/arm64"], maxParallel: 2 },
-];
 
 /** `images` images: GPU families (4 cells each, a 3-ary tree) and CPU families (2 cells, 2 platforms), about 5:1. */
 function shape(images: number): { gpu: number; cpu: number } {
@@ -45,26 +40,7 @@ function stackYaml(images: number): string {
     const { gpu, cpu } = shape(images);
     if (!Number.isInteger(gpu)) throw new Error(`internal: ${images} images do not split into 4-cell GPU families`);
     fs.rmSync(SCRATCH, { recursive: true, force: true });
-    const rel = path.relative(PROJECT_ROOT, SCRATCH);
-    const families: Record<string, unknown> = {};
-    for (let i = 0; i < gpu; i++) {
-        const name = `gpu${String(i).padStart(3, "0")}`;
-        fs.mkdirSync(path.join(SCRATCH, name), { recursive: true });
-        const from = i > 0 ? "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n" : "ARG BASE_REGISTRY=docker.io\nARG CUDA_VERSION\nARG CUDNN_VARIANT\nFROM ${BASE_REGISTRY}/nvidia/cuda:${CUDA_VERSION}-${CUDNN_VARIANT}-devel-ubuntu24.04\n";
-        fs.writeFileSync(path.join(SCRATCH, name, "Dockerfile"), `${from}ARG PYTHON_VERSION\nRUN echo ${name}\n`);
-        families[name] = { dockerfile: `${rel}/${name}/Dockerfile`, ...(i > 0 ? { parent: `gpu${String(Math.floor((i - 1) / 3)).padStart(3, "0")}` } : {}) };
-    }
-    for (let i = 0; i < cpu; i++) {
-        const name = `cpu${String(i).padStart(3, "0")}`;
-        fs.mkdirSync(path.join(SCRATCH, name), { recursive: true });
-        fs.writeFileSync(path.join(SCRATCH, name, "Dockerfile"), `ARG BASE_REGISTRY=docker.io\nARG PYTHON_VERSION\nFROM \${BASE_REGISTRY}/library/python:\${PYTHON_VERSION}-slim\nRUN echo ${name}\n`);
-        families[name] = { dockerfile: `${rel}/${name}/Dockerfile`, cpuOnly: true, platforms: ["linux/amd64", "linux/arm64"] };
-    }
-    const doc = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8"));
-    doc.config["mlci:matrix"] = { cuda: ["13.0.2", "13.2.1"], python: ["3.12", "3.13"] };
-    doc.config["mlci:families"] = families;
-    doc.config["mlci:build"] = { ...(doc.config["mlci:build"] ?? {}), rebuildEpoch: "2026-11-22", builders: FLEET };
-    return YAML.stringify(doc);
+    return scaleStackYaml(gpu, cpu, SCRATCH, 3);
 }
 
 function perImageRows(what: string, perImage: Map<number, number>, unit: "µs" | "ms"): Row[] {

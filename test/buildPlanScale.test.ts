@@ -8,40 +8,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import YAML from "yaml";
-import { BuilderSpec, builderEnsureCommand } from "../lib/images/buildPlan";
+import { builderEnsureCommand } from "../lib/images/buildPlan";
+import { FLEET, scaleStackYaml } from "./scaleCatalog";
 import { PROJECT_ROOT, RecordedResource, RunResult, runProgram } from "./harness";
 
 const SCRATCH = path.join(PROJECT_ROOT, ".cache", "test-buildplan-scale");
-const FLEET: BuilderSpec[] = [
-    { name: "fleet-amd64-a", driver: "remote", endpoint: "tcp://bk-amd64-a.ci.internal:1234", platforms: ["linux/amd64"], maxParallel: 3 },
-    { name: "fleet-amd64-b", driver: "remote", endpoint: "tcp://bk-amd64-b.ci.internal:1234", platforms: ["linux/amd64"], maxParallel: 2 },
-    { name: "fleet-arm64", driver: "remote", endpoint: "tcp://bk-arm64.ci.internal:1234", platforms: ["linux/arm64"], maxParallel: 2 },
-];
 
-/** Writes the generated catalog's Dockerfiles and returns the stack YAML. */
-export function scaleStackYaml(gpuFamilies: number, cpuFamilies: number, dir = SCRATCH): string {
-    const families: Record<string, unknown> = {};
-    const rel = path.relative(PROJECT_ROOT, dir);
-    for (let i = 0; i < gpuFamilies; i++) {
-        const name = `gpu${String(i).padStart(2, "0")}`;
-        fs.mkdirSync(path.join(dir, name), { recursive: true });
-        const from = i > 0 ? "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n" : "ARG BASE_REGISTRY=docker.io\nARG CUDA_VERSION\nARG CUDNN_VARIANT\nFROM ${BASE_REGISTRY}/nvidia/cuda:${CUDA_VERSION}-${CUDNN_VARIANT}-devel-ubuntu24.04\n";
-        fs.writeFileSync(path.join(dir, name, "Dockerfile"), `${from}ARG PYTHON_VERSION\nRUN echo ${name}\n`);
-        families[name] = { dockerfile: `${rel}/${name}/Dockerfile`, ...(i > 0 ? { parent: `gpu${String(Math.floor((i - 1) / 3)).padStart(2, "0")}` } : {}) };
-    }
-    for (let i = 0; i < cpuFamilies; i++) {
-        const name = `cpu${String(i).padStart(2, "0")}`;
-        fs.mkdirSync(path.join(dir, name), { recursive: true });
-        fs.writeFileSync(path.join(dir, name, "Dockerfile"), `ARG BASE_REGISTRY=docker.io\nARG PYTHON_VERSION\nFROM \${BASE_REGISTRY}/library/python:\${PYTHON_VERSION}-slim\nRUN echo ${name}\n`);
-        families[name] = { dockerfile: `${rel}/${name}/Dockerfile`, cpuOnly: true, platforms: ["linux/amd64", "linux/arm64"] };
-    }
-    const doc = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8"));
-    doc.config["mlci:matrix"] = { cuda: ["13.0.2", "13.2.1"], python: ["3.12", "3.13"] };
-    doc.config["mlci:families"] = families;
-    doc.config["mlci:build"] = { ...(doc.config["mlci:build"] ?? {}), rebuildEpoch: "2026-11-22", builders: FLEET };
-    return YAML.stringify(doc);
-}
 
 /**
  * Peak number of builds running at once per builder when the engine runs the recorded graph:
@@ -89,7 +61,7 @@ describe("build plan at scale: 240 images on a fleet of three builders (mocks)",
 
     before(async () => {
         fs.rmSync(SCRATCH, { recursive: true, force: true });
-        run = await runProgram({ stack: "dev", configYaml: scaleStackYaml(50, 20) });
+        run = await runProgram({ stack: "dev", configYaml: scaleStackYaml(50, 20, SCRATCH) });
     });
     after(() => fs.rmSync(SCRATCH, { recursive: true, force: true }));
 
