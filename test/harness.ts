@@ -28,6 +28,8 @@ export interface RecordedResource {
     /** Resource options read off the registration request. */
     protect: boolean;
     retainOnDelete: boolean;
+    /** Input properties the engine keeps from state on later updates. */
+    ignoreChanges: string[];
     parentUrn: string;
     dependencies: string[];
     custom: boolean;
@@ -61,6 +63,8 @@ export interface RunOptions {
     env?: Record<string, string | undefined>;
     /** The ECR world (images, immutability, injected failures, call counts). @default built from registryImages/existingRepositories */
     ecr?: EcrModel;
+    /** The ECR login token `getAuthorizationToken` answers (it rotates every real run). @default "ecr-token-abc123" */
+    ecrToken?: string;
     /** The local registry the program's lookups and retags reach (in memory, no port). @default an empty one */
     localRegistry?: FakeRegistry;
     /** The program module to run (a copy of the project at another path). @default the project's index.ts */
@@ -231,6 +235,7 @@ export function recordRegistrations(into: RecordedResource[]): void {
                     inputs: deserializeProperties(req.getObject()),
                     protect: req.getProtect?.() ?? false,
                     retainOnDelete: req.getRetainondelete?.() ?? false,
+                    ignoreChanges: req.getIgnorechangesList?.() ?? [],
                     parentUrn: req.getParent(),
                     dependencies: req.getDependenciesList(),
                     custom: req.getCustom(),
@@ -321,7 +326,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
                 case "aws:index/getPartition:getPartition":
                     return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
                 case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-                    return { userName: "AWS", password: "ecr-token-abc123", authorizationToken: Buffer.from("AWS:ecr-token-abc123").toString("base64"), proxyEndpoint: `https://${REGISTRY}`, expiresAt: "2026-11-23T21:00:00Z", id: ACCOUNT_ID };
+                    return { userName: "AWS", password: opts.ecrToken ?? "ecr-token-abc123", authorizationToken: Buffer.from(`AWS:${opts.ecrToken ?? "ecr-token-abc123"}`).toString("base64"), proxyEndpoint: `https://${REGISTRY}`, expiresAt: "2026-11-23T21:00:00Z", id: ACCOUNT_ID };
                 case "aws:ecr/getImage:getImage":
                     return ecr.getImage(args.inputs as { repositoryName: string; imageTag?: string });
                 case "aws:ecr/getImages:getImages":

@@ -13,6 +13,13 @@ const IMAGE = "docker-build:index:Image";
 const INDEX = "docker-build:index:Index";
 const SMOKE = "command:local:Command";
 
+/** The one promotion Command of an image (named per build: `<image>-promote-<build tag suffix>`). */
+function promotionOf(run: { byType(type: string): RecordedResource[] }, image: string): RecordedResource {
+    const found = run.byType(SMOKE).filter((c) => c.name.startsWith(`${image}-promote-`));
+    assert.equal(found.length, 1, `one promotion Command for ${image}, found: ${found.map((c) => c.name).join(", ")}`);
+    return found[0];
+}
+
 /** A recorded input with every secret value replaced by "[secret]": what is stored in plain text. */
 function withoutSecrets(v: any): any {
     if (isSecretInput(v)) return "[secret]";
@@ -135,7 +142,7 @@ describe("program: image builds (dev stack)", function () {
     it("promotes only after the smoke test: marker, -latest and the dated tag as a same-digest retag", () => {
         for (const img of images) {
             const o = run.outputs.images[img.name];
-            const promote = run.one(SMOKE, `${img.name}-promote`);
+            const promote = promotionOf(run, img.name);
             const tags = [markerTag(img.cell.label, img.contentHash), img.latestTag, ...(img.datedTag ? [img.datedTag] : [])];
             // The scan gate (mlci:promotion, default on for ECR) runs first, on the same digest (docs/scaling.md).
             const gate = `npx --no-install ci-images scan-gate ${o.repository}@${o.digest} --stack dev --max-severity CRITICAL --timeout 30m && `;
@@ -297,7 +304,7 @@ describe("program: adopting what the registry already has", function () {
         assert.equal(r.byType(IMAGE).length, 0);
         assert.equal(r.outputs.images[img.name].digest, fakeDigest("forced"));
         assert.equal(r.outputs.images[img.name].tag, `${img.cell.label}-f${img.contentHash.slice(0, 12)}-r1`);
-        assert.match(r.one(SMOKE, `${img.name}-promote`).inputs.create, new RegExp(` ${markerTag(img.cell.label, img.contentHash, 1)} ${img.latestTag}$`));
+        assert.match(promotionOf(r, img.name).inputs.create, new RegExp(` ${markerTag(img.cell.label, img.contentHash, 1)} ${img.latestTag}$`));
     });
 
     it("an existing dated tag is not republished: a later build of the epoch keeps the first build's dated tag", async () => {
@@ -307,7 +314,7 @@ describe("program: adopting what the registry already has", function () {
         // The epoch's first build of this cell (other content) holds the dated tag.
         registryImages[`${nightly.repositoryName}:${nightly.datedTag}`] = fakeDigest("first-of-epoch");
         const r = await runProgram({ stack: "dev", registryImages, env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
-        const promote = r.one(SMOKE, `${nightly.name}-promote`);
+        const promote = promotionOf(r, nightly.name);
         assert.ok(!promote.inputs.create.includes(nightly.datedTag!), promote.inputs.create);
         assert.equal(r.ecr.digestOf(nightly.repositoryName, nightly.datedTag!), fakeDigest("first-of-epoch"));
         assert.equal(r.ecr.digestOf(nightly.repositoryName, nightly.latestTag), r.outputs.images[nightly.name].digest);
@@ -330,7 +337,7 @@ describe("program: GitHub variables wait for the promotion", function () {
         const vars = r.byType("github:index/actionsVariable:ActionsVariable").filter((v) => v.inputs.variableName.startsWith("CI_IMAGE_"));
         assert.ok(vars.length > 0);
         for (const [name, o] of Object.entries<any>(r.outputs.images)) {
-            const promote = r.one(SMOKE, `${name}-promote`);
+            const promote = promotionOf(r, name);
             const mine = vars.filter((v) => v.inputs.value === o.ref);
             assert.ok(mine.length > 0, `a variable for ${name}`);
             for (const v of mine) assert.ok(v.dependencies.includes(promote.urn), `${v.inputs.variableName} must depend on ${promote.urn}`);
@@ -395,6 +402,24 @@ describe("program: the second up is a no-op (#21)", function () {
             assert.deepEqual(first.outputs.builtImages, []);
         });
     }
+
+    it("dev: the ECR login rotates every run, yet only `environment` of resources that ignore it differs (a no-op up)", async () => {
+        const images = await expectedImages("dev", { MLCI_REBUILD_EPOCH: "2026-11-22" });
+        const registryImages = testedRegistry(images);
+        const first = await runProgram({ stack: "dev", registryImages, ecrToken: "token-of-run-1", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
+        const second = await runProgram({ stack: "dev", registryImages, ecrToken: "token-of-run-2", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
+        assert.deepEqual(second.resources.map((x) => x.urn), first.resources.map((x) => x.urn));
+        const rotated = first.resources.filter((x, k) => JSON.stringify(plain(x.inputs)) !== JSON.stringify(plain(second.resources[k].inputs)));
+        assert.ok(rotated.length > 0, "the token does reach some inputs, so this test can fail");
+        for (const [k, x] of first.resources.entries()) {
+            const [a, b] = [plain(x.inputs), plain(second.resources[k].inputs)];
+            if (JSON.stringify(a) === JSON.stringify(b)) continue;
+            assert.ok(x.ignoreChanges.includes("environment"), `${x.urn} changes with the ECR login but does not ignore it`);
+            const { environment: _a, ...restA } = a;
+            const { environment: _b, ...restB } = b;
+            assert.deepEqual(restB, restA, `${x.urn}: only environment may differ`);
+        }
+    });
 });
 
 describe("program: the local registry is reached through an injected client (no real port)", function () {

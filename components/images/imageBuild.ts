@@ -229,8 +229,11 @@ export class ImageBuild extends pulumi.ComponentResource {
                       .all([repo, scanned, retag])
                       .apply(([r, digests, rt]) => `${CI_IMAGES} scan-gate ${digests.map((x) => `${r}@${x}`).join(" ")} --stack ${gate.stack} --max-severity ${gate.maxSeverity} --timeout ${gate.timeoutMinutes}m && ${rt}`)
                 : retag;
+            // Named per build and blind to `environment` changes: the registry login in it rotates every
+            // run, so an unchanged build must not diff (a no-op `up`), and a new build is a NEW resource
+            // whose create takes the fresh login (ignoreChanges would replay the old one on a replace).
             this.promotion = new command.local.Command(
-                `${name}-promote`,
+                `${name}-promote-${this.tag.slice(img.cell.label.length + 1)}`,
                 {
                     create,
                     update: NO_OP,
@@ -238,7 +241,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                     environment: { MLCI_REGISTRY_AUTH: environment.MLCI_REGISTRY_AUTH },
                     logging: command.local.Logging.StdoutAndStderr,
                 },
-                { parent: this, dependsOn: [...(smoke ? [smoke] : []), ...(buildResource ? [buildResource] : [])] },
+                { parent: this, dependsOn: [...(smoke ? [smoke] : []), ...(buildResource ? [buildResource] : [])], ignoreChanges: ["environment"] },
             );
             this.ref = pulumi.all([this.pushedRef, this.promotion.id]).apply(([r]) => r);
         } else {
