@@ -13,12 +13,16 @@ const IMAGE = "docker-build:index:Image";
 const INDEX = "docker-build:index:Index";
 const SMOKE = "command:local:Command";
 
-/** The one promotion Command of an image (named per build: `<image>-promote-<build tag suffix>`). */
-function promotionOf(run: { byType(type: string): RecordedResource[] }, image: string): RecordedResource {
-    const found = run.byType(SMOKE).filter((c) => c.name.startsWith(`${image}-promote-`));
-    assert.equal(found.length, 1, `one promotion Command for ${image}, found: ${found.map((c) => c.name).join(", ")}`);
+/** The one `step` Command of an image (named per build: `<image>-<step>-<build tag without the cell label>`). */
+function commandOf(run: { byType(type: string): RecordedResource[] }, image: string, step: "promote" | "smoke-test"): RecordedResource {
+    const found = run.byType(SMOKE).filter((c) => c.name.startsWith(`${image}-${step}-`));
+    assert.equal(found.length, 1, `one ${step} Command for ${image}, found: ${found.map((c) => c.name).join(", ")}`);
     return found[0];
 }
+const promotionOf = (run: { byType(type: string): RecordedResource[] }, image: string) => commandOf(run, image, "promote");
+const smokeTestOf = (run: { byType(type: string): RecordedResource[] }, image: string) => commandOf(run, image, "smoke-test");
+/** Whether a Command is a smoke test (named `<image>-smoke-test-<build>`). */
+const isSmokeTest = (c: RecordedResource) => c.name.includes("-smoke-test-");
 
 /** A recorded input with every secret value replaced by "[secret]": what is stored in plain text. */
 function withoutSecrets(v: any): any {
@@ -123,7 +127,7 @@ describe("program: image builds (dev stack)", function () {
     it("smoke-tests each pushed digest with its own registry login: project-relative script, no dir, the token a secret env var", () => {
         for (const img of images) {
             const ref = run.outputs.images[img.name].ref;
-            const smoke = run.one(SMOKE, `${img.name}-smoke-test`);
+            const smoke = smokeTestOf(run, img.name);
             assert.deepEqual(smoke.inputs.triggers, [ref]);
             assert.equal(smoke.inputs.create, `sh scripts/with-registry-auth.sh bash docker/test_image.sh ${ref} --size-budget-gb 10${img.smokeImports.length ? ` --imports ${img.smokeImports.join(",")}` : ""}`);
             assert.equal(smoke.inputs.dir, undefined, "the provider's cwd is the project root");
@@ -150,7 +154,7 @@ describe("program: image builds (dev stack)", function () {
             assert.deepEqual(promote.inputs.triggers, [`${o.repository}@${o.digest}`, ...tags]);
             assert.ok(isSecretInput(promote.inputs.environment));
             assert.deepEqual(plain(promote.inputs.environment), { MLCI_REGISTRY_AUTH: "AWS:ecr-token-abc123" });
-            assert.ok(promote.dependencies.includes(run.one(SMOKE, `${img.name}-smoke-test`).urn), `${promote.urn} must wait for the smoke test`);
+            assert.ok(promote.dependencies.includes(smokeTestOf(run, img.name).urn), `${promote.urn} must wait for the smoke test`);
             // The ECR model applied the retag: every promoted tag points at the tested digest.
             for (const t of tags) assert.equal(run.ecr.digestOf(img.repositoryName, t), o.digest, t);
         }
@@ -216,7 +220,7 @@ describe("program: adopting what the registry already has", function () {
         const images = await expectedImages("dev");
         const r = await runProgram({ stack: "dev", registryImages: testedRegistry(images) });
         assert.equal(r.byType(IMAGE).length, 0, "nothing is built");
-        assert.equal(r.byType(SMOKE).filter((c) => c.name.endsWith("-smoke-test")).length, 0, "a tested digest is not tested again");
+        assert.equal(r.byType(SMOKE).filter(isSmokeTest).length, 0, "a tested digest is not tested again");
         for (const img of images) {
             const o = r.outputs.images[img.name];
             assert.equal(o.digest, fakeDigest(`registry:${img.name}`));
@@ -403,21 +407,57 @@ describe("program: the second up is a no-op (#21)", function () {
         });
     }
 
+    /**
+     * Inputs that differ between two runs must be ones the engine or provider never diffs: a Command's
+     * `environment` under `ignoreChanges: ["environment"]`, or a docker-build registry password (the
+     * provider's Diff compares only address and username: FACTS.md §3).
+     */
+    function assertOnlyIgnoredInputsDiffer(first: { resources: RecordedResource[] }, second: { resources: RecordedResource[] }): void {
+        assert.deepEqual(second.resources.map((x) => x.urn), first.resources.map((x) => x.urn));
+        const withoutRegistryPasswords = (inputs: any) => ({
+            ...inputs,
+            ...(inputs.registries ? { registries: inputs.registries.map(({ password: _p, ...r }: any) => r) } : {}),
+            ...(inputs.registry ? { registry: (({ password: _p, ...r }: any) => r)(inputs.registry) } : {}),
+        });
+        let rotated = 0;
+        for (const [k, x] of first.resources.entries()) {
+            const [a, b] = [plain(x.inputs), plain(second.resources[k].inputs)];
+            if (JSON.stringify(a) === JSON.stringify(b)) continue;
+            rotated++;
+            if (x.type === SMOKE) {
+                assert.ok(x.ignoreChanges.includes("environment"), `${x.urn} changes with the ECR login but does not ignore it`);
+                const { environment: _a, ...restA } = a;
+                const { environment: _b, ...restB } = b;
+                assert.deepEqual(restB, restA, `${x.urn}: only environment may differ`);
+            } else {
+                assert.ok([IMAGE, INDEX].includes(x.type), `${x.urn} changes with the ECR login`);
+                assert.deepEqual(withoutRegistryPasswords(b), withoutRegistryPasswords(a), `${x.urn}: only the registry password may differ`);
+            }
+        }
+        assert.ok(rotated > 0, "the token does reach some inputs, so this test can fail");
+    }
+
     it("dev: the ECR login rotates every run, yet only `environment` of resources that ignore it differs (a no-op up)", async () => {
         const images = await expectedImages("dev", { MLCI_REBUILD_EPOCH: "2026-11-22" });
         const registryImages = testedRegistry(images);
         const first = await runProgram({ stack: "dev", registryImages, ecrToken: "token-of-run-1", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
         const second = await runProgram({ stack: "dev", registryImages, ecrToken: "token-of-run-2", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
-        assert.deepEqual(second.resources.map((x) => x.urn), first.resources.map((x) => x.urn));
-        const rotated = first.resources.filter((x, k) => JSON.stringify(plain(x.inputs)) !== JSON.stringify(plain(second.resources[k].inputs)));
-        assert.ok(rotated.length > 0, "the token does reach some inputs, so this test can fail");
-        for (const [k, x] of first.resources.entries()) {
-            const [a, b] = [plain(x.inputs), plain(second.resources[k].inputs)];
-            if (JSON.stringify(a) === JSON.stringify(b)) continue;
-            assert.ok(x.ignoreChanges.includes("environment"), `${x.urn} changes with the ECR login but does not ignore it`);
-            const { environment: _a, ...restA } = a;
-            const { environment: _b, ...restB } = b;
-            assert.deepEqual(restB, restA, `${x.urn}: only environment may differ`);
+        assertOnlyIgnoredInputsDiffer(first, second);
+    });
+
+    it("dev, building every image: the smoke-test and promotion Commands are named per build and ignore the rotating login", async () => {
+        const images = await expectedImages("dev", { MLCI_REBUILD_EPOCH: "2026-11-22" });
+        const first = await runProgram({ stack: "dev", ecrToken: "token-of-run-1", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
+        const second = await runProgram({ stack: "dev", ecrToken: "token-of-run-2", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
+        assertOnlyIgnoredInputsDiffer(first, second);
+        for (const img of images) {
+            const perBuild = img.tag.slice(img.cell.label.length + 1);
+            for (const step of ["smoke-test", "promote"] as const) {
+                const c = commandOf(first, img.name, step);
+                assert.equal(c.name, `${img.name}-${step}-${perBuild}`, "a new build is a new Command, created with the fresh login");
+                assert.deepEqual(c.ignoreChanges, ["environment"]);
+                assert.equal(plain(c.inputs.environment).MLCI_REGISTRY_AUTH, "AWS:token-of-run-1");
+            }
         }
     });
 });
@@ -491,7 +531,7 @@ describe("program: size budgets and measured sizes (#16.4)", function () {
     this.timeout(120_000);
     it("a family's sizeBudgetGb overrides the stack's build.smokeTest.sizeBudgetGb for its smoke tests", async () => {
         const r = await runProgram({ stack: "dev", overrides: { families: { cpu: { sizeBudgetGb: 6.5 } } } });
-        for (const c of r.byType(SMOKE).filter((x) => x.name.endsWith("-smoke-test"))) {
+        for (const c of r.byType(SMOKE).filter(isSmokeTest)) {
             assert.match(c.inputs.create, c.name.startsWith("cpu-") ? / --size-budget-gb 6\.5( |$)/ : / --size-budget-gb 10( |$)/, c.name);
         }
     });

@@ -189,6 +189,12 @@ export class ImageBuild extends pulumi.ComponentResource {
             MLCI_REGISTRY_AUTH: args.credentials ? pulumi.secret(pulumi.interpolate`${args.credentials.username}:${args.credentials.password}`) : "",
         };
 
+        // Both Commands are named per build (`<image>-<step>-<build tag without the cell label>`) and
+        // blind to `environment` changes: the registry login in it rotates every run, so an unchanged
+        // build must not diff (a no-op `up`), and a new build is a NEW resource whose create takes the
+        // fresh login (ignoreChanges would replay the old, expired one on a replacement). Their
+        // triggers are per-build constants (the pushed digest, the promoted tags).
+        const perBuild = this.tag.slice(img.cell.label.length + 1);
         let smoke: command.local.Command | undefined;
         if (this.built && args.smokeTest.enabled && args.push) {
             const flags = [
@@ -197,7 +203,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                 ...(img.smokeImports.length ? [`--imports ${img.smokeImports.join(",")}`] : []),
             ];
             smoke = new command.local.Command(
-                `${name}-smoke-test`,
+                `${name}-smoke-test-${perBuild}`,
                 {
                     create: pulumi.interpolate`${WITH_REGISTRY_AUTH} bash ${SMOKE_TEST_SCRIPT} ${this.pushedRef} ${flags.join(" ")}`,
                     update: NO_OP,
@@ -205,7 +211,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                     environment,
                     logging: command.local.Logging.StdoutAndStderr,
                 },
-                { parent: this, dependsOn: buildResource ? [buildResource] : [] },
+                { parent: this, dependsOn: buildResource ? [buildResource] : [], ignoreChanges: ["environment"] },
             );
         }
         // stdout is secret only because the environment holds the token; the script never prints it.
@@ -229,11 +235,8 @@ export class ImageBuild extends pulumi.ComponentResource {
                       .all([repo, scanned, retag])
                       .apply(([r, digests, rt]) => `${CI_IMAGES} scan-gate ${digests.map((x) => `${r}@${x}`).join(" ")} --stack ${gate.stack} --max-severity ${gate.maxSeverity} --timeout ${gate.timeoutMinutes}m && ${rt}`)
                 : retag;
-            // Named per build and blind to `environment` changes: the registry login in it rotates every
-            // run, so an unchanged build must not diff (a no-op `up`), and a new build is a NEW resource
-            // whose create takes the fresh login (ignoreChanges would replay the old one on a replace).
             this.promotion = new command.local.Command(
-                `${name}-promote-${this.tag.slice(img.cell.label.length + 1)}`,
+                `${name}-promote-${perBuild}`,
                 {
                     create,
                     update: NO_OP,
