@@ -150,8 +150,8 @@ const cases: BadCase[] = [
     { title: "a protected pattern with more wildcards than ECR allows", run: dev({ registry: { retention: { protectedTagPatterns: ["a*b*c*d*e*f"] } } }), problems: [{ path: "registry.retention.protectedTagPatterns[0]", message: '"a*b*c*d*e*f" has 5 wildcards; ECR allows at most 4 per pattern', fix: 'use at most 4 "*"' }] },
 
     // GitHub targets.
-    { title: "GitHub enabled without an owner", run: { ...dev({ github: { enabled: true, repositories: [{ name: "rl" }] } }), ...PROD }, problems: [{ path: "github.owner", message: "is required when github.enabled is true", fix: "set the GitHub organization or user that owns the repositories, or set github.enabled: false" }] },
-    { title: "GitHub enabled without repositories", run: { ...dev({ github: { enabled: true, owner: "pytorch" } }), ...PROD }, problems: [{ path: "github.repositories", message: "is empty while github.enabled is true", fix: "list the repositories to write Actions variables to, or set github.enabled: false" }] },
+    { title: "GitHub enabled without an owner", run: { ...dev({ github: { enabled: true, owner: undefined, repositories: [{ name: "rl" }] } }), ...PROD }, problems: [{ path: "github.owner", message: "is required when github.enabled is true", fix: "set the GitHub organization or user that owns the repositories, or set github.enabled: false" }] },
+    { title: "GitHub enabled without repositories", run: { ...dev({ github: { enabled: true, owner: "pytorch", repositories: [] } }), ...PROD }, problems: [{ path: "github.repositories", message: "is empty while github.enabled is true", fix: "list the repositories to write Actions variables to, or set github.enabled: false" }] },
     { title: "a GitHub owner that is not a user or organization name", run: dev({ github: { enabled: true, owner: "-py torch", repositories: [{ name: "rl" }] } }), problems: [{ path: "github.owner", message: "must be a GitHub user or organization name" }] },
     { title: "a GitHub repository given as owner/name", run: prod({ github: { repositories: [{ name: "pytorch/rl" }] } }), problems: [{ path: "github.repositories[0].name", message: "must be a repository name without the owner" }] },
     { title: "a GitHub repository listed twice", run: prod({ github: { repositories: [{ name: "rl" }, { name: "rl" }] } }), problems: [{ path: "github.repositories[1]", message: 'repository "rl" is listed twice', fix: "remove the duplicate entry" }] },
@@ -297,7 +297,7 @@ describe("bad stack configs fail with the config path and the fix, before any re
     });
 
     it("GitHub wiring without a token fails before any resource, naming both ways to give one", async () => {
-        const { error, resources } = await runProgramExpectingError({ stack: "prod", env: { GITHUB_TOKEN: undefined } });
+        const { error, resources } = await runProgramExpectingError({ stack: "prod", githubToken: null, env: { GITHUB_TOKEN: undefined } });
         assert.deepEqual(problemLines(error.message), [
             "config mlci:github.enabled: is true but no GitHub token is set (neither the github:token config nor the GITHUB_TOKEN environment variable). " +
                 "Fix: pulumi config set --secret github:token <token with Actions variables and secrets write access>, or export GITHUB_TOKEN, or set mlci:github.enabled: false",

@@ -57,6 +57,11 @@ export interface RunOptions {
     registryImages?: Record<string, string>;
     /** Repositories that exist in the registry (for getImage's RepositoryNotFound). @default those named in registryImages */
     existingRepositories?: string[];
+    /**
+     * The secret `github:token` of a stack whose `mlci:github.enabled` is true; `null`: none (to test the missing-token
+     * error). Ignored when `extraConfig` has `github:token` or `env` sets GITHUB_TOKEN. @default DEFAULT_GITHUB_TOKEN
+     */
+    githubToken?: string | null;
     /** Run as `pulumi preview`. @default false */
     preview?: boolean;
     /** Environment overrides the program reads (MLCI_*); restored afterwards. The shell's MLCI_*, PULUMI_* and AWS_* are scrubbed first. */
@@ -272,6 +277,19 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
     }
 }
 
+/** The secret `github:token` a run gets when its stack enables GitHub and the test names no token. */
+export const DEFAULT_GITHUB_TOKEN = "ghp_harness_default_token";
+
+/** Whether a raw `mlci:github` config value (JSON text) turns the GitHub wiring on. */
+function githubEnabled(raw: string | undefined): boolean {
+    if (raw === undefined) return false;
+    try {
+        return (JSON.parse(raw) as { enabled?: unknown })?.enabled === true;
+    } catch {
+        return false;
+    }
+}
+
 async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     const stack = opts.stack ?? "dev";
     const text = opts.configYaml ?? fs.readFileSync(path.join(PROJECT_ROOT, `Pulumi.${stack}.yaml`), "utf8");
@@ -291,6 +309,13 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     }
     for (const [k, v] of Object.entries(opts.overrides ?? {})) if (!(`mlci:${k}` in config)) config[`mlci:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
     Object.assign(config, opts.extraConfig ?? {});
+    // A stack that enables GitHub gets a secret token, as `pulumi config set --secret github:token` gives
+    // it, unless the test gives one itself (github:token, GITHUB_TOKEN) or asks for none (githubToken: null).
+    const githubToken = opts.githubToken === undefined ? DEFAULT_GITHUB_TOKEN : opts.githubToken;
+    if (githubToken !== null && githubEnabled(config["mlci:github"]) && !("github:token" in config) && typeof opts.env?.GITHUB_TOKEN !== "string") {
+        config["github:token"] = githubToken;
+        secretKeys.push("github:token");
+    }
     pulumi.runtime.setAllConfig(config, secretKeys);
 
     const resources: RecordedResource[] = [];

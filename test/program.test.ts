@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { planStack, readStackConfigFile } from "../lib/stackPlan";
-import { fakeDigest, isSecretInput, plain, PROJECT_ROOT, REGISTRY, RecordedResource, runProgram, runProgramExpectingError } from "./harness";
+import { DEFAULT_GITHUB_TOKEN, fakeDigest, isSecretInput, plain, PROJECT_ROOT, REGISTRY, RecordedResource, runProgram, runProgramExpectingError } from "./harness";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -8,6 +8,7 @@ import { markerTag } from "../lib/images/tags";
 import { compressedSizeFromSmokeTest } from "../components/images/imageBuild";
 import { EcrModel } from "./ecrModel";
 import { FakeRegistry, ociManifest } from "./fakeRegistry";
+import * as YAML from "yaml";
 
 const IMAGE = "docker-build:index:Image";
 const INDEX = "docker-build:index:Index";
@@ -331,6 +332,51 @@ describe("program: adopting what the registry already has", function () {
         assert.deepEqual(second.outputs.builtImages, []);
         for (const c of second.byType(SMOKE)) assert.deepEqual(plain(c.inputs), plain(first.one(SMOKE, c.name).inputs), c.name);
         for (const [name, o] of Object.entries<any>(second.outputs.images)) assert.equal(o.ref, first.outputs.images[name].ref);
+    });
+});
+
+describe("program: the dev stack writes pr-images.yml's role and region into the `dev` environment", function () {
+    this.timeout(120_000);
+    // What the workflow reads: its job's environment and the names in its configure-aws-credentials step.
+    const workflow = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, ".github/workflows/pr-images.yml"), "utf8"));
+    const jobs = Object.values<any>(workflow.jobs).filter((j) => j.steps?.some((st: any) => st.with?.["role-to-assume"]));
+    const step = jobs[0]?.steps.find((st: any) => st.with?.["role-to-assume"]);
+    const secretName = /^\$\{\{ secrets\.(\w+) \}\}$/.exec(step?.with["role-to-assume"] ?? "")?.[1];
+    const regionName = /^\$\{\{ vars\.(\w+) \}\}$/.exec(step?.with["aws-region"] ?? "")?.[1];
+    const region = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8")).config["aws:region"];
+
+    it("reads the role from a secret and the region from a variable of its job's environment", () => {
+        assert.equal(jobs.length, 1);
+        assert.equal(jobs[0].environment, "dev");
+        assert.equal(secretName, "CI_IMAGES_PIPELINE_ROLE_ARN");
+        assert.equal(regionName, "CI_IMAGES_AWS_REGION");
+    });
+
+    it("dev writes both into pytorch/rl's `dev` environment (secret role ARN), and nothing at repository level", async () => {
+        const r = await runProgram({ stack: "dev" });
+        const secrets = r.byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
+        const vars = r.byType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable");
+        const role = secrets.find((x) => x.inputs.secretName === secretName);
+        assert.ok(role, `secrets: ${secrets.map((x) => x.inputs.secretName).join(", ")}`);
+        assert.equal(role.inputs.repository, "rl");
+        assert.equal(role.inputs.environment, "dev");
+        assert.ok(isSecretInput(role.inputs.value), "the role ARN is a secret");
+        assert.equal(plain(role.inputs.value), r.outputs.pipelineRoleArn);
+        assert.match(r.outputs.pipelineRoleArn, /^arn:aws:iam::\d{12}:role\//);
+        const regionVar = vars.find((x) => x.inputs.variableName === regionName);
+        assert.ok(regionVar, `variables: ${vars.map((x) => x.inputs.variableName).join(", ")}`);
+        assert.deepEqual([regionVar.inputs.repository, regionVar.inputs.environment, regionVar.inputs.value], ["rl", "dev", region]);
+        assert.ok([...secrets, ...vars].every((x) => x.inputs.repository === "rl" && x.inputs.environment === "dev"));
+        // Repository-level names are prod's: dev must not overwrite them.
+        assert.deepEqual([...r.byType("github:index/actionsVariable:ActionsVariable"), ...r.byType("github:index/actionsSecret:ActionsSecret")].map((x) => x.urn), []);
+        const [provider] = r.byType("pulumi:providers:github");
+        assert.deepEqual([provider.inputs.owner, isSecretInput(provider.inputs.token), plain(provider.inputs.token)], ["pytorch", true, DEFAULT_GITHUB_TOKEN]);
+    });
+
+    it("dev without a GitHub token fails before any resource, like prod", async () => {
+        const { error, resources } = await runProgramExpectingError({ stack: "dev", githubToken: null, env: { GITHUB_TOKEN: undefined } });
+        assert.match(error.message, /config mlci:github\.enabled: is true but no GitHub token is set/);
+        assert.deepEqual(resources, []);
     });
 });
 

@@ -69,7 +69,7 @@ describe("program: prod stack wiring (registry, access, GitHub, outputs)", funct
     });
 
     it("fails before any resource when GitHub is enabled without a token", async () => {
-        const { error, resources } = await runProgramExpectingError({ stack: "prod", env: { GITHUB_TOKEN: undefined } });
+        const { error, resources } = await runProgramExpectingError({ stack: "prod", githubToken: null, env: { GITHUB_TOKEN: undefined } });
         assert.match(error.message, /github:token/);
         assert.deepEqual(resources, []);
     });

@@ -38,5 +38,8 @@ export function scaleStackYaml(gpuFamilies: number, cpuFamilies: number, dir: st
     doc.config["mlci:matrix"] = { cuda: ["13.0.2", "13.2.1"], python: ["3.12", "3.13"] };
     doc.config["mlci:families"] = families;
     doc.config["mlci:build"] = { ...(doc.config["mlci:build"] ?? {}), rebuildEpoch: "2026-11-22", builders: FLEET };
+    // The catalog measures the build plan. Dev writes its GitHub names into one environment, where GitHub
+    // allows 100 variables: one CI_IMAGE_* per image would refuse hundreds of images before any plan.
+    doc.config["mlci:github"] = { enabled: false };
     return YAML.stringify(doc);
 }
