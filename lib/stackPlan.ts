@@ -38,6 +38,8 @@ export interface PlanOptions extends Omit<ParseOptions, "extraChecks"> {
     useHashCache?: boolean;
     /** Where the per-file hash cache persists (outside any build context). @default `<projectRoot>/.cache/mlci/file-hashes.json` */
     hashCachePath?: string;
+    /** Called when the hash cache cannot be saved (the plan is unaffected). @default the error is thrown */
+    onHashCacheError?: (e: Error) => void;
 }
 
 /** Validates config, expands the image graph and computes every tag. */
@@ -46,7 +48,7 @@ export async function planStack(raw: RawConfig, opts: PlanOptions): Promise<Stac
     const today = opts.now ?? new Date();
     const config = parseStackConfig(raw, { ...opts, extraChecks: [...STACK_CHECKS, (c) => scanGateProblems(c.promotion, today)] });
     const nodes = expandImageGraph(config);
-    const cache = opts.useHashCache === false ? undefined : new FileHashCache(opts.hashCachePath ?? defaultHashCachePath(opts.projectRoot));
+    const cache = opts.useHashCache === false ? undefined : new FileHashCache(opts.hashCachePath ?? defaultHashCachePath(opts.projectRoot), undefined, opts.onHashCacheError);
     const images = await tagImages(nodes, config.rebuildEpoch, { cache });
     return { config, images };
 }

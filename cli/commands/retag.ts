@@ -6,6 +6,7 @@
  * empty or unset for a registry that needs none. Exit 0: every tag points at the digest; 1: the
  * registry refused (its error, e.g. ECR's immutable-tag text, on stderr); 2: usage.
  */
+import { CommandContext, UsageError } from "../context";
 import { basicAuthorization, FetchLike, RegistryHttpClient, RegistryHttpError } from "../../lib/registry/registryHttp";
 
 /** A parsed `<host>/<repository>@sha256:<hex>` reference. */
@@ -28,7 +29,7 @@ export function registryBaseUrl(host: string): string {
 }
 
 /** A wrong call of `retag` (exit 2). */
-export class RetagUsageError extends Error {}
+export class RetagUsageError extends UsageError {}
 
 /** What `retag` needs from its surroundings (tests inject an in-memory registry). */
 export interface RetagContext {
@@ -37,6 +38,8 @@ export interface RetagContext {
     auth?: string;
     out: NodeJS.WritableStream;
     err: NodeJS.WritableStream;
+    /** Print the result as JSON. @default false */
+    json?: boolean;
 }
 
 /** Runs `retag` with positional args `[<ref>, ...tags]`; returns the exit code. */
@@ -57,7 +60,8 @@ export async function runRetag(positional: string[], ctx: RetagContext): Promise
     });
     try {
         const results = await client.retag(target.repository, target.digest, tags);
-        for (const r of results) ctx.out.write(`${r.outcome === "pushed" ? "tagged" : "unchanged"} ${target.host}/${target.repository}:${r.tag} -> ${target.digest}\n`);
+        if (ctx.json) ctx.out.write(`${JSON.stringify({ repository: `${target.host}/${target.repository}`, digest: target.digest, tags: results }, null, 2)}\n`);
+        else for (const r of results) ctx.out.write(`${r.outcome === "pushed" ? "tagged" : "unchanged"} ${target.host}/${target.repository}:${r.tag} -> ${target.digest}\n`);
         return 0;
     } catch (e) {
         if (e instanceof RegistryHttpError) {
@@ -66,4 +70,8 @@ export async function runRetag(positional: string[], ctx: RetagContext): Promise
         }
         throw e;
     }
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+    return runRetag(ctx.positional, { fetch: ctx.services.fetch, auth: ctx.env.MLCI_REGISTRY_AUTH, out: ctx.out, err: ctx.err, json: ctx.json });
 }

@@ -11,6 +11,7 @@
  * Appends a section to $GITHUB_STEP_SUMMARY when set (the weekly job's summary).
  */
 import * as fs from "fs";
+import { CliError, CommandContext, UsageError } from "../context";
 import type { DescribeImageScanFindingsRequest, DescribeImageScanFindingsResponse } from "@aws-sdk/client-ecr";
 import { decideScan, ScanDecision, ScanGateSettings, SEVERITIES, Severity } from "../../lib/registry/scanGate";
 
@@ -179,4 +180,21 @@ export async function runScanGate(
         return 1;
     }
     return 0;
+}
+
+/** `ci-images scan-gate`: the allowlist and threshold from the stack's mlci:promotion (validated as the program does), defaults without a stack. */
+export async function run(ctx: CommandContext): Promise<number> {
+    const named = ctx.flag("stack") ?? ctx.env.PULUMI_STACK;
+    const { readStackConfigFile } = require("../../lib/stackPlan") as typeof import("../../lib/stackPlan");
+    const { SECTION_SCHEMAS } = require("../../lib/config/schema") as typeof import("../../lib/config/schema");
+    const raw = named !== undefined ? (readStackConfigFile(ctx.root(), named).promotion ?? {}) : {};
+    const parsed = SECTION_SCHEMAS.promotion.safeParse(raw);
+    if (!parsed.success) throw new CliError(`mlci:promotion of stack ${named} is invalid: ${parsed.error.issues.map((i) => i.message).join("; ")}. Fix: run ci-images check --stack ${named}`);
+    try {
+        return await runScanGate(ctx.positional, parsed.data, { maxSeverity: ctx.flag("max-severity"), timeout: ctx.flag("timeout"), interval: ctx.flag("interval"), settle: ctx.flag("settle"), json: ctx.json }, { out: ctx.out, err: ctx.err, env: ctx.env, now: ctx.services.now, sleep: ctx.services.sleep });
+    } catch (e) {
+        const message = (e as Error).message;
+        if (message.includes("is not an ECR image digest reference") || message.startsWith("--") || message.includes("needs at least one")) throw new UsageError(message);
+        throw e;
+    }
 }

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import type { ConfigProblem } from "../../lib/config/problems";
 import type { StackConfig } from "../../lib/config/schema";
 import { defaultRebuildEpoch } from "../../lib/config/config";
+import { CliError, CommandContext, UsageError } from "../context";
 import { forecastFamiliesFromStack, forecastStorage, StorageForecast, storageBudgetProblems } from "../../lib/registry/storageForecast";
 
 /** Options of {@link storageForecastFor}. */
@@ -71,11 +72,30 @@ export function storageTable(stack: string, forecast: StorageForecast, budgetGb:
 /** `ci-images storage`: prints the forecast; exits 1 when it exceeds the budget. */
 export function runStorage(config: StackConfig, stack: string, flags: { weeks?: string; from?: string; json?: boolean }, out: NodeJS.WritableStream, now?: Date): number {
     const weeks = flags.weeks !== undefined ? Number(flags.weeks) : undefined;
-    if (weeks !== undefined && (!Number.isInteger(weeks) || weeks < 5)) throw new Error(`--weeks must be a whole number of at least 5, got ${flags.weeks}`);
-    const measuredGb = flags.from !== undefined ? measuredGbFromOutputs(fs.readFileSync(flags.from, "utf8"), config) : {};
+    if (weeks !== undefined && (!Number.isInteger(weeks) || weeks < 5)) throw new UsageError(`--weeks must be a whole number of at least 5, got ${flags.weeks}`);
+    let measuredGb: Record<string, number> = {};
+    if (flags.from !== undefined) {
+        let text: string;
+        try {
+            text = fs.readFileSync(flags.from, "utf8");
+        } catch (e) {
+            throw new CliError(`cannot read --from ${flags.from}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message}. Fix: pulumi stack output --json > ${flags.from}`);
+        }
+        try {
+            measuredGb = measuredGbFromOutputs(text, config);
+        } catch (e) {
+            throw new CliError(`--from ${flags.from} is not \`pulumi stack output --json\`: ${(e as Error).message}`);
+        }
+    }
     const forecast = storageForecastFor(config, { weeks, measuredGb, now });
     const budget = config.registry.storageBudgetGb;
     if (flags.json) out.write(`${JSON.stringify({ stack, budgetGb: budget ?? null, ...forecast }, null, 2)}\n`);
     else out.write(`${storageTable(stack, forecast, budget)}\n`);
     return budget !== undefined && forecast.totalGb > budget ? 1 : 0;
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+    const stack = ctx.stack();
+    const { config } = await ctx.plan();
+    return runStorage(config, stack, { weeks: ctx.flag("weeks"), from: ctx.flag("from"), json: ctx.json }, ctx.out, ctx.services.now());
 }

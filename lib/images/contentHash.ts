@@ -33,10 +33,13 @@ export class FileHashCache {
     /**
      * @param file Where the cache persists (outside any build context), or undefined for memory only.
      * @param racyWindowNs Files changed (mtime or ctime) this recently are never cached. @default 2 s
+     * @param onSaveError Called when the cache cannot be written (a read-only home, a full disk): the
+     *   cache is an optimisation, so a caller may warn and go on. @default rethrow
      */
     constructor(
         private readonly file?: string,
         private readonly racyWindowNs: bigint = 2_000_000_000n,
+        private readonly onSaveError?: (e: Error) => void,
     ) {
         if (file) {
             try {
@@ -75,15 +78,21 @@ export class FileHashCache {
         this.dirty = true;
     }
 
-    /** Writes the cache atomically if it changed. */
+    /** Writes the cache atomically if it changed (a failure goes to `onSaveError` when given). */
     save(): void {
         if (!this.file || !this.dirty) return;
-        fs.mkdirSync(path.dirname(this.file), { recursive: true });
         const tmp = `${this.file}.${process.pid}.tmp`;
-        const rows: [string, string, string][] = [];
-        for (const [abs, [stamp, sha]] of this.entries) rows.push([abs, stamp, sha]);
-        fs.writeFileSync(tmp, JSON.stringify({ scheme: HASH_SCHEME, format: CACHE_FORMAT, entries: rows }));
-        fs.renameSync(tmp, this.file);
+        try {
+            fs.mkdirSync(path.dirname(this.file), { recursive: true });
+            const rows: [string, string, string][] = [];
+            for (const [abs, [stamp, sha]] of this.entries) rows.push([abs, stamp, sha]);
+            fs.writeFileSync(tmp, JSON.stringify({ scheme: HASH_SCHEME, format: CACHE_FORMAT, entries: rows }));
+            fs.renameSync(tmp, this.file);
+        } catch (e) {
+            fs.rmSync(tmp, { force: true });
+            if (!this.onSaveError) throw e;
+            this.onSaveError(e as Error);
+        }
         this.dirty = false;
     }
 }
