@@ -2,19 +2,10 @@ import { strict as assert } from "assert";
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { runCli } from "./cliContext";
+import { cliFixtureProject as fixtureProject, runCli } from "./cliContext";
 import { planStack } from "../lib/stackPlan";
 import { CLI_BIN, ensureBuiltCli } from "./builtCli";
-import { catalogConfig, catalogFiles, writeTree } from "./fixtures";
-import YAML from "yaml";
-
-/** A fixture project with a `ci` stack file holding the fixture catalog config. */
-function fixtureProject(): string {
-    const root = writeTree(catalogFiles());
-    const config = Object.fromEntries(Object.entries(catalogConfig()).map(([k, v]) => [`mlci:${k}`, v]));
-    fs.writeFileSync(path.join(root, "Pulumi.ci.yaml"), YAML.stringify({ config: { "aws:region": "us-east-1", ...config, "mlci:dockerHubAccessToken": { secure: "v1:abc" } } }));
-    return root;
-}
+import { catalogConfig } from "./fixtures";
 
 const run = (args: string[]) => runCli(args);
 

@@ -9,6 +9,8 @@ import * as path from "path";
 import { PassThrough } from "stream";
 import type { CliServices } from "../cli/context";
 import { main } from "../cli/main";
+import YAML from "yaml";
+import { catalogConfig, catalogFiles, writeTree } from "./fixtures";
 
 /** What one in-process run printed and returned. */
 export interface CliRun {
@@ -47,3 +49,12 @@ export async function runCli(argv: string[], opts: RunCliOptions = {}): Promise<
     const code = await main(argv, { out, err, env: opts.env ?? isolatedEnv(), cwd: opts.cwd, services: opts.services });
     return { code, stdout, stderr };
 }
+
+/** A fixture project with a `ci` stack file holding the fixture catalog config. */
+export function cliFixtureProject(): string {
+    const root = writeTree(catalogFiles());
+    const config = Object.fromEntries(Object.entries(catalogConfig()).map(([k, v]) => [`mlci:${k}`, v]));
+    fs.writeFileSync(path.join(root, "Pulumi.ci.yaml"), YAML.stringify({ config: { "aws:region": "us-east-1", ...config, "mlci:dockerHubAccessToken": { secure: "v1:abc" } } }));
+    return root;
+}
+

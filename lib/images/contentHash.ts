@@ -89,7 +89,11 @@ export class FileHashCache {
             fs.writeFileSync(tmp, JSON.stringify({ scheme: HASH_SCHEME, format: CACHE_FORMAT, entries: rows }));
             fs.renameSync(tmp, this.file);
         } catch (e) {
-            fs.rmSync(tmp, { force: true });
+            try {
+                fs.rmSync(tmp, { force: true });
+            } catch {
+                // Nothing was written.
+            }
             if (!this.onSaveError) throw e;
             this.onSaveError(e as Error);
         }
