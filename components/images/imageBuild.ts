@@ -3,6 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { TaggedImage } from "../../lib/images/graph";
 import { ImageDecision } from "../../lib/registry/imageListing";
+import { SMOKE_TEST_SCRIPT, smokeTestArgs } from "../../lib/images/smokeTest";
 import { ImageBuildPlanArgs, NativePlatformBuild } from "./builders";
 
 /** Registry credentials for pushes (the password is a short-lived secret token). */
@@ -66,8 +67,6 @@ export const CI_IMAGES = "npx --no-install ci-images";
 /** Runs a command with a throwaway DOCKER_CONFIG from MLCI_REGISTRY_AUTH (project-relative). */
 export const WITH_REGISTRY_AUTH = "sh scripts/with-registry-auth.sh";
 
-/** The smoke test script, relative to the project root (the provider's working directory). */
-export const SMOKE_TEST_SCRIPT = "docker/test_image.sh";
 
 /** A Command `update` that does nothing: only a changed (secret, rotating) token lands there. */
 const NO_OP = "true";
@@ -197,11 +196,7 @@ export class ImageBuild extends pulumi.ComponentResource {
         const perBuild = this.tag.slice(img.cell.label.length + 1);
         let smoke: command.local.Command | undefined;
         if (this.built && args.smokeTest.enabled && args.push) {
-            const flags = [
-                `--size-budget-gb ${args.smokeTest.sizeBudgetGb}`,
-                ...(args.smokeTest.gpu && img.cell.cuda ? ["--gpu"] : []),
-                ...(img.smokeImports.length ? [`--imports ${img.smokeImports.join(",")}`] : []),
-            ];
+            const flags = smokeTestArgs(img, args.smokeTest);
             smoke = new command.local.Command(
                 `${name}-smoke-test-${perBuild}`,
                 {

@@ -1,0 +1,33 @@
+/**
+ * The smoke test's command line (docker/test_image.sh), one definition for the program's smoke-test
+ * Command and for `ci-images publish`: a build published by either is tested the same way, so the
+ * marker it earns means the same thing.
+ */
+import type { TaggedImage } from "./graph";
+
+/** The smoke test script, relative to the project root. */
+export const SMOKE_TEST_SCRIPT = "docker/test_image.sh";
+
+/** How an image is smoke-tested. */
+export interface SmokeTestOptions {
+    /** Maximum compressed registry size in GB (the family's budget). */
+    sizeBudgetGb: number;
+    /** Also require CUDA to run (GPU host); only for CUDA cells. */
+    gpu: boolean;
+}
+
+/**
+ * The script's flags for an image: the size budget, `--gpu` (CUDA cells on a GPU host), the family's
+ * imports, the pinned torch version (families with a TORCH_VERSION arg) and the rebuild epoch of
+ * date-rebuilt families, so a nightly wheel older than 8 days before the epoch fails (freshness).
+ */
+export function smokeTestArgs(image: Pick<TaggedImage, "cell" | "smokeImports" | "buildArgs" | "hashInputs">, opts: SmokeTestOptions): string[] {
+    return [
+        "--size-budget-gb",
+        String(opts.sizeBudgetGb),
+        ...(opts.gpu && image.cell.cuda ? ["--gpu"] : []),
+        ...(image.smokeImports.length ? ["--imports", image.smokeImports.join(",")] : []),
+        ...(image.buildArgs.TORCH_VERSION ? ["--torch-version", image.buildArgs.TORCH_VERSION] : []),
+        ...(image.hashInputs.rebuildEpoch ? ["--rebuild-epoch", image.hashInputs.rebuildEpoch] : []),
+    ];
+}
