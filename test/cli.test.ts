@@ -106,3 +106,31 @@ describe("ci-images CLI", () => {
         assert.doesNotMatch(fs.readFileSync(CLI_BIN, "utf8"), /ts-node/);
     });
 });
+
+describe("ci-images calls in the workflows and docs", () => {
+    /** Every `npx ci-images …` command line in a text, split into words (quotes dropped; stops at a pipe, redirect, comment or `)`). */
+    function calls(text: string): string[][] {
+        return [...text.matchAll(/npx ci-images ([^\n|;&)>`#]+)/g)].map((m) => (m[1].match(/"[^"]*"|'[^']*'|\S+/g) ?? []).map((w) => w.replace(/^["']|["']$/g, "")));
+    }
+
+    it("name existing commands with flags they accept and the right number of arguments", () => {
+        const { COMMANDS } = require("../cli/commandSpecs");
+        const { parseCommandArgs } = require("../cli/main");
+        const files = [
+            ...fs.readdirSync(path.join(__dirname, "..", ".github", "workflows")).map((f) => path.join(".github", "workflows", f)),
+            "README.md",
+            ...fs.readdirSync(path.join(__dirname, "..", "docs")).filter((f) => f.endsWith(".md")).map((f) => path.join("docs", f)),
+        ];
+        let seen = 0;
+        for (const file of files) {
+            for (const [name, ...args] of calls(fs.readFileSync(path.join(__dirname, "..", file), "utf8"))) {
+                // `npx ci-images <command> …` in prose with placeholders (`<image>`) is still parsed: placeholders are words.
+                const spec = COMMANDS.find((c: { name: string }) => c.name === name);
+                assert.ok(spec, `${file}: ci-images ${name} is not a command`);
+                assert.doesNotThrow(() => parseCommandArgs(spec, args.filter((a) => a !== "[--json]" && a !== "[options]")), `${file}: ci-images ${name} ${args.join(" ")}`);
+                seen++;
+            }
+        }
+        assert.ok(seen >= 15, `found ${seen} calls`);
+    });
+});
