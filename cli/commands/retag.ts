@@ -7,6 +7,9 @@
  * registry refused (its error, e.g. ECR's immutable-tag text, on stderr); 2: usage.
  */
 import { CommandContext, UsageError } from "../context";
+import { registryBaseUrl } from "../registryAccess";
+
+export { registryBaseUrl };
 import { basicAuthorization, FetchLike, RegistryHttpClient, RegistryHttpError } from "../../lib/registry/registryHttp";
 
 /** A parsed `<host>/<repository>@sha256:<hex>` reference. */
@@ -23,10 +26,6 @@ export function parseDigestRef(ref: string): DigestRef {
     return { host: m[1], repository: m[2], digest: m[3] };
 }
 
-/** `http://` for a registry on this machine (Docker trusts localhost without TLS), `https://` otherwise. */
-export function registryBaseUrl(host: string): string {
-    return /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host) ? `http://${host}` : `https://${host}`;
-}
 
 /** A wrong call of `retag` (exit 2). */
 export class RetagUsageError extends UsageError {}

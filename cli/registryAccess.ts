@@ -1,0 +1,109 @@
+/**
+ * Which registry a command talks to, and with which login: one resolution for `publish`, `status`,
+ * `wait` and `bake` (docs/cli.md, "The registry").
+ * - Host: `--registry`, else `$CI_IMAGES_REGISTRY` (the GitHub variable the program writes), else the
+ *   stack's: `localhost:<port>` for the local backend, the caller's ECR registry (the proxy endpoint
+ *   of `ecr:GetAuthorizationToken`) for ECR.
+ * - Login: `$MLCI_REGISTRY_AUTH` (`user:password`) when set, else an ECR token for an ECR host, else none.
+ */
+import { REGISTRY_VARIABLE } from "../lib/github/names";
+import { basicAuthorization, RegistryHttpClient } from "../lib/registry/registryHttp";
+import { readStackFileEntries, StackPlan } from "../lib/stackPlan";
+import { CliError, CommandContext, EcrAuthorization } from "./context";
+
+/** `<account>.dkr.ecr.<region>.amazonaws.com` (and the China/ISO partitions' suffixes). */
+const ECR_HOST = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
+
+/** A registry a command talks to. */
+export interface RegistryAccess {
+    /** `localhost:5000`, `127.0.0.1:5000` or `<account>.dkr.ecr.<region>.amazonaws.com`. */
+    host: string;
+    kind: "ecr" | "local" | "other";
+    client: RegistryHttpClient;
+    /** `user:password` for docker logins and the smoke test (MLCI_REGISTRY_AUTH); `""` for none. */
+    auth: string;
+    /** `<host>/<repositoryName>`. */
+    repositoryUrl(repositoryName: string): string;
+}
+
+/** `http://` for a registry on this machine (Docker trusts localhost without TLS), `https://` otherwise. */
+export function registryBaseUrl(host: string): string {
+    return /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host) ? `http://${host}` : `https://${host}`;
+}
+
+/** The region of an ECR registry host, or undefined for another registry. */
+export function ecrRegion(host: string): string | undefined {
+    return ECR_HOST.exec(host)?.[2];
+}
+
+/** The AWS region for ECR calls: AWS_REGION, AWS_DEFAULT_REGION, else the stack file's `aws:region`. */
+function stackRegion(ctx: CommandContext): string | undefined {
+    const fromEnv = ctx.env.AWS_REGION || ctx.env.AWS_DEFAULT_REGION;
+    if (fromEnv) return fromEnv;
+    const region = readStackFileEntries(ctx.root(), ctx.stack())["aws:region"];
+    return typeof region === "string" ? region : undefined;
+}
+
+async function ecrLogin(ctx: CommandContext, region: string, host: string): Promise<EcrAuthorization> {
+    try {
+        return await ctx.services.ecrAuthorization(region);
+    } catch (e) {
+        const message = (e as Error).message;
+        const fix = /AccessDenied|not authorized/i.test(message)
+            ? "grant ecr:GetAuthorizationToken (Resource \"*\": it has no resource-level permissions) to the role this job runs as"
+            : /credential/i.test(message)
+              ? "give the job AWS credentials (aws-actions/configure-aws-credentials, or the runner's instance profile)"
+              : "check the region and the network, then retry";
+        throw new CliError(`cannot log in to ECR ${host || `in ${region}`}: ${message}. Fix: ${fix}`);
+    }
+}
+
+/** Resolves the registry of a command (see the module comment). */
+export async function registryAccess(ctx: CommandContext, plan: StackPlan, opts: { registry?: string } = {}): Promise<RegistryAccess> {
+    const backend = plan.config.registry.backend;
+    let host = (opts.registry ?? ctx.env[REGISTRY_VARIABLE] ?? "").trim().replace(/^https?:\/\//, "").replace(/\/+$/, "");
+    let ecr: EcrAuthorization | undefined;
+    if (host === "") {
+        if (backend === "local") host = `localhost:${plan.config.registry.local.port}`;
+        else {
+            const region = stackRegion(ctx);
+            if (!region) throw new CliError(`no registry for stack ${ctx.stack()}: its ECR region is unknown. Fix: pass --registry <account>.dkr.ecr.<region>.amazonaws.com, set ${REGISTRY_VARIABLE}, or set AWS_REGION`);
+            ecr = await ecrLogin(ctx, region, "");
+            host = ecr.proxyEndpoint.replace(/^https?:\/\//, "").replace(/\/+$/, "");
+        }
+    }
+    if (/[/\s@]/.test(host)) throw new CliError(`registry "${host}" is not a host[:port]. Fix: pass --registry <host>, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com or localhost:5000`);
+    const region = ecrRegion(host);
+    let auth = ctx.env.MLCI_REGISTRY_AUTH;
+    if (auth === undefined && region !== undefined) {
+        ecr ??= await ecrLogin(ctx, region, host);
+        auth = `${ecr.user}:${ecr.password}`;
+    }
+    auth ??= "";
+    const colon = auth.indexOf(":");
+    if (auth !== "" && colon < 0) throw new CliError("MLCI_REGISTRY_AUTH must be user:password (or empty). Fix: export MLCI_REGISTRY_AUTH=AWS:$(aws ecr get-login-password)");
+    const client = new RegistryHttpClient({
+        baseUrl: registryBaseUrl(host),
+        fetch: ctx.services.fetch,
+        authorization: auth === "" ? undefined : basicAuthorization(auth.slice(0, colon), auth.slice(colon + 1)),
+    });
+    return {
+        host,
+        kind: region !== undefined ? "ecr" : /^(localhost|127\.|\[::1\])/.test(host) ? "local" : "other",
+        client,
+        auth,
+        repositoryUrl: (repositoryName) => `${host}/${repositoryName}`,
+    };
+}
+
+/** The real ECR login: GetAuthorizationToken through @aws-sdk/client-ecr, loaded only when needed. */
+export async function ecrAuthorization(region: string): Promise<EcrAuthorization> {
+    const sdk = require("@aws-sdk/client-ecr") as typeof import("@aws-sdk/client-ecr");
+    const client = new sdk.ECRClient({ region });
+    const res = await client.send(new sdk.GetAuthorizationTokenCommand({}));
+    const data = res.authorizationData?.[0];
+    if (!data?.authorizationToken || !data.proxyEndpoint) throw new Error("GetAuthorizationToken returned no authorization data");
+    const decoded = Buffer.from(data.authorizationToken, "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    return { proxyEndpoint: data.proxyEndpoint, user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
