@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { TaggedImage } from "../../lib/images/graph";
 import { ImageDecision } from "../../lib/registry/imageListing";
 import { SMOKE_TEST_SCRIPT, smokeTestArgs } from "../../lib/images/smokeTest";
+import { buildArgsOf, buildLabelsOf, BuildProvenance } from "../../lib/images/buildInputs";
 import { ImageBuildPlanArgs, NativePlatformBuild } from "./builders";
 
 /** Registry credentials for pushes (the password is a short-lived secret token). */
@@ -58,7 +59,7 @@ export interface ImageBuildArgs {
      * is built once per content tag (later runs adopt it), so `revision` names the commit that built it.
      * @default no such labels
      */
-    provenance?: { source?: string; revision?: string };
+    provenance?: BuildProvenance;
 }
 
 /** `ci-images` run by the promotion Command (the project's own CLI, from node_modules/.bin). */
@@ -120,13 +121,7 @@ export class ImageBuild extends pulumi.ComponentResource {
         const registries = args.credentials ? [args.credentials] : undefined;
 
         if (d.action === "build") {
-            const buildArgs: Record<string, pulumi.Input<string>> = { ...img.buildArgs };
-            if (img.parent !== undefined) {
-                if (args.baseImage === undefined) throw new Error(`internal: ${img.name} has parent ${img.parent} but no BASE_IMAGE`);
-                buildArgs.BASE_IMAGE = args.baseImage;
-            } else {
-                buildArgs.BASE_REGISTRY = args.baseRegistry ?? "docker.io";
-            }
+            const buildArgs = buildArgsOf<pulumi.Input<string>>(img, { baseImage: args.baseImage, baseRegistry: args.baseRegistry });
             const cacheRef = pulumi.interpolate`${repo}:${img.cacheTag}`;
             const common = {
                 // Relative to the project root (the provider's cwd): no checkout path in state.
@@ -137,15 +132,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                 buildOnPreview: args.buildOnPreview,
                 noCache: d.forced,
                 registries,
-                labels: {
-                    "org.opencontainers.image.title": img.name,
-                    // The content tag, never the forced tag: the label is the same for every build of one content.
-                    "org.opencontainers.image.version": img.tag,
-                    ...(args.provenance?.source !== undefined ? { "org.opencontainers.image.source": args.provenance.source } : {}),
-                    ...(args.provenance?.revision !== undefined ? { "org.opencontainers.image.revision": args.provenance.revision } : {}),
-                    "io.mlci.content-hash": img.contentHash,
-                    "io.mlci.family": img.family,
-                },
+                labels: buildLabelsOf(img, args.provenance),
             };
             const plan = args.plan;
             if (plan?.perPlatform) {

@@ -97,6 +97,14 @@ export function registryHost(accountId: string, region: string): string {
     return `${accountId}.dkr.ecr.${region}.amazonaws.com${region.startsWith("cn-") ? ".cn" : ""}`;
 }
 
+/**
+ * BASE_REGISTRY of root images: `<registry host>/<cache prefix>` behind ECR's Docker Hub
+ * pull-through cache, else `docker.io`.
+ */
+export function baseRegistryFor(registry: { backend: string; pullThroughCache: { enabled: boolean; prefix: string } }, host: string): string {
+    return registry.backend === "ecr" && registry.pullThroughCache.enabled ? `${host}/${registry.pullThroughCache.prefix}` : "docker.io";
+}
+
 /** Name of the Docker Hub credential secret the stack creates: `ecr-pullthroughcache/<prefix>-docker-hub`. */
 export function pullThroughCacheSecretName(prefix: string): string {
     return `${PTC_SECRET_PREFIX}${prefix.replace(/\//g, "-")}-docker-hub`;
