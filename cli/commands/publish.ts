@@ -151,11 +151,9 @@ function report(stack: string, host: string, builder: string, done: PublishedIma
 export async function run(ctx: CommandContext): Promise<number> {
     const stack = ctx.stack();
     const plan = await ctx.plan();
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- wired once cli/registryAccess.ts and cli/dockerPublish.ts land
-    const { registryAccess } = require("../registryAccess") as any;
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const { dockerImageBuilder } = require("../dockerPublish") as any;
-    const access: PublishRegistry = await registryAccess(ctx, plan, { registry: ctx.flag("registry") });
+    const { registryAccess } = require("../registryAccess") as typeof import("../registryAccess");
+    const { dockerImageBuilder } = require("../dockerPublish") as typeof import("../dockerPublish");
+    const access = await registryAccess(ctx, plan, { registry: ctx.flag("registry") });
     const builder: ImageBuilder = ctx.has("dry-run") ? { name: "dry run", buildAndPush: async () => "", smokeTest: async () => undefined } : dockerImageBuilder(ctx, plan, access);
     const done = await publishImages(ctx, plan, access, builder, { names: ctx.positional, dryRun: ctx.has("dry-run"), smokeTest: !ctx.has("no-smoke-test") });
     ctx.out.write(ctx.json ? `${JSON.stringify({ stack, registry: access.host, builder: builder.name, images: done }, null, 2)}\n` : report(stack, access.host, builder.name, done));

@@ -106,6 +106,8 @@ export function bakeFile(images: TaggedImage[], opts: BakeOptions): BakeFile {
 /**
  * `docker build` arguments for one target, for engines without buildx (`DOCKER_BUILDKIT=1 docker
  * build --network host`): one platform only, the output loaded into the engine (push separately).
+ * No registry cache: the classic builder imports only inline cache, not the cache manifests
+ * buildx writes to `cache-<cell>`.
  */
 export function dockerBuildArgv(name: string, t: BakeTarget): string[] {
     if (t.platforms.length > 1) {
@@ -116,7 +118,6 @@ export function dockerBuildArgv(name: string, t: BakeTarget): string[] {
     for (const k of Object.keys(t.args).sort()) argv.push("--build-arg", `${k}=${t.args[k]}`);
     if (t.target !== undefined) argv.push("--target", t.target);
     for (const k of Object.keys(t.labels).sort()) argv.push("--label", `${k}=${t.labels[k]}`);
-    for (const ref of t["cache-from"] ?? []) argv.push("--cache-from", ref.replace(/^type=registry,ref=/, ""));
     for (const tag of t.tags) argv.push("-t", tag);
     argv.push(t.context);
     return argv;
