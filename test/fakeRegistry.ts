@@ -17,6 +17,7 @@ interface StoredManifest {
 interface FakeRepository {
     manifests: Map<string, StoredManifest>;
     tags: Map<string, string>;
+    blobs: Map<string, Uint8Array>;
 }
 
 export interface FakeRegistryOptions {
@@ -26,6 +27,10 @@ export interface FakeRegistryOptions {
     exclusionFilters?: string[];
     /** Page size with `Link` headers (a spec-following registry); undefined = 2.8 behaviour (no pagination). */
     pageSize?: number;
+    /** Refuse tags/list as ECR does for a role without ecr:ListImages (a pull-only runner role). @default false */
+    denyTagsList?: boolean;
+    /** The only `Authorization` header accepted; any other request gets 401 UNAUTHORIZED. @default no auth */
+    authorization?: string;
 }
 
 function response(status: number, body: string | Uint8Array = "", headers: Record<string, string> = {}): FetchResponseLike {
@@ -46,6 +51,19 @@ function errors(status: number, code: string, message: string, detail?: unknown)
 
 export function digestOf(bytes: Uint8Array): string {
     return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** A single-platform OCI image manifest whose config blob (stored in `reg`) says it was `created` then. */
+export function ociImage(reg: FakeRegistry, repo: string, seed: string, created: string): StoredManifest {
+    const config = new TextEncoder().encode(JSON.stringify({ architecture: "amd64", os: "linux", created, config: { Labels: { seed } } }));
+    const configDigest = reg.pushBlob(repo, config);
+    const body = {
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPES.ociManifest,
+        config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: configDigest, size: config.byteLength },
+        layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: `sha256:${createHash("sha256").update(`layer-${seed}`).digest("hex")}`, size: 1000 }],
+    };
+    return { mediaType: MEDIA_TYPES.ociManifest, bytes: new TextEncoder().encode(JSON.stringify(body)) };
 }
 
 /** A single-platform OCI image manifest with the given config/layer sizes (bytes differ per `seed`). */
@@ -87,6 +105,13 @@ export class FakeRegistry {
         for (const [t, d] of [...r.tags]) if (d === digest) r.tags.delete(t);
     }
 
+    /** Stores a blob (e.g. an image config) under `repo`; returns its digest. */
+    pushBlob(repo: string, bytes: Uint8Array): string {
+        const digest = digestOf(bytes);
+        this.repo(repo, true)!.blobs.set(digest, bytes);
+        return digest;
+    }
+
     tagDigest(repo: string, tag: string): string | undefined {
         return this.repo(repo, false)?.tags.get(tag);
     }
@@ -94,7 +119,7 @@ export class FakeRegistry {
     private repo(name: string, create: boolean): FakeRepository | undefined {
         let r = this.repositories.get(name);
         if (!r && create) {
-            r = { manifests: new Map(), tags: new Map() };
+            r = { manifests: new Map(), tags: new Map(), blobs: new Map() };
             this.repositories.set(name, r);
         }
         return r;
@@ -109,7 +134,19 @@ export class FakeRegistry {
         const method = init?.method ?? "GET";
         this.requests.push(`${method} ${u.pathname}${u.search}`);
         const headers = Object.fromEntries(Object.entries(init?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+        if (this.options.authorization !== undefined && headers["authorization"] !== this.options.authorization) {
+            return errors(401, "UNAUTHORIZED", "authentication required", [{ Type: "repository", Name: u.pathname.split("/").slice(2, -2).join("/"), Action: "pull" }]);
+        }
         const tagsList = /^\/v2\/(.+)\/tags\/list$/.exec(u.pathname);
+        if (tagsList && method === "GET" && this.options.denyTagsList) {
+            return errors(403, "DENIED", `User: arn:aws:sts::123456789012:assumed-role/runner/i-0abc is not authorized to perform: ecr:ListImages on resource: ${tagsList[1]}`);
+        }
+        const blob = /^\/v2\/(.+)\/blobs\/(sha256:[0-9a-f]{64})$/.exec(u.pathname);
+        if (blob && (method === "GET" || method === "HEAD")) {
+            const bytes = this.repo(blob[1], false)?.blobs.get(blob[2]);
+            if (!bytes) return errors(404, "BLOB_UNKNOWN", "blob unknown to registry", blob[2]);
+            return response(200, method === "HEAD" ? "" : bytes, { "Docker-Content-Digest": blob[2], "Content-Length": String(bytes.byteLength) });
+        }
         if (tagsList && method === "GET") {
             const name = tagsList[1];
             const r = this.repo(name, false);

@@ -217,6 +217,34 @@ export class RegistryHttpClient {
         return results;
     }
 
+    /** A blob's bytes (GET /v2/<repo>/blobs/<digest>), or undefined when absent. */
+    async getBlob(repo: string, digest: string): Promise<Uint8Array | undefined> {
+        const url = `${this.base}/v2/${repo}/blobs/${digest}`;
+        const res = await this.options.fetch(url, { method: "GET", headers: this.headers() });
+        if (res.status === 404) return undefined;
+        if (!res.ok) throw await errorOf(res, `GET ${url}`);
+        return new Uint8Array(await res.arrayBuffer());
+    }
+
+    /**
+     * When the image `repo:ref` was built: the `created` time of its config (for an index, of its
+     * first platform that is not an attestation). Undefined when absent or not recorded.
+     */
+    async imageCreated(repo: string, ref: string): Promise<string | undefined> {
+        const manifest = await this.getManifest(repo, ref);
+        if (!manifest) return undefined;
+        const json = JSON.parse(Buffer.from(manifest.bytes).toString("utf8")) as ManifestJson & { config?: { digest?: string } };
+        if (json.manifests) {
+            const first = json.manifests.find((m) => m.annotations?.["vnd.docker.reference.type"] === undefined);
+            return first ? this.imageCreated(repo, first.digest) : undefined;
+        }
+        if (!json.config?.digest) return undefined;
+        const blob = await this.getBlob(repo, json.config.digest);
+        if (!blob) return undefined;
+        const created = (JSON.parse(Buffer.from(blob).toString("utf8")) as { created?: unknown }).created;
+        return typeof created === "string" ? created : undefined;
+    }
+
     /** Compressed size of `repo:ref` (config + layers; each platform of an index), or undefined when absent. */
     async manifestSize(repo: string, ref: string): Promise<ManifestSize | undefined> {
         const manifest = await this.getManifest(repo, ref);

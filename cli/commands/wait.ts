@@ -1,0 +1,83 @@
+/**
+ * `ci-images wait <image> --stack S [--timeout 90m] [--interval 30s]`: polls the registry until the
+ * image's tested build exists (the seed's wait for an image another job is building), then prints
+ * only its digest-pinned ref. Manifest HEADs only, so the runner's pull-only role is enough: it
+ * probes the smoke-test markers `<cell>-ok<hash>`, `-r1`, … upwards and takes the newest one whose
+ * build tag is on the same digest.
+ */
+import { closest } from "../../lib/config/problems";
+import type { TaggedImage } from "../../lib/images/graph";
+import { buildTag, markerTag } from "../../lib/images/tags";
+import { RegistryHttpError } from "../../lib/registry/registryHttp";
+import { CliError, CommandContext, UsageError } from "../context";
+import { RegistryAccess, registryAccess } from "../registryAccess";
+import { parseDuration } from "./scanGate";
+
+/** Forced rebuilds of one content are rare: more than this many markers means something is looping. */
+const MAX_REBUILDS_PROBED = 100;
+/** Consecutive network failures before giving up (the registry is unreachable, not slow). */
+const MAX_NETWORK_FAILURES = 3;
+
+/** The newest tested build of `image` (`<host>/<repo>:<tag>@<digest>`), or undefined when there is none yet. */
+export async function testedBuildRef(image: TaggedImage, access: RegistryAccess): Promise<string | undefined> {
+    const client = access.client;
+    let found: { tag: string; digest: string } | undefined;
+    for (let rebuild = 0; rebuild < MAX_REBUILDS_PROBED; rebuild++) {
+        const marker = await client.manifestDigest(image.repositoryName, markerTag(image.cell.label, image.contentHash, rebuild));
+        if (marker === undefined) break;
+        const tag = buildTag(image.cell.label, image.contentHash, rebuild);
+        if ((await client.manifestDigest(image.repositoryName, tag)) === marker) found = { tag, digest: marker };
+    }
+    return found ? `${access.repositoryUrl(image.repositoryName)}:${found.tag}@${found.digest}` : undefined;
+}
+
+function duration(ctx: CommandContext, flag: string, fallback: string): number {
+    try {
+        const ms = parseDuration(ctx.flag(flag) ?? fallback);
+        if (ms <= 0) throw new Error(`--${flag} must be positive`);
+        return ms;
+    } catch (e) {
+        throw new UsageError(`--${flag}: ${(e as Error).message}`);
+    }
+}
+
+export async function run(ctx: CommandContext): Promise<number> {
+    const name = ctx.positional[0];
+    const timeoutMs = duration(ctx, "timeout", "90m");
+    const intervalMs = duration(ctx, "interval", "30s");
+    const plan = await ctx.plan();
+    const image = plan.images.find((i) => i.name === name);
+    if (!image) {
+        const hint = closest(name, plan.images.map((i) => i.name));
+        throw new CliError(`unknown image "${name}" in stack ${ctx.stack()}${hint ? `. Did you mean ${hint}?` : ""} (ci-images tags --stack ${ctx.stack()} lists them)`);
+    }
+    const access = await registryAccess(ctx, plan, { registry: ctx.flag("registry") });
+    const where = `${access.repositoryUrl(image.repositoryName)}:${image.tag}`;
+    const { now, sleep } = ctx.services;
+    const deadline = now().getTime() + timeoutMs;
+    let failures = 0;
+    for (let poll = 1; ; poll++) {
+        let ref: string | undefined;
+        try {
+            ref = await testedBuildRef(image, access);
+            failures = 0;
+        } catch (e) {
+            if (e instanceof RegistryHttpError && (e.status === 401 || e.status === 403)) {
+                throw new CliError(`waiting for ${name}: registry ${access.host} refused (${e.message}). Fix: the job needs a registry login that can pull ${image.repositoryName} (ECR: ecr:GetAuthorizationToken and ecr:BatchGetImage, which the runner pull role has)`);
+            }
+            if (!(e instanceof TypeError) && !(e instanceof RegistryHttpError)) throw e;
+            if (++failures >= MAX_NETWORK_FAILURES) throw new CliError(`waiting for ${name}: registry ${access.host} did not answer ${failures} times in a row (${(e as Error).message}). Fix: check the registry host and the network`);
+        }
+        if (ref !== undefined) {
+            ctx.err.write(`${name}: tested build found after ${poll} check${poll === 1 ? "" : "s"}\n`);
+            ctx.out.write(ctx.json ? `${JSON.stringify({ name, ref })}\n` : `${ref}\n`);
+            return 0;
+        }
+        const left = deadline - now().getTime();
+        if (left <= 0) {
+            throw new CliError(`timed out after ${ctx.flag("timeout") ?? "90m"} waiting for ${name}: no tested build of ${where} (smoke-test marker ${markerTag(image.cell.label, image.contentHash)}) in ${access.host}. Fix: check the job that builds it (pr-images / weekly-rebuild), or ci-images status --stack ${ctx.stack()}`);
+        }
+        ctx.err.write(`${name}: no tested build of ${where} yet (check ${poll}); next check in ${Math.round(Math.min(intervalMs, left) / 1000)}s\n`);
+        await sleep(Math.min(intervalMs, left));
+    }
+}
