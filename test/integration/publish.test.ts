@@ -2,7 +2,8 @@
  * `ci-images publish` for real: the built CLI builds a parent → child fixture on the real engine
  * (docker buildx bake where buildx exists, else `DOCKER_BUILDKIT=1 docker build --network host`),
  * pushes to the real registry, runs docker/test_image.sh by digest and marks the builds; a second
- * run builds nothing; the program under mocks then adopts both builds instead of building them.
+ * run builds nothing; `status` and `wait` see the builds; the program under mocks then adopts both
+ * builds instead of building them.
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -110,6 +111,17 @@ describe("integration: ci-images publish on a real engine and registry", functio
         // The child really is built FROM the parent: the parent's file is in it.
         const stable = report.images[1].ref!;
         assert.equal(docker(env, ["run", "--rm", "--network", "none", stable, "cat", "/opt/parent/greeting"]).trim(), "hello from the parent");
+
+        // status and wait see publish's builds in the real registry.
+        const status = cli(env, root, ["status", "--registry", env.registry, "--json"]);
+        assert.equal(status.code, 0, status.stderr);
+        assert.deepEqual(
+            JSON.parse(status.stdout).images.map((i: { name: string; state: string; latest: boolean; build: { digest: string; ageSeconds: number } }) => [i.name, i.state, i.latest, `${i.build.digest}`, i.build.ageSeconds < 3600]),
+            report.images.map((i) => [i.name, "tested", false, i.ref!.split("@")[1], true]),
+        );
+        const waited = cli(env, root, ["wait", `stable-py${py}`, "--registry", env.registry, "--timeout", "1m"]);
+        assert.equal(waited.code, 0, waited.stderr);
+        assert.equal(waited.stdout, `${report.images[1].ref}\n`, "wait prints only the tested build's digest-pinned ref");
 
         const second = cli(env, root, ["publish", "--registry", env.registry, "--json"]);
         assert.equal(second.code, 0, second.stderr);
