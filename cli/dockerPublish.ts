@@ -50,7 +50,11 @@ export function dockerImageBuilder(ctx: CommandContext, plan: StackPlan, access:
     const docker = ctx.env.MLCI_DOCKER || "docker";
     const root = ctx.root();
     const buildx = detectBuildx(docker, ctx.env);
-    const env = { ...ctx.env, DOCKER_BUILDKIT: "1" };
+    // Bake resolves a target's context against the working directory (the project root here), unless
+    // BUILDX_BAKE_FILE_RELATIVE_PATHS=1 (docker/buildx#3935) makes it relative to the bake file, which
+    // publish writes to a temp dir: the opt-in is dropped for publish's own calls.
+    const env: NodeJS.ProcessEnv = { ...ctx.env, DOCKER_BUILDKIT: "1" };
+    delete env.BUILDX_BAKE_FILE_RELATIVE_PATHS;
     const provenance = { source: ctx.env.GITHUB_SERVER_URL && ctx.env.GITHUB_REPOSITORY ? `${ctx.env.GITHUB_SERVER_URL}/${ctx.env.GITHUB_REPOSITORY}` : undefined, revision: ctx.env.GITHUB_SHA || undefined };
     const bakeOptions = { registryHost: access.host, cache: plan.config.build.cache, push: true, baseRegistry: baseRegistryFor(plan.config.registry, access.host), provenance };
     let loggedIn = false;
@@ -77,7 +81,6 @@ export function dockerImageBuilder(ctx: CommandContext, plan: StackPlan, access:
                 try {
                     const name = bakeTargetName(image.name);
                     const file = path.join(dir, "bake.json");
-                    // The bake file's context is project-relative: bake resolves it against its working directory.
                     fs.writeFileSync(file, JSON.stringify({ group: { default: { targets: [name] } }, target: { [name]: target } }, null, 2));
                     await run(["buildx", "bake", "--progress", "plain", "-f", file, name], `docker buildx bake ${name}`);
                 } finally {
