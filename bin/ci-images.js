@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Offline CLI for CI: computes the same image graph and content-hash tags as the Pulumi program.
-// Runs the compiled CLI (dist/, built by `npm run build`, which `npm ci` runs through `prepare`).
+// Runs the compiled, bundled CLI (dist/ci-images.js, built by `npm run build`, which `npm ci` runs
+// through `prepare`; scripts/bundle-cli.js).
 "use strict";
 let main;
 try {
-    ({ main } = require("../dist/cli/main"));
+    ({ main } = require("../dist/ci-images.js"));
 } catch (err) {
-    if (err && err.code === "MODULE_NOT_FOUND" && /dist[\\/]cli[\\/]main/.test(err.message)) {
-        process.stderr.write("ci-images: the CLI is not built (no dist/cli/main.js). Fix: npm run build (npm ci runs it)\n");
+    if (err && err.code === "MODULE_NOT_FOUND" && /dist[\\/]ci-images\.js/.test(err.message)) {
+        process.stderr.write("ci-images: the CLI is not built (no dist/ci-images.js). Fix: npm run build (npm ci runs it)\n");
         process.exit(1);
     }
     throw err;

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { cliFixtureProject as fixtureProject, runCli } from "./cliContext";
 import { planStack } from "../lib/stackPlan";
-import { CLI_BIN, ensureBuiltCli } from "./builtCli";
+import { BUNDLE, CLI_BIN, ensureBuiltCli } from "./builtCli";
 import { catalogConfig } from "./fixtures";
 
 const run = (args: string[]) => runCli(args);
@@ -94,9 +94,9 @@ describe("ci-images CLI", () => {
         this.timeout(120_000);
         ensureBuiltCli();
         const root = fixtureProject();
-        const probe = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(require.resolve("../dist/cli/main"))}); const m = Object.keys(require.cache); console.log(JSON.stringify(m.filter((f) => /node_modules[\\/](ts-node|typescript|@pulumi)[\\/]/.test(f))))`], { encoding: "utf8" });
+        const probe = spawnSync(process.execPath, ["-e", `require(${JSON.stringify(BUNDLE)}); const m = Object.keys(require.cache); console.log(JSON.stringify(m.filter((f) => /node_modules[\\/](ts-node|typescript|@pulumi)[\\/]/.test(f))))`], { encoding: "utf8" });
         assert.equal(probe.status, 0, probe.stderr);
-        assert.deepEqual(JSON.parse(probe.stdout), [], "the compiled CLI loads no ts-node, typescript or @pulumi module");
+        assert.deepEqual(JSON.parse(probe.stdout), [], "the bundled CLI loads no ts-node, typescript or @pulumi module");
         const r = spawnSync(process.execPath, [CLI_BIN, "tags", "--stack", "ci", "--json"], { cwd: path.join(root, "docker"), encoding: "utf8" });
         assert.equal(r.status, 0, r.stderr);
         assert.equal(JSON.parse(r.stdout).images.length, 11);

@@ -238,3 +238,35 @@ describe("hashing a large context", () => {
     });
 });
 
+
+describe("cached COPY/ADD check (tagImages)", () => {
+    const { tagImages, expandImageGraph } = require("../lib/images/graph") as typeof import("../lib/images/graph");
+    const { parseStackConfig } = require("../lib/config/config") as typeof import("../lib/config/config");
+    const { ConfigError } = require("../lib/config/problems") as typeof import("../lib/config/problems");
+
+    /** One cpu family whose Dockerfile copies `requirements.txt`, planned with a persistent cache. */
+    function project(): { root: string; plan: (cache: FileHashCache) => Promise<unknown> } {
+        const root = tmpDir();
+        write(root, "Pulumi.yaml", "name: t\nruntime: nodejs\n");
+        write(root, "docker/cpu/Dockerfile", "ARG BASE_REGISTRY=docker.io\nARG PYTHON_VERSION\nFROM ${BASE_REGISTRY}/library/python:${PYTHON_VERSION}\nCOPY requirements.txt /r.txt\n");
+        write(root, "docker/cpu/requirements.txt", "numpy\n");
+        const config = parseStackConfig({ matrix: { python: ["3.12"] }, families: { cpu: { cpuOnly: true } }, registry: { backend: "local" }, access: { runner: { enabled: false }, pipeline: { enabled: false } } }, { projectRoot: root, env: {} });
+        return { root, plan: (cache) => tagImages(expandImageGraph(config), "2026-11-22", { cache }) };
+    }
+
+    it("records a pass, and a warm cache never hides a copy that breaks later (Dockerfile or context changed)", async () => {
+        const { root, plan } = project();
+        const file = path.join(tmpDir(), "cache.json");
+        await plan(new FileHashCache(file, 0n));
+        assert.equal(JSON.parse(fs.readFileSync(file, "utf8")).verdicts.length, 1, "the pass is cached");
+        await plan(new FileHashCache(file, 0n));
+        // The Dockerfile now copies a file that is not there: a new key, so the check runs again.
+        write(root, "docker/cpu/Dockerfile", fs.readFileSync(path.join(root, "docker/cpu/Dockerfile"), "utf8").replace("requirements.txt", "missing.txt"));
+        await assert.rejects(plan(new FileHashCache(file, 0n)), (e: Error) => e instanceof ConfigError && /COPY "missing\.txt" matches no file/.test(e.message));
+        // Back to the passing Dockerfile, but the file is now excluded from the context.
+        write(root, "docker/cpu/Dockerfile", fs.readFileSync(path.join(root, "docker/cpu/Dockerfile"), "utf8").replace("missing.txt", "requirements.txt"));
+        await plan(new FileHashCache(file, 0n));
+        write(root, "docker/cpu/.dockerignore", "requirements.txt\n");
+        await assert.rejects(plan(new FileHashCache(file, 0n)), (e: Error) => e instanceof ConfigError && /COPY "requirements\.txt" matches no file the build context "docker\/cpu" sends/.test(e.message));
+    });
+});

@@ -12,8 +12,8 @@ import { ContextFile } from "./dockerContext";
 /** Version of the hashing scheme; bump to re-tag everything on purpose. */
 export const HASH_SCHEME = "mlci-content-hash/v1";
 
-/** Layout of the persisted cache: `[absolutePath, stamp, sha256]` rows. Bump when it changes. */
-const CACHE_FORMAT = 2;
+/** Layout of the persisted cache: `[absolutePath, stamp, sha256]` rows plus verdict keys. Bump when it changes. */
+const CACHE_FORMAT = 3;
 
 /** What a cached hash is valid for: size, mtime (ns), ctime (ns) and inode, all of them. */
 function statStamp(st: fs.BigIntStats): string {
@@ -28,6 +28,8 @@ function statStamp(st: fs.BigIntStats): string {
 export class FileHashCache {
     /** absolute path → [stamp, sha256] */
     private entries = new Map<string, [string, string]>();
+    /** Content-addressed keys of checks that passed (e.g. a Dockerfile's COPY sources against its context). */
+    private verdicts = new Set<string>();
     private dirty = false;
 
     /**
@@ -45,6 +47,7 @@ export class FileHashCache {
             try {
                 const data = JSON.parse(fs.readFileSync(file, "utf8"));
                 if (data?.scheme === HASH_SCHEME && data.format === CACHE_FORMAT && Array.isArray(data.entries)) {
+                    for (const key of Array.isArray(data.verdicts) ? data.verdicts : []) if (typeof key === "string" && /^[0-9a-z:-]+$/.test(key)) this.verdicts.add(key);
                     for (const row of data.entries) {
                         if (Array.isArray(row) && row.length === 3 && typeof row[0] === "string" && typeof row[1] === "string" && typeof row[2] === "string" && /^[0-9a-f]{64}$/.test(row[2])) {
                             this.entries.set(row[0], [row[1], row[2]]);
@@ -78,6 +81,21 @@ export class FileHashCache {
         this.dirty = true;
     }
 
+    /**
+     * Whether a check passed before for exactly these inputs. `key` must be derived from everything
+     * the check reads (hashes of its inputs), so a cached pass can never be stale.
+     */
+    hasVerdict(key: string): boolean {
+        return this.verdicts.has(key);
+    }
+
+    /** Records that the check `key` passed. */
+    addVerdict(key: string): void {
+        if (this.verdicts.has(key)) return;
+        this.verdicts.add(key);
+        this.dirty = true;
+    }
+
     /** Writes the cache atomically if it changed (a failure goes to `onSaveError` when given). */
     save(): void {
         if (!this.file || !this.dirty) return;
@@ -86,7 +104,7 @@ export class FileHashCache {
             fs.mkdirSync(path.dirname(this.file), { recursive: true });
             const rows: [string, string, string][] = [];
             for (const [abs, [stamp, sha]] of this.entries) rows.push([abs, stamp, sha]);
-            fs.writeFileSync(tmp, JSON.stringify({ scheme: HASH_SCHEME, format: CACHE_FORMAT, entries: rows }));
+            fs.writeFileSync(tmp, JSON.stringify({ scheme: HASH_SCHEME, format: CACHE_FORMAT, entries: rows, verdicts: [...this.verdicts] }));
             fs.renameSync(tmp, this.file);
         } catch (e) {
             try {

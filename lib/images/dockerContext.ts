@@ -5,7 +5,7 @@
  * Dockerfile's COPY/ADD sources are inside the context and not excluded.
  */
 import ignore from "@balena/dockerignore";
-import { DockerfileParser } from "dockerfile-ast";
+import type { DockerfileParser as Parser } from "dockerfile-ast";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -90,6 +90,8 @@ const VALUE_FLAGS = /^--(from|chown|chmod|parents|link|exclude|checksum|keep-git
  */
 export function checkCopySources(dockerfileText: string, sentPaths: string[]): ContextViolation[] {
     const violations: ContextViolation[] = [];
+    // Loaded on first use: a warm `ci-images tags` answers from the hash cache's verdicts without it.
+    const { DockerfileParser } = require("dockerfile-ast") as { DockerfileParser: typeof Parser };
     const doc = DockerfileParser.parse(dockerfileText);
     for (const ins of doc.getInstructions()) {
         const keyword = ins.getKeyword();

@@ -132,8 +132,13 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
     for (const n of nodes) {
         if (perFamily.has(n.family)) continue;
         const dockerfileBytes = fs.readFileSync(n.dockerfilePath);
+        const dockerfileSha256 = createHash("sha256").update(dockerfileBytes).digest("hex");
         const files = listContextFiles(n.contextPath, n.dockerfilePath);
-        for (const v of checkCopySources(dockerfileBytes.toString("utf8"), files.map((f) => f.path))) {
+        // The copy check reads only the Dockerfile and the sent paths: a pass is cached under their hashes.
+        const copyCheck = `copy-sources:${dockerfileSha256}:${createHash("sha256").update(files.map((f) => f.path).join("\n")).digest("hex")}`;
+        const violations = opts.cache?.hasVerdict(copyCheck) ? [] : checkCopySources(dockerfileBytes.toString("utf8"), files.map((f) => f.path));
+        if (violations.length === 0) opts.cache?.addVerdict(copyCheck);
+        for (const v of violations) {
             problems.push({
                 path: `families.${n.family}.dockerfile`,
                 message:
@@ -147,7 +152,7 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
             });
         }
         const { digest } = await hashContext(files, { cache: opts.cache });
-        perFamily.set(n.family, { files, dockerfileSha256: createHash("sha256").update(dockerfileBytes).digest("hex"), contextDigest: digest });
+        perFamily.set(n.family, { files, dockerfileSha256, contextDigest: digest });
     }
     if (problems.length > 0) throw new ConfigError(problems);
     opts.cache?.save();
