@@ -3,6 +3,16 @@ import { IntegrationEnv } from "./env";
 /** Project-relative folder of the integration fixture families. */
 export const FIXTURES = "test/fixtures-docker/integration";
 
+/** The stack-file tail of a local-registry stack: no IAM, no GitHub (validation requires it with backend local). */
+export const NO_CLOUD = `  mlci:access:
+    runner:
+      enabled: false
+    pipeline:
+      enabled: false
+  mlci:github:
+    enabled: false
+`;
+
 /** A local-backend stack of the fixture family (parent → child), pushing to the test registry. */
 export function fixtureStack(env: IntegrationEnv): string {
     const port = Number(env.registry.split(":")[1]);
@@ -33,13 +43,6 @@ config:
     cache: false
     smokeTest:
       enabled: false
-  mlci:access:
-    runner:
-      enabled: false
-    pipeline:
-      enabled: false
-  mlci:github:
-    enabled: false
-`;
+${NO_CLOUD}`;
 }
 

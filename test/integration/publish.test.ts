@@ -15,7 +15,7 @@ import { CLI_BIN, ensureBuiltCli } from "../builtCli";
 import { FakeRegistry } from "../fakeRegistry";
 import { runProgram } from "../harness";
 import { docker, IntegrationEnv, PROJECT_ROOT, registryDigest, useIntegrationEnv } from "./env";
-import { FIXTURES } from "./fixtureStack";
+import { FIXTURES, NO_CLOUD } from "./fixtureStack";
 
 /** A stack whose `base` is the parent fixture and whose `stable` is the fake-torch fixture built FROM it. */
 function publishStack(env: IntegrationEnv): string {
@@ -45,14 +45,7 @@ function publishStack(env: IntegrationEnv): string {
   mlci:build:
     push: true
     cache: false
-  mlci:access:
-    runner:
-      enabled: false
-    pipeline:
-      enabled: false
-  mlci:github:
-    enabled: false
-`;
+${NO_CLOUD}`;
 }
 
 /** A checkout with just what publish reads: the project file, the fixtures, the smoke test and its login wrapper. */
