@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import fc from "fast-check";
+import { peakPerBuilderOf } from "./scaleCatalog";
 import { BuilderSpec, BuildTask, builderEnsureCommand, buildPlanProblems, planBuilds, PlanImage, platformSuffix } from "../lib/images/buildPlan";
 
 const amd = (name: string, maxParallel = 1): BuilderSpec => ({ name, driver: "remote", endpoint: `tcp://${name}.internal:1234`, platforms: ["linux/amd64"], maxParallel });
@@ -30,17 +31,7 @@ function peakConcurrency(tasks: BuildTask[], images: PlanImage[]): Map<string, n
         start.set(t.id, s);
         return s;
     };
-    const running = new Map<string, number>();
-    for (const t of tasks) {
-        const key = `${t.builder}@${startOf(t)}`;
-        running.set(key, (running.get(key) ?? 0) + 1);
-    }
-    const peak = new Map<string, number>();
-    for (const [key, n] of running) {
-        const b = key.split("@")[0];
-        peak.set(b, Math.max(peak.get(b) ?? 0, n));
-    }
-    return peak;
+    return peakPerBuilderOf(tasks.map((t) => ({ builder: String(t.builder), start: startOf(t) })));
 }
 
 describe("build plan: every platform on a builder that serves it natively", () => {

@@ -9,7 +9,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { builderEnsureCommand } from "../lib/images/buildPlan";
-import { FLEET, scaleStackYaml } from "./scaleCatalog";
+import { FLEET, peakPerBuilderOf, scaleStackYaml } from "./scaleCatalog";
 import { PROJECT_ROOT, RecordedResource, RunResult, runProgram } from "./harness";
 
 const SCRATCH = path.join(PROJECT_ROOT, ".cache", "test-buildplan-scale");
@@ -41,18 +41,9 @@ function peakPerBuilder(resources: RecordedResource[]): Map<string, number> {
         seen.delete(urn);
         return f;
     };
-    const running = new Map<string, number>();
-    for (const r of resources.filter((x) => x.type === "docker-build:index:Image")) {
-        finishOf(r.urn, new Set());
-        const key = `${r.inputs.builder?.name}@${start.get(r.urn)}`;
-        running.set(key, (running.get(key) ?? 0) + 1);
-    }
-    const peak = new Map<string, number>();
-    for (const [key, n] of running) {
-        const b = key.split("@")[0];
-        peak.set(b, Math.max(peak.get(b) ?? 0, n));
-    }
-    return peak;
+    const builds = resources.filter((x) => x.type === "docker-build:index:Image");
+    for (const r of builds) finishOf(r.urn, new Set());
+    return peakPerBuilderOf(builds.map((r) => ({ builder: String(r.inputs.builder?.name), start: start.get(r.urn)! })));
 }
 
 describe("build plan at scale: 240 images on a fleet of three builders (mocks)", function () {

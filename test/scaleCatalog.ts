@@ -43,3 +43,18 @@ export function scaleStackYaml(gpuFamilies: number, cpuFamilies: number, dir: st
     doc.config["mlci:github"] = { enabled: false };
     return YAML.stringify(doc);
 }
+
+/** The most builds that start in the same time unit on each builder, from `(builder, start)` pairs. */
+export function peakPerBuilderOf(starts: Iterable<{ builder: string; start: number }>): Map<string, number> {
+    const running = new Map<string, number>();
+    for (const { builder, start } of starts) {
+        const key = `${builder}@${start}`;
+        running.set(key, (running.get(key) ?? 0) + 1);
+    }
+    const peak = new Map<string, number>();
+    for (const [key, n] of running) {
+        const b = key.split("@")[0];
+        peak.set(b, Math.max(peak.get(b) ?? 0, n));
+    }
+    return peak;
+}
