@@ -139,3 +139,18 @@ describe("ci-images publish (registry model, fake builder)", () => {
         assert.equal(empty.tagDigest(base.repositoryName, base.tag), undefined);
     });
 });
+
+describe("ci-images publish: registry failures", () => {
+    before(async () => {
+        plan = await planStack(catalogConfig(), { projectRoot: writeTree(catalogFiles()), env: {}, useHashCache: false });
+    });
+
+    it("says whether the registry refused the listing or did not answer, and builds nothing", async () => {
+        const refused = new FakeRegistry({ denyTagsList: true });
+        const builder = fakeBuilder(refused);
+        await assert.rejects(publishImages({ err }, plan, registry(refused), builder, ALL), /listing 123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/ml-ci\/\w+ failed: .*HTTP 403 DENIED.*Fix: the caller needs ecr:ListImages/);
+        const down: PublishRegistry = { host: "localhost:5000", client: new RegistryHttpClient({ baseUrl: "http://localhost:5000", fetch: async () => Promise.reject(new TypeError("fetch failed")) }) };
+        await assert.rejects(publishImages({ err }, plan, down, builder, ALL), /listing localhost:5000\/ml-ci\/\w+ failed: fetch failed\. Fix: the registry did not answer.*npm run up:local/);
+        assert.deepEqual(builder.builds, []);
+    });
+});
