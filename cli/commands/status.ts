@@ -34,6 +34,18 @@ function refusal(access: RegistryAccess, e: unknown): CliError {
     return new CliError(`registry ${access.host} failed: ${(e as Error).message}. Fix: ${fix}`);
 }
 
+/**
+ * When a build was made (its config's `created`), or null when the registry will not say: the age is
+ * a convenience, so a failed blob read (ECR redirects blobs to S3) never fails the status.
+ */
+async function createdAtOf(access: RegistryAccess, repository: string, digest: string): Promise<string | null> {
+    try {
+        return (await access.client.imageCreated(repository, digest)) ?? null;
+    } catch {
+        return null;
+    }
+}
+
 /** The status of every image, with one tags list per repository. */
 export async function imageStatuses(images: TaggedImage[], access: RegistryAccess, now: Date): Promise<ImageStatus[]> {
     const client = access.client;
@@ -51,7 +63,7 @@ export async function imageStatuses(images: TaggedImage[], access: RegistryAcces
             const digest = (await client.manifestDigest(image.repositoryName, newest.tag)) ?? "";
             const marker = state.markerPresent ? await client.manifestDigest(image.repositoryName, markerTag(image.cell.label, image.contentHash, newest.rebuild)) : undefined;
             const latest = await client.manifestDigest(image.repositoryName, image.latestTag);
-            const createdAt = digest ? ((await client.imageCreated(image.repositoryName, digest)) ?? null) : null;
+            const createdAt = digest ? await createdAtOf(access, image.repositoryName, digest) : null;
             const created = createdAt ? Date.parse(createdAt) : NaN;
             out.push({
                 name: image.name,
