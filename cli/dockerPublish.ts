@@ -30,18 +30,22 @@ export function detectBuildx(docker: string, env: NodeJS.ProcessEnv): boolean {
 /** Runs a command, streaming its output to `sink`; resolves with the exit code and the last lines. */
 function stream(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; sink: NodeJS.WritableStream; input?: string }): Promise<{ code: number; tail: string }> {
     return new Promise((resolve, reject) => {
-        const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["pipe", "pipe", "pipe"] });
+        const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: [opts.input !== undefined ? "pipe" : "ignore", "pipe", "pipe"] });
         const lines: string[] = [];
         const take = (chunk: Buffer) => {
             opts.sink.write(chunk);
             lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
             if (lines.length > 40) lines.splice(0, lines.length - 40);
         };
-        child.stdout.on("data", take);
-        child.stderr.on("data", take);
+        child.stdout!.on("data", take);
+        child.stderr!.on("data", take);
         child.on("error", (e) => reject(new Error(`${cmd} could not run: ${e.message}`)));
         child.on("close", (code) => resolve({ code: code ?? 1, tail: lines.slice(-12).join("\n") }));
-        child.stdin.end(opts.input ?? "");
+        if (opts.input !== undefined) {
+            // A command that exits before reading its input (a failed login) closes the pipe: its exit code tells what happened.
+            child.stdin!.on("error", () => undefined);
+            child.stdin!.end(opts.input);
+        }
     });
 }
 
