@@ -112,3 +112,70 @@ describe("ci-images scan-gate", () => {
         assert.deepStrictEqual(["90m", "30s", "1h", "45"].map(parseDuration), [5400000, 30000, 3600000, 45000]);
     });
 });
+
+describe("ci-images scan-gate: multi-platform digests", () => {
+    const { FakeRegistry, ociManifest, digestOf } = require("./fakeRegistry") as typeof import("./fakeRegistry");
+    const { RegistryHttpClient, MEDIA_TYPES } = require("../lib/registry/registryHttp") as typeof import("../lib/registry/registryHttp");
+    const HOST = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+    /** An index of an amd64 and an arm64 image plus BuildKit's attestation manifest, as a multi-platform push leaves it. */
+    function pushIndex(reg: InstanceType<typeof FakeRegistry>) {
+        const amd = reg.push("ml-ci/cpu", ociManifest("cpu-amd64"), []);
+        const arm = reg.push("ml-ci/cpu", ociManifest("cpu-arm64"), []);
+        const att = reg.push("ml-ci/cpu", ociManifest("attestation"), []);
+        const index = {
+            schemaVersion: 2,
+            mediaType: MEDIA_TYPES.ociIndex,
+            manifests: [
+                { mediaType: MEDIA_TYPES.ociManifest, digest: amd, size: 1, platform: { os: "linux", architecture: "amd64" } },
+                { mediaType: MEDIA_TYPES.ociManifest, digest: arm, size: 1, platform: { os: "linux", architecture: "arm64" } },
+                { mediaType: MEDIA_TYPES.ociManifest, digest: att, size: 1, platform: { os: "unknown", architecture: "unknown" }, annotations: { "vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": amd } },
+            ],
+        };
+        const bytes = new TextEncoder().encode(JSON.stringify(index));
+        const digest = reg.push("ml-ci/cpu", { mediaType: MEDIA_TYPES.ociIndex, bytes }, ["py3.12-h0123456789ab"]);
+        assert.equal(digest, digestOf(bytes));
+        return { index: digest, amd, arm, att };
+    }
+
+    it("gates each platform manifest of an index (ECR cannot scan an index), never the index or the attestation", async () => {
+        const reg = new FakeRegistry();
+        const d = pushIndex(reg);
+        const asked: string[] = [];
+        const client: ScanFindingsClient = {
+            async describeImageScanFindings(input) {
+                asked.push(input.imageId!.imageDigest!);
+                const critical = input.imageId!.imageDigest === d.arm ? [{ name: "CVE-2026-1111", severity: "CRITICAL" as const }] : [];
+                return { ...status("COMPLETE", critical), imageId: { imageDigest: input.imageId!.imageDigest } };
+            },
+        };
+        const registry = new RegistryHttpClient({ baseUrl: `https://${HOST}`, fetch: reg.fetch });
+        const out = new PassThrough();
+        const err = new PassThrough();
+        let errText = "";
+        err.on("data", (c) => (errText += c));
+        out.resume();
+        const code = await runScanGate([`${HOST}/ml-ci/cpu@${d.index}`], { maxSeverity: "CRITICAL", allowlist: [] }, { settle: "0s" }, {
+            out,
+            err,
+            env: {},
+            client: () => client,
+            now: () => new Date("2026-11-23T03:00:00Z"),
+            sleep: async () => undefined,
+            manifest: (ref) => registry.getManifest(ref.repositoryName, ref.digest),
+        });
+        assert.equal(code, 1);
+        assert.deepEqual([...new Set(asked)].sort(), [d.amd, d.arm].sort(), "the platform images only");
+        assert.match(errText, new RegExp(`BLOCKED ml-ci/cpu@${d.arm} \\(linux/arm64 of ${d.index}\\): 1 finding at or above CRITICAL: CVE-2026-1111`));
+        assert.doesNotMatch(errText, new RegExp(d.amd), "the clean amd64 image is not among the refusals");
+    });
+
+    it("passes an image manifest through unchanged", async () => {
+        const reg = new FakeRegistry();
+        const single = reg.push("ml-ci/nightly", ociManifest("single"), ["t"]);
+        const registry = new RegistryHttpClient({ baseUrl: `https://${HOST}`, fetch: reg.fetch });
+        const { imageManifestRefs } = require("../cli/commands/scanGate") as typeof import("../cli/commands/scanGate");
+        const ref = parseEcrDigestRef(`${HOST}/ml-ci/nightly@${single}`);
+        assert.deepEqual(await imageManifestRefs([ref], (r) => registry.getManifest(r.repositoryName, r.digest)), [ref]);
+    });
+});

@@ -27,6 +27,37 @@ export interface EcrDigestRef {
     region: string;
     repositoryName: string;
     digest: string;
+    /** For an image manifest taken from an index: its platform and the index's digest. */
+    fromIndex?: { index: string; platform: string };
+}
+
+/** Media types of an image index (OCI) or manifest list (Docker). */
+const INDEX_MEDIA_TYPES = new Set(["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"]);
+
+/**
+ * ECR scans image manifests, never an index ("An artifact with media type
+ * 'application/vnd.oci.image.index.v1+json' cannot be scanned"; aws/containers-roadmap#1683): a
+ * multi-platform build's digest is an index. Each index is replaced by its platform manifests
+ * (BuildKit's attestation manifests, annotated `vnd.docker.reference.type`, are not images and are
+ * skipped), so the gate asks ECR about what ECR scans.
+ */
+export async function imageManifestRefs(refs: EcrDigestRef[], getManifest: (ref: EcrDigestRef) => Promise<{ mediaType: string; bytes: Uint8Array } | undefined>): Promise<EcrDigestRef[]> {
+    const out: EcrDigestRef[] = [];
+    for (const ref of refs) {
+        const manifest = await getManifest(ref);
+        const json = manifest ? (JSON.parse(Buffer.from(manifest.bytes).toString("utf8")) as { mediaType?: string; manifests?: { digest: string; platform?: { os?: string; architecture?: string; variant?: string }; annotations?: Record<string, string> }[] }) : undefined;
+        if (!manifest || !json || !(INDEX_MEDIA_TYPES.has(manifest.mediaType) || INDEX_MEDIA_TYPES.has(json.mediaType ?? "") || Array.isArray(json.manifests))) {
+            out.push(ref);
+            continue;
+        }
+        const images = (json.manifests ?? []).filter((m) => m.annotations?.["vnd.docker.reference.type"] === undefined);
+        if (images.length === 0) throw new Error(`${ref.ref} is an index with no image manifest to scan`);
+        for (const m of images) {
+            const platform = [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join("/") || "unknown";
+            out.push({ ...ref, ref: ref.ref.replace(/@sha256:[0-9a-f]{64}$/, `@${m.digest}`), digest: m.digest, fromIndex: { index: ref.digest, platform } });
+        }
+    }
+    return out;
 }
 
 const ECR_REF = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9._\/-]+)@(sha256:[0-9a-f]{64})$/;
@@ -112,7 +143,7 @@ export function gateReport(results: GateResult[]): string {
     return results
         .map((r) => {
             const label = r.decision.verdict === "pass" ? "PASS" : r.decision.verdict === "block" ? "BLOCKED" : "NO VERDICT";
-            return `${label} ${r.repositoryName}@${r.digest}: ${r.decision.message}`;
+            return `${label} ${r.repositoryName}@${r.digest}${r.fromIndex ? ` (${r.fromIndex.platform} of ${r.fromIndex.index})` : ""}: ${r.decision.message}`;
         })
         .join("\n");
 }
@@ -148,7 +179,16 @@ export async function runScanGate(
     refs: string[],
     settings: ScanGateSettings,
     flags: ScanGateFlags,
-    io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream; env: Record<string, string | undefined>; client?: (region: string) => ScanFindingsClient; now?: () => Date; sleep?: (ms: number) => Promise<void> },
+    io: {
+        out: NodeJS.WritableStream;
+        err: NodeJS.WritableStream;
+        env: Record<string, string | undefined>;
+        client?: (region: string) => ScanFindingsClient;
+        now?: () => Date;
+        sleep?: (ms: number) => Promise<void>;
+        /** Reads a digest's manifest from the registry, to replace an index by its platform manifests. @default no expansion */
+        manifest?: (ref: EcrDigestRef) => Promise<{ mediaType: string; bytes: Uint8Array } | undefined>;
+    },
 ): Promise<number> {
     if (refs.length === 0) throw new Error("scan-gate needs at least one <repository-url>@<digest>");
     const parsed = refs.map(parseEcrDigestRef);
@@ -170,7 +210,8 @@ export async function runScanGate(
         if (!clients.has(region)) clients.set(region, (io.client ?? ecrScanFindingsClient)(region));
         return clients.get(region)!;
     };
-    const results = await Promise.all(parsed.map((ref) => gateDigest(clientFor(ref.region), ref, opts)));
+    const images = io.manifest ? await imageManifestRefs(parsed, io.manifest) : parsed;
+    const results = await Promise.all(images.map((ref) => gateDigest(clientFor(ref.region), ref, opts)));
     const failed = results.filter((r) => r.decision.verdict !== "pass");
     if (io.env.GITHUB_STEP_SUMMARY) fs.appendFileSync(io.env.GITHUB_STEP_SUMMARY, gateSummaryMarkdown(results, settings));
     if (flags.json) io.out.write(`${JSON.stringify({ maxSeverity: settings.maxSeverity, results: results.map((r) => ({ ref: r.ref, timedOut: r.timedOut, ...r.decision })) }, null, 2)}\n`);
@@ -182,6 +223,40 @@ export async function runScanGate(
     return 0;
 }
 
+/**
+ * Reads manifests from the ECR registry of a ref over the registry API, logged in with
+ * MLCI_REGISTRY_AUTH (what the promotion Command passes) or an ECR token (needs ecr:BatchGetImage).
+ */
+function registryManifestReader(ctx: CommandContext): (ref: EcrDigestRef) => Promise<{ mediaType: string; bytes: Uint8Array } | undefined> {
+    const { RegistryHttpClient, basicAuthorization } = require("../../lib/registry/registryHttp") as typeof import("../../lib/registry/registryHttp");
+    const clients = new Map<string, Promise<InstanceType<typeof RegistryHttpClient>>>();
+    const clientFor = (ref: EcrDigestRef) => {
+        const host = ref.ref.slice(0, ref.ref.indexOf("/"));
+        if (!clients.has(host)) {
+            clients.set(
+                host,
+                (async () => {
+                    let auth = ctx.env.MLCI_REGISTRY_AUTH;
+                    if (!auth) {
+                        const token = await ctx.services.ecrAuthorization(ref.region);
+                        auth = `${token.user}:${token.password}`;
+                    }
+                    const colon = auth.indexOf(":");
+                    return new RegistryHttpClient({ baseUrl: `https://${host}`, fetch: ctx.services.fetch, authorization: basicAuthorization(auth.slice(0, colon), auth.slice(colon + 1)) });
+                })(),
+            );
+        }
+        return clients.get(host)!;
+    };
+    return async (ref) => {
+        try {
+            return await (await clientFor(ref)).getManifest(ref.repositoryName, ref.digest);
+        } catch (e) {
+            throw new CliError(`reading ${ref.ref} from the registry failed: ${(e as Error).message}. Fix: the caller needs ecr:BatchGetImage on ${ref.repositoryName} (the pipeline role has it); the gate fails closed`);
+        }
+    };
+}
+
 /** `ci-images scan-gate`: the allowlist and threshold from the stack's mlci:promotion (validated as the program does), defaults without a stack. */
 export async function run(ctx: CommandContext): Promise<number> {
     const named = ctx.flag("stack") ?? ctx.env.PULUMI_STACK;
@@ -191,7 +266,12 @@ export async function run(ctx: CommandContext): Promise<number> {
     const parsed = SECTION_SCHEMAS.promotion.safeParse(raw);
     if (!parsed.success) throw new CliError(`mlci:promotion of stack ${named} is invalid: ${parsed.error.issues.map((i) => i.message).join("; ")}. Fix: run ci-images check --stack ${named}`);
     try {
-        return await runScanGate(ctx.positional, parsed.data, { maxSeverity: ctx.flag("max-severity"), timeout: ctx.flag("timeout"), interval: ctx.flag("interval"), settle: ctx.flag("settle"), json: ctx.json }, { out: ctx.out, err: ctx.err, env: ctx.env, now: ctx.services.now, sleep: ctx.services.sleep });
+        return await runScanGate(
+            ctx.positional,
+            parsed.data,
+            { maxSeverity: ctx.flag("max-severity"), timeout: ctx.flag("timeout"), interval: ctx.flag("interval"), settle: ctx.flag("settle"), json: ctx.json },
+            { out: ctx.out, err: ctx.err, env: ctx.env, now: ctx.services.now, sleep: ctx.services.sleep, manifest: registryManifestReader(ctx) },
+        );
     } catch (e) {
         const message = (e as Error).message;
         if (message.includes("is not an ECR image digest reference") || message.startsWith("--") || message.includes("needs at least one")) throw new UsageError(message);
