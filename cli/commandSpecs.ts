@@ -100,10 +100,20 @@ built before it stay pushed); 2 usage.`,
         name: "status",
         summary: "per image: expected tag, in the registry or not, digest, age, tested, -latest",
         stack: "required",
-        flags: { registry: REGISTRY_FLAG },
+        flags: {
+            registry: REGISTRY_FLAG,
+            "max-age": { value: "<duration>", help: "exit 1 when the promoted <cell>-latest of a weekly-rebuilt image is older than this (e.g. 8d), or was never promoted" },
+        },
         details: `One tags list per repository (needs ecr:ListImages on ECR, which the pipeline role has).
+With --max-age, each weekly-rebuilt (dateRebuilt) image's promoted \`<cell>-latest\` must have been built
+within that time: the alert for a weekly schedule that stopped (GitHub disables it after 60 days without
+activity). Images of other families keep their build as long as their content does not change.
 
-Exit codes: 0 the registry answered; 1 the registry failed or refused; 2 usage.`,
+Exit codes: 0 the registry answered (and every promotion is within --max-age); 1 the registry failed or
+refused, or a promotion is older than --max-age (each named on stderr); 2 usage.
+
+Example:
+  npx ci-images status --stack prod --max-age 8d`,
         load: () => require("./commands/status").run,
     },
     {
@@ -116,14 +126,19 @@ Exit codes: 0 the registry answered; 1 the registry failed or refused; 2 usage.`
             registry: REGISTRY_FLAG,
             timeout: { value: "<duration>", help: "give up after this long (e.g. 90m, 2h); default 90m" },
             interval: { value: "<duration>", help: "time between polls; default 30s" },
+            fallback: { value: "latest", help: "when this checkout's build is not tested yet (one check, or after an explicit --timeout), print the promoted <cell>-latest ref with a warning on stderr" },
         },
         details: `Polls with manifest requests only (the runner pull role suffices) until the build of the image's
 content hash carries its smoke-test marker, then prints only \`<repository>:<tag>@sha256:…\` on stdout.
+With --fallback latest it checks once (or until an explicit --timeout) and, when this checkout's build is
+not there, prints the promoted \`<cell>-latest\` pinned to its digest and warns on stderr.
 
-Exit codes: 0 found (the ref on stdout); 1 timeout, unknown image, or the registry refused; 2 usage.
+Exit codes: 0 found (the ref on stdout), or fell back to -latest; 1 timeout, unknown image, nothing to fall
+back to, or the registry refused; 2 usage.
 
 Example:
-  ref="$(npx ci-images wait nightly-cuda13.0-py3.12 --stack prod --timeout 90m)"`,
+  ref="$(npx ci-images wait nightly-cuda13.0-py3.12 --stack prod --timeout 90m)"
+  ref="$(npx ci-images wait nightly-cuda13.0-py3.12 --stack prod --fallback latest)"`,
         load: () => require("./commands/wait").run,
     },
     {

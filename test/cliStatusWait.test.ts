@@ -186,3 +186,122 @@ describe("ci-images wait (registry model)", () => {
         assert.match(bad.stderr, /--timeout: "soon" is not a duration/);
     });
 });
+
+describe("ci-images wait --fallback latest (registry model)", () => {
+    before(async () => {
+        root = cliFixtureProject();
+        plan = await planStackFile(root, "ci", { env: {}, useHashCache: false });
+    });
+
+    /** A promoted build of an older content of `family`: its own tags plus `<cell>-latest`, not this checkout's tag. */
+    function promoteOlderBuild(reg: FakeRegistry, family: string): string {
+        const img = image(family);
+        return reg.push(img.repositoryName, ociImage(reg, img.repositoryName, `${family}-older`, "2026-11-22T02:17:00Z"), [`${img.cell.label}-h000000000000`, img.latestTag]);
+    }
+
+    it("prints the promoted -latest pinned to its digest and warns on stderr when this checkout's content tag is not built; exit 0 after one check", async () => {
+        const reg = ecrRegistry({ denyTagsList: true });
+        const latest = promoteOlderBuild(reg, "nightly");
+        const svc = services(reg);
+        const r = await runCli(["wait", image("nightly").name, "--stack", "ci", "--root", root, "--fallback", "latest"], { services: svc });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, `${HOST}/${image("nightly").repositoryName}:${image("nightly").latestTag}@${latest}\n`, "only the ref, for $(…)");
+        assert.match(r.stderr, new RegExp(`ci-images: warning: ${image("nightly").name.replace(/\./g, "\\.")}: this checkout's build ${image("nightly").tag} is not built and tested yet; using the promoted ${image("nightly").latestTag.replace(/\./g, "\\.")}`));
+        assert.deepEqual(svc.slept, [], "no 90-minute wait");
+        assert.deepEqual(reg.requests.filter((q) => !q.startsWith("HEAD /v2/")), [], "manifest HEADs only (the runner pull role)");
+    });
+
+    it("without --fallback the same registry makes wait fail with exit 1 and print nothing on stdout", async () => {
+        const reg = ecrRegistry({ denyTagsList: true });
+        promoteOlderBuild(reg, "nightly");
+        const r = await runCli(["wait", image("nightly").name, "--stack", "ci", "--root", root, "--timeout", "1m", "--interval", "30s"], { services: services(reg) });
+        assert.equal(r.code, 1);
+        assert.equal(r.stdout, "");
+        assert.match(r.stderr, /timed out after 1m/);
+    });
+
+    it("prefers this checkout's tested build over -latest (no warning)", async () => {
+        const reg = ecrRegistry();
+        promoteOlderBuild(reg, "cpu");
+        const digest = pushBuild(reg, "cpu", { tested: true });
+        const r = await runCli(["wait", image("cpu").name, "--stack", "ci", "--root", root, "--fallback", "latest", "--json"], { services: services(reg) });
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(JSON.parse(r.stdout), { name: image("cpu").name, ref: `${HOST}/${image("cpu").repositoryName}:${image("cpu").tag}@${digest}` });
+        assert.doesNotMatch(r.stderr, /warning/);
+    });
+
+    it("an explicit --timeout waits that long before falling back; the JSON says it fell back", async () => {
+        const reg = ecrRegistry();
+        const latest = promoteOlderBuild(reg, "base");
+        const svc = services(reg);
+        const r = await runCli(["wait", image("base").name, "--stack", "ci", "--root", root, "--fallback", "latest", "--timeout", "1m", "--interval", "30s", "--json"], { services: svc });
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(svc.slept, [30_000, 30_000]);
+        assert.deepEqual(JSON.parse(r.stdout), { name: image("base").name, ref: `${HOST}/${image("base").repositoryName}:${image("base").latestTag}@${latest}`, fallback: "latest" });
+    });
+
+    it("fails with exit 1 when nothing was promoted either, and exit 2 for an unknown fallback", async () => {
+        const none = await runCli(["wait", image("nightly").name, "--stack", "ci", "--root", root, "--fallback", "latest"], { services: services(ecrRegistry()) });
+        assert.equal(none.code, 1);
+        assert.equal(none.stdout, "");
+        assert.match(none.stderr, new RegExp(`no promoted ${image("nightly").latestTag.replace(/\./g, "\\.")} to fall back to .*Fix: run the weekly-rebuild workflow`));
+        const bad = await runCli(["wait", image("nightly").name, "--stack", "ci", "--root", root, "--fallback", "newest"], { services: services(ecrRegistry()) });
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /--fallback: "newest" is not a fallback \(only: latest\)/);
+    });
+});
+
+describe("ci-images status --max-age (registry model)", () => {
+    before(async () => {
+        root = cliFixtureProject();
+        plan = await planStackFile(root, "ci", { env: {}, useHashCache: false });
+    });
+
+    const weekly = () => plan.images.filter((i) => i.dateRebuilt);
+
+    /** Promotes every weekly-rebuilt image with a build created at `created` (its -latest only). */
+    function promoteWeekly(reg: FakeRegistry, created: (name: string) => string): void {
+        for (const img of weekly()) reg.push(img.repositoryName, ociImage(reg, img.repositoryName, `${img.name}-promoted`, created(img.name)), [img.latestTag]);
+    }
+
+    it("the fixture has weekly-rebuilt and other images", () => {
+        assert.ok(weekly().length >= 1 && weekly().length < plan.images.length);
+    });
+
+    it("exits 1 naming the image when a promoted -latest is older than --max-age; other families' age does not count", async () => {
+        const reg = ecrRegistry();
+        const old = weekly()[0].name;
+        promoteWeekly(reg, (name) => (name === old ? "2026-11-15T02:17:00Z" : "2026-11-22T02:17:00Z")); // 9d 9h 43m and 2d 9h 43m before NOW
+        pushBuild(reg, "base", { tested: true, latest: true, created: "2026-01-01T00:00:00Z" }); // months old, not weekly
+        const r = await runCli(["status", "--stack", "ci", "--root", root, "--max-age", "8d"], { services: services(reg) });
+        assert.equal(r.code, 1, r.stderr);
+        const lines = r.stderr.trim().split("\n");
+        assert.equal(lines.length, 1, r.stderr);
+        assert.match(lines[0], new RegExp(`^ci-images status: ${old.replace(/\./g, "\\.")}: the promoted \\S+-latest was built 9d 9h ago, over --max-age 8d\\. Fix: check that the weekly-rebuild workflow runs`));
+        assert.match(r.stdout, new RegExp(`promotions within --max-age 8d: ${weekly().length - 1} of ${weekly().length} weekly-rebuilt images`));
+    });
+
+    it("exits 0 when every weekly promotion is recent, and without --max-age whatever the ages", async () => {
+        const reg = ecrRegistry();
+        promoteWeekly(reg, () => "2026-11-22T02:17:00Z");
+        const fresh = await runCli(["status", "--stack", "ci", "--root", root, "--max-age", "8d", "--json"], { services: services(reg) });
+        assert.equal(fresh.code, 0, fresh.stderr);
+        const json = JSON.parse(fresh.stdout);
+        assert.equal(json.maxAgeSeconds, 8 * 86400);
+        assert.deepEqual(json.promotions.map((p: { name: string; stale: boolean; ageSeconds: number }) => [p.name, p.stale, p.ageSeconds]), weekly().map((i) => [i.name, false, 2 * 86400 + 9 * 3600 + 43 * 60]));
+
+        const old = ecrRegistry();
+        promoteWeekly(old, () => "2026-10-01T00:00:00Z");
+        assert.equal((await runCli(["status", "--stack", "ci", "--root", root], { services: services(old) })).code, 0);
+        assert.equal((await runCli(["status", "--stack", "ci", "--root", root, "--max-age", "8d"], { services: services(old) })).code, 1);
+    });
+
+    it("a weekly image that was never promoted is stale; a bad duration is a usage error", async () => {
+        const r = await runCli(["status", "--stack", "ci", "--root", root, "--max-age", "8d"], { services: services(ecrRegistry()) });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /the promoted \S+-latest was never promoted, over --max-age 8d/);
+        const bad = await runCli(["status", "--stack", "ci", "--root", root, "--max-age", "a week"], { services: services(ecrRegistry()) });
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /--max-age: "a week" is not a duration like 30m, 15s, 1h or 8d/);
+    });
+});

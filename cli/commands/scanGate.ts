@@ -71,9 +71,9 @@ export function parseEcrDigestRef(ref: string): EcrDigestRef {
 
 /** Parses `90m`, `30s`, `1h`, or plain seconds, into milliseconds. */
 export function parseDuration(text: string): number {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-    if (!m) throw new Error(`"${text}" is not a duration like 30m, 15s or 1h`);
-    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+    if (!m) throw new Error(`"${text}" is not a duration like 30m, 15s, 1h or 8d`);
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h" | "d"];
     return Number(m[1]) * unit;
 }
 

@@ -3,13 +3,16 @@
  * registry holds of it: the newest build of that content hash (content tag or forced `-r<N>`), its
  * digest, when it was built, whether its smoke-test marker is on it (`tested`), and whether
  * `<cell>-latest` points at it. One tags list per repository, then manifest HEADs.
+ * `--max-age 8d` also checks that the promoted `<cell>-latest` of every weekly-rebuilt (dated) image
+ * was built within that time and exits 1 otherwise: the alert for a schedule that stopped running.
  */
 import type { TaggedImage } from "../../lib/images/graph";
 import { markerTag } from "../../lib/images/tags";
 import { imageRegistryState, listingFromTagDigests } from "../../lib/registry/imageListing";
 import { RegistryHttpError } from "../../lib/registry/registryHttp";
-import { CliError, CommandContext } from "../context";
+import { CliError, CommandContext, UsageError } from "../context";
 import { RegistryAccess, registryAccess } from "../registryAccess";
+import { parseDuration } from "./scanGate";
 import { table } from "./tags";
 
 /** What the registry holds of one image. */
@@ -81,6 +84,52 @@ export async function imageStatuses(images: TaggedImage[], access: RegistryAcces
     }
 }
 
+/** How old the promoted `<cell>-latest` of one weekly-rebuilt image is (`--max-age`). */
+export interface PromotionAge {
+    name: string;
+    latestTag: string;
+    /** The digest `-latest` points at, or null when nothing was ever promoted. */
+    digest: string | null;
+    /** Seconds since that build's config was created; null when never promoted or the registry will not say. */
+    ageSeconds: number | null;
+    /** Older than the limit, never promoted, or of unknown age. */
+    stale: boolean;
+}
+
+/**
+ * The age of the promoted `-latest` of each image rebuilt on every epoch (families with `dateRebuilt`):
+ * only those move weekly, so only their age says whether the schedule still runs. Other images stay on
+ * the build of their content for as long as it does not change, however old.
+ */
+export async function promotionAges(images: TaggedImage[], access: RegistryAccess, now: Date, maxAgeSeconds: number): Promise<PromotionAge[]> {
+    const out: PromotionAge[] = [];
+    try {
+        for (const image of images.filter((i) => i.dateRebuilt)) {
+            const digest = await access.client.manifestDigest(image.repositoryName, image.latestTag);
+            const createdAt = digest ? await createdAtOf(access, image.repositoryName, digest) : null;
+            const created = createdAt ? Date.parse(createdAt) : NaN;
+            const ageSeconds = Number.isNaN(created) ? null : Math.max(0, Math.round((now.getTime() - created) / 1000));
+            out.push({ name: image.name, latestTag: image.latestTag, digest: digest ?? null, ageSeconds, stale: ageSeconds === null || ageSeconds > maxAgeSeconds });
+        }
+    } catch (e) {
+        if (e instanceof RegistryHttpError || e instanceof TypeError) throw refusal(access, e);
+        throw e;
+    }
+    return out;
+}
+
+function maxAgeSeconds(ctx: CommandContext): number | undefined {
+    const text = ctx.flag("max-age");
+    if (text === undefined) return undefined;
+    try {
+        const ms = parseDuration(text);
+        if (ms <= 0) throw new Error("it must be positive");
+        return Math.round(ms / 1000);
+    } catch (e) {
+        throw new UsageError(`--max-age: ${(e as Error).message}`);
+    }
+}
+
 /** `3d 4h`, `5h 12m`, `42m`, `17s`. */
 export function formatAge(seconds: number | null): string {
     if (seconds === null) return "-";
@@ -92,15 +141,25 @@ export function formatAge(seconds: number | null): string {
 
 export async function run(ctx: CommandContext): Promise<number> {
     const stack = ctx.stack();
+    const maxAge = maxAgeSeconds(ctx);
     const plan = await ctx.plan();
     const access = await registryAccess(ctx, plan, { registry: ctx.flag("registry") });
     const statuses = await imageStatuses(plan.images, access, ctx.services.now());
+    const ages = maxAge === undefined ? undefined : await promotionAges(plan.images, access, ctx.services.now(), maxAge);
+    const stale = ages?.filter((a) => a.stale) ?? [];
+    if (ages !== undefined && ages.length === 0) ctx.warn(`--max-age: stack ${stack} has no weekly-rebuilt (dateRebuilt) image, so there is no promotion whose age says the schedule runs`);
+    const code = stale.length > 0 ? 1 : 0;
     if (ctx.json) {
-        ctx.out.write(`${JSON.stringify({ stack, registry: access.host, images: statuses }, null, 2)}\n`);
-        return 0;
+        ctx.out.write(`${JSON.stringify({ stack, registry: access.host, images: statuses, ...(ages ? { maxAgeSeconds: maxAge, promotions: ages } : {}) }, null, 2)}\n`);
     }
+    for (const a of stale) {
+        const why = a.digest === null ? "was never promoted" : a.ageSeconds === null ? "has no readable build date" : `was built ${formatAge(a.ageSeconds)} ago`;
+        ctx.err.write(`ci-images status: ${a.name}: the promoted ${a.latestTag} ${why}, over --max-age ${ctx.flag("max-age")}. Fix: check that the weekly-rebuild workflow runs (GitHub disables a schedule after 60 days without activity) and that its last run passed\n`);
+    }
+    if (ctx.json) return code;
     const rows = statuses.map((s) => [s.name, s.state, s.build?.tag ?? s.tag, s.build?.digest ? s.build.digest.slice(0, 19) : "-", formatAge(s.build?.ageSeconds ?? null), s.latest ? "yes" : "no"]);
     const count = (state: ImageStatus["state"]) => statuses.filter((s) => s.state === state).length;
     ctx.out.write(`${table(["IMAGE", "STATE", "BUILD TAG", "DIGEST", "AGE", "LATEST"], rows)}\n\nstack ${stack} in ${access.host}: ${count("tested")} tested, ${count("untested")} untested, ${count("missing")} missing\n`);
-    return 0;
+    if (ages !== undefined) ctx.out.write(`promotions within --max-age ${ctx.flag("max-age")}: ${ages.length - stale.length} of ${ages.length} weekly-rebuilt images\n`);
+    return code;
 }

@@ -3,7 +3,10 @@
  * image's tested build exists (the seed's wait for an image another job is building), then prints
  * only its digest-pinned ref. Manifest HEADs only, so the runner's pull-only role is enough: it
  * probes the smoke-test markers `<cell>-ok<hash>`, `-r1`, … upwards and takes the newest one whose
- * build tag is on the same digest.
+ * build tag is on the same digest. With `--fallback latest`, when no tested build of this checkout's
+ * content exists (by default after one check, or after an explicit `--timeout`), it prints the promoted
+ * `<cell>-latest` pinned to its digest instead, with a warning on stderr: a job on a checkout whose images
+ * are not built yet runs the last promoted image rather than failing after 90 minutes.
  */
 import { closest } from "../../lib/config/problems";
 import type { TaggedImage } from "../../lib/images/graph";
@@ -15,6 +18,15 @@ import { parseDuration } from "./scanGate";
 
 /** Forced rebuilds of one content are rare: more than this many markers means something is looping. */
 const MAX_REBUILDS_PROBED = 100;
+/** The `--fallback` values: only `latest` (the promoted `<cell>-latest`). */
+export const WAIT_FALLBACKS = ["latest"] as const;
+
+/** The promoted `<cell>-latest` of `image` pinned to its digest, or undefined when nothing was promoted yet. */
+export async function promotedLatestRef(image: TaggedImage, access: RegistryAccess): Promise<string | undefined> {
+    const digest = await access.client.manifestDigest(image.repositoryName, image.latestTag);
+    return digest === undefined ? undefined : `${access.repositoryUrl(image.repositoryName)}:${image.latestTag}@${digest}`;
+}
+
 /** Consecutive network failures before giving up (the registry is unreachable, not slow). */
 const MAX_NETWORK_FAILURES = 3;
 
@@ -41,9 +53,31 @@ function duration(ctx: CommandContext, flag: string, fallback: string): number {
     }
 }
 
+/** `--fallback latest`: print the promoted ref with a warning, or fail when nothing was ever promoted. */
+async function fallBackToLatest(ctx: CommandContext, image: TaggedImage, access: RegistryAccess, where: string): Promise<number> {
+    let ref: string | undefined;
+    try {
+        ref = await promotedLatestRef(image, access);
+    } catch (e) {
+        if (!(e instanceof RegistryHttpError) && !(e instanceof TypeError)) throw e;
+        throw new CliError(`falling back to ${image.name}'s ${image.latestTag}: registry ${access.host} failed (${(e as Error).message}). Fix: check the registry login and the network`);
+    }
+    if (ref === undefined) {
+        throw new CliError(`no tested build of ${where} and no promoted ${image.latestTag} to fall back to in ${access.host}. Fix: run the weekly-rebuild workflow (or ci-images publish --stack ${ctx.stack()}) once`);
+    }
+    ctx.warn(`${image.name}: this checkout's build ${image.tag} is not built and tested yet; using the promoted ${image.latestTag} (${ref.slice(ref.indexOf("@") + 1)}), which may predate this checkout's docker/ changes`);
+    ctx.out.write(ctx.json ? `${JSON.stringify({ name: image.name, ref, fallback: "latest" })}\n` : `${ref}\n`);
+    return 0;
+}
+
 export async function run(ctx: CommandContext): Promise<number> {
     const name = ctx.positional[0];
-    const timeoutMs = duration(ctx, "timeout", "90m");
+    const fallback = ctx.flag("fallback");
+    if (fallback !== undefined && !(WAIT_FALLBACKS as readonly string[]).includes(fallback)) {
+        throw new UsageError(`--fallback: "${fallback}" is not a fallback (only: ${WAIT_FALLBACKS.join(", ")})`);
+    }
+    // With a fallback and no explicit --timeout, one check: the point is not to wait for a build that may never come.
+    const timeoutMs = fallback !== undefined && ctx.flag("timeout") === undefined ? 0 : duration(ctx, "timeout", "90m");
     const intervalMs = duration(ctx, "interval", "30s");
     const plan = await ctx.plan();
     const image = plan.images.find((i) => i.name === name);
@@ -74,6 +108,7 @@ export async function run(ctx: CommandContext): Promise<number> {
             return 0;
         }
         const left = deadline - now().getTime();
+        if (left <= 0 && fallback !== undefined) return fallBackToLatest(ctx, image, access, where);
         if (left <= 0) {
             throw new CliError(`timed out after ${ctx.flag("timeout") ?? "90m"} waiting for ${name}: no tested build of ${where} (smoke-test marker ${markerTag(image.cell.label, image.contentHash)}) in ${access.host}. Fix: check the job that builds it (pr-images / weekly-rebuild), or ci-images status --stack ${ctx.stack()}`);
         }
