@@ -143,15 +143,19 @@ Example:
     },
     {
         name: "uri",
-        summary: "the digest-pinned ref of an image from `pulumi stack output --json`",
+        summary: "the digest-pinned ref of an image from `pulumi stack output --json` or CI_IMAGES_JSON",
         args: "<image>",
         positionals: { min: 1, max: 1 },
         stack: "none",
-        flags: { from: { value: "<file>", help: "the saved `pulumi stack output --json`; default: stdin" } },
-        details: `Exit codes: 0 printed; 1 the file is missing or not stack outputs, or the image is not in it; 2 usage.
+        flags: { from: { value: "<file>", help: "the saved `pulumi stack output --json`, or the CI_IMAGES_JSON variable's value; default: stdin" } },
+        details: `Reads either the stack outputs or the value of the CI_IMAGES_JSON Actions variable the program
+publishes ({"<image>": "<repository>:<tag>@sha256:…"}, one per repository or environment).
+
+Exit codes: 0 printed; 1 the file is missing or not stack outputs / CI_IMAGES_JSON, or the image is not in it; 2 usage.
 
 Example:
-  pulumi stack output --json > outputs.json && npx ci-images uri nightly-cuda13.0-py3.12 --from outputs.json`,
+  pulumi stack output --json > outputs.json && npx ci-images uri nightly-cuda13.0-py3.12 --from outputs.json
+  printf '%s' "$CI_IMAGES_JSON" | npx ci-images uri nightly-cuda13.0-py3.12`,
         load: () => require("./commands/uri").run,
     },
     {

@@ -10,7 +10,7 @@ import { CREDENTIAL_KEYS, SECRET_KEYS, StackConfig } from "./config/schema";
 import { parseStackConfig, ParseOptions, RawConfig } from "./config/config";
 import { FileHashCache } from "./images/contentHash";
 import { accessConfigChecks } from "./access/policies";
-import { githubConfigProblems } from "./github/access";
+import { githubConfigProblems, githubImagesJsonProblems } from "./github/access";
 import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "./images/graph";
 import { retentionConfigChecks } from "./registry/lifecyclePolicy";
 import { registryProblems } from "./registry/documents";
@@ -28,6 +28,7 @@ export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [
     retentionConfigChecks,
     accessConfigChecks,
     githubConfigProblems,
+    githubImagesJsonProblems,
     builderConfigChecks,
     (c) => (c.registry.backend === "ecr" ? registryProblems(c.registry, { hasDockerHubAccessToken: c.secretsPresent.includes("dockerHubAccessToken"), region: c.region }) : []),
 ];

@@ -112,9 +112,9 @@ describe("GitHub variable names", () => {
 describe("the names the program writes", () => {
     const images = Object.keys(IMAGES);
 
-    it("are the registry, the region, one variable per image and the role ARN as a secret", () => {
+    it("are the registry, the region, CI_IMAGES_JSON, one variable per image and the role ARN as a secret", () => {
         const names = actionsNames(images);
-        assert.deepStrictEqual(names.variables, ["CI_IMAGES_REGISTRY", "CI_IMAGES_AWS_REGION", "CI_IMAGE_BASE_CUDA12_4_PY3_11", "CI_IMAGE_NIGHTLY_CUDA12_4_PY3_11", "CI_IMAGE_CPU_PY3_11", "CI_IMAGES_PIPELINE_SESSION_SECONDS"]);
+        assert.deepStrictEqual(names.variables, ["CI_IMAGES_REGISTRY", "CI_IMAGES_AWS_REGION", "CI_IMAGES_JSON", "CI_IMAGE_BASE_CUDA12_4_PY3_11", "CI_IMAGE_NIGHTLY_CUDA12_4_PY3_11", "CI_IMAGE_CPU_PY3_11", "CI_IMAGES_PIPELINE_SESSION_SECONDS"]);
         assert.deepStrictEqual(names.secrets, [PIPELINE_ROLE_NAME]);
         assert.strictEqual(names.images.get("nightly-cuda12.4-py3.11"), "CI_IMAGE_NIGHTLY_CUDA12_4_PY3_11");
     });
@@ -137,11 +137,23 @@ describe("the names the program writes", () => {
         );
     });
 
-    it("respect GitHub's per-environment limit of 100 variables but allow them in a repository", () => {
-        // registry + region + session length + 98 images = 101.
-        const many = Array.from({ length: 98 }, (_, i) => `fam${i}-py3.11`);
-        assert.throws(() => actionsNames(many, { scope: "environment" }), /101 variables exceed GitHub's limit of 100 per environment/);
-        assert.strictEqual(actionsNames(many, { scope: "repository" }).variables.length, 101);
+    it("keep per-image variables while they fit GitHub's 100 per environment, then degrade to CI_IMAGES_JSON alone with a warning", () => {
+        // registry + region + CI_IMAGES_JSON + session length + 96 images = 100: they fit.
+        const fit = Array.from({ length: 96 }, (_, i) => `fam${i}-py3.11`);
+        const atLimit = actionsNames(fit, { scope: "environment" });
+        assert.strictEqual(atLimit.variables.length, 100);
+        assert.strictEqual(atLimit.images.size, 96);
+        assert.strictEqual(atLimit.jsonOnly, undefined);
+        // One more image: no CI_IMAGE_* at all in the environment (never a subset), CI_IMAGES_JSON carries them.
+        const many = [...fit, "fam96-py3.11"];
+        const env = actionsNames(many, { scope: "environment" });
+        assert.deepStrictEqual(env.variables, ["CI_IMAGES_REGISTRY", "CI_IMAGES_AWS_REGION", "CI_IMAGES_JSON", "CI_IMAGES_PIPELINE_SESSION_SECONDS"]);
+        assert.strictEqual(env.images.size, 0);
+        assert.match(env.jsonOnly ?? "", /97 per-image CI_IMAGE_\* variables and 4 others exceed GitHub's limit of 100 variables per environment: only CI_IMAGES_JSON is written there \(read an image with fromJSON\(vars\.CI_IMAGES_JSON\)\['<image>'\]\)/);
+        // A repository allows 500.
+        const repo = actionsNames(many, { scope: "repository" });
+        assert.strictEqual(repo.variables.length, 101);
+        assert.strictEqual(repo.jsonOnly, undefined);
     });
 
     it("give a repository and one of its environments distinct resource names, prefixed by the component", () => {
@@ -206,6 +218,7 @@ describe("GithubActionsConfig (mocks)", () => {
         assert.deepStrictEqual(values, {
             CI_IMAGES_REGISTRY: REGISTRY,
             CI_IMAGES_AWS_REGION: "us-east-1",
+            CI_IMAGES_JSON: JSON.stringify(IMAGES),
             CI_IMAGE_BASE_CUDA12_4_PY3_11: IMAGES["base-cuda12.4-py3.11"],
             CI_IMAGE_NIGHTLY_CUDA12_4_PY3_11: IMAGES["nightly-cuda12.4-py3.11"],
             CI_IMAGE_CPU_PY3_11: IMAGES["cpu-py3.11"],
@@ -221,13 +234,13 @@ describe("GithubActionsConfig (mocks)", () => {
         assert.ok(provider, describeRecorded());
         assert.strictEqual(provider.inputs.owner, "pytorch");
         const children = recorded.filter((r) => r.type.startsWith("github:"));
-        assert.strictEqual(children.length, 7, describeRecorded());
+        assert.strictEqual(children.length, 8, describeRecorded());
         for (const child of children) {
             assert.ok(child.name.startsWith("gh-a-"), `${child.type} ${child.name}`);
             assert.match(child.provider ?? "", /\$pulumi:providers:github::gh-a-provider::gh-a-provider-id$/, `${child.name} is not routed through the component's provider`);
         }
         const childUrns = registeredUrns().filter((u) => u.includes("github:index/"));
-        assert.strictEqual(childUrns.length, 7);
+        assert.strictEqual(childUrns.length, 8);
         for (const urn of childUrns) assert.match(urn, /::mlci:github:GithubActionsConfig\$github:index\//, `${urn} is not parented to the component`);
     });
 
@@ -259,12 +272,12 @@ describe("GithubActionsConfig (mocks)", () => {
         await build({ repositories: [{ name: "rl", environment: "prod" }, { name: "tensordict" }] });
         const envVars = byType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable");
         const envSecrets = byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
-        assert.strictEqual(envVars.length, 6, describeRecorded());
+        assert.strictEqual(envVars.length, 7, describeRecorded());
         assert.ok(envVars.every((r) => r.inputs.repository === "rl" && r.inputs.environment === "prod"));
         assert.strictEqual(envSecrets.length, 1);
         assert.ok(isSecretValue(envSecrets[0].inputs.value) && envSecrets[0].inputs.environment === "prod");
         const repoVars = byType("github:index/actionsVariable:ActionsVariable");
-        assert.ok(repoVars.length === 6 && repoVars.every((r) => r.inputs.repository === "tensordict"), describeRecorded());
+        assert.ok(repoVars.length === 7 && repoVars.every((r) => r.inputs.repository === "tensordict"), describeRecorded());
     });
 
     it("writes no role ARN or region when none is given", async () => {

@@ -1,5 +1,9 @@
-/** `ci-images uri <image> [--from outputs.json]`: the digest-pinned ref from `pulumi stack output --json`. */
+/**
+ * `ci-images uri <image> [--from outputs.json]`: the digest-pinned ref from `pulumi stack output --json`,
+ * or from the value of the CI_IMAGES_JSON Actions variable (`{"<image>": "<ref>"}`).
+ */
 import * as fs from "fs";
+import { asImagesJson, IMAGES_JSON_VARIABLE, resolveImagesJsonRef } from "../../lib/github/imagesJson";
 import { parseStackOutputs, resolveImageRef } from "../../lib/images/stackOutputs";
 import { CliError, CommandContext } from "../context";
 
@@ -16,11 +20,21 @@ export async function run(ctx: CommandContext): Promise<number> {
         );
     }
     let ref: string;
+    const source = from === "-" ? "stdin" : from;
     try {
-        ref = resolveImageRef(parseStackOutputs(text, from === "-" ? "stdin" : from), name);
+        const refs = asImagesJson(parseJsonOrUndefined(text));
+        ref = refs !== undefined ? resolveImagesJsonRef(refs, name, `${IMAGES_JSON_VARIABLE} (${source})`) : resolveImageRef(parseStackOutputs(text, source), name);
     } catch (e) {
         throw new CliError((e as Error).message);
     }
     ctx.out.write(ctx.json ? `${JSON.stringify({ name, ref })}\n` : `${ref}\n`);
     return 0;
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return undefined; // parseStackOutputs names the JSON error
+    }
 }

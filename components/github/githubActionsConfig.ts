@@ -1,6 +1,7 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { actionsNames, actionsResourceName, ActionsTarget, AWS_REGION_VARIABLE, PIPELINE_ROLE_NAME, PIPELINE_SESSION_VARIABLE, PREVIEW_ROLE_VARIABLE, REGISTRY_VARIABLE } from "../../lib/github/names";
+import { ACTIONS_VARIABLE_MAX_BYTES, imagesJsonValue, variableBytes } from "../../lib/github/imagesJson";
+import { actionsNames, actionsResourceName, ActionsTarget, AWS_REGION_VARIABLE, IMAGES_JSON_VARIABLE, PIPELINE_ROLE_NAME, PIPELINE_SESSION_VARIABLE, PREVIEW_ROLE_VARIABLE, REGISTRY_VARIABLE } from "../../lib/github/names";
 
 /** Inputs of {@link GithubActionsConfig}; build them with `resolveGithubAccess` plus the stack's outputs. */
 export interface GithubActionsConfigArgs {
@@ -12,7 +13,7 @@ export interface GithubActionsConfigArgs {
     repositories: ActionsTarget[];
     /** Registry URL, published as CI_IMAGES_REGISTRY. */
     registryUrl: pulumi.Input<string>;
-    /** Image name → digest-pinned ref (`<repo>:<tag>@sha256:…`), one CI_IMAGE_<NAME> variable each. */
+    /** Image name → digest-pinned ref (`<repo>:<tag>@sha256:…`): all in CI_IMAGES_JSON, and one CI_IMAGE_<NAME> variable each where they fit the scope's limit. */
     imageRefs: Record<string, pulumi.Input<string>>;
     /** OIDC pipeline role ARN, published as CI_IMAGES_PIPELINE_ROLE_ARN. @default undefined (not published) */
     pipelineRoleArn?: pulumi.Input<string>;
@@ -46,11 +47,15 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
         }
         const names = actionsNames(imageNames, nameOptions);
         const targets = new Set<string>();
+        // What each target gets: past its scope's variable limit, CI_IMAGES_JSON without the per-image variables.
+        const writtenTo = new Map<ActionsTarget, Set<string>>();
         for (const target of args.repositories) {
             const where = actionsResourceName(name, target, "");
             if (targets.has(where)) throw new pulumi.ResourceError(`GithubActionsConfigArgs.repositories: repository "${target.name}"${target.environment === undefined ? "" : ` environment "${target.environment}"`} is listed twice`, this);
             targets.add(where);
-            if (target.environment !== undefined) actionsNames(imageNames, { ...nameOptions, scope: "environment" });
+            const scoped = actionsNames(imageNames, { ...nameOptions, scope: target.environment === undefined ? "repository" : "environment" });
+            if (scoped.jsonOnly !== undefined) pulumi.log.warn(`GitHub ${target.name}${target.environment === undefined ? "" : ` environment ${target.environment}`}: ${scoped.jsonOnly}`, this);
+            writtenTo.set(target, new Set(scoped.variables));
         }
 
         const provider = new github.Provider(`${name}-provider`, { owner: args.owner, token: pulumi.secret(args.token) }, { parent: this });
@@ -58,6 +63,7 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
 
         const variables: [string, pulumi.Input<string>][] = [[REGISTRY_VARIABLE, args.registryUrl]];
         if (args.awsRegion !== undefined) variables.push([AWS_REGION_VARIABLE, args.awsRegion]);
+        variables.push([IMAGES_JSON_VARIABLE, pulumi.all(args.imageRefs).apply((refs) => imagesJsonOfSize(imageNames.map((i) => [i, refs[i]])))]);
         for (const [image, variable] of names.images) variables.push([variable, args.imageRefs[image]]);
         const secrets: [string, pulumi.Input<string>][] = [];
         if (args.pipelineRoleArn !== undefined) {
@@ -70,6 +76,7 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
         for (const target of args.repositories) {
             const environment = target.environment;
             for (const [variableName, value] of variables) {
+                if (!writtenTo.get(target)!.has(variableName)) continue;
                 const resourceName = actionsResourceName(name, target, variableName);
                 if (environment === undefined) new github.ActionsVariable(resourceName, { repository: target.name, variableName, value }, childOpts);
                 else new github.ActionsEnvironmentVariable(resourceName, { repository: target.name, environment, variableName, value }, childOpts);
@@ -81,8 +88,15 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
             }
         }
 
-        this.variableNames = variables.map(([n]) => n);
+        this.variableNames = variables.map(([n]) => n).filter((n) => [...writtenTo.values()].some((w) => w.has(n)));
         this.secretNames = secrets.map(([n]) => n);
         this.registerOutputs({ variableNames: this.variableNames, secretNames: this.secretNames });
     }
+}
+
+/** CI_IMAGES_JSON's value, in the plan's order; over GitHub's 48 KB per variable the update fails (the config check bounds it first). */
+function imagesJsonOfSize(entries: [string, string][]): string {
+    const value = imagesJsonValue(Object.fromEntries(entries));
+    if (variableBytes(value) > ACTIONS_VARIABLE_MAX_BYTES) throw new Error(`${IMAGES_JSON_VARIABLE} is ${variableBytes(value)} bytes, over GitHub's ${ACTIONS_VARIABLE_MAX_BYTES} bytes per variable`);
+    return value;
 }

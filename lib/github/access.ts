@@ -5,7 +5,9 @@
 import { ConfigProblem } from "../config/problems";
 import { stackImageNames } from "../images/matrix";
 import { StackConfig } from "../config/schema";
-import { actionsNames, ActionsScope, ActionsTarget } from "./names";
+import { expandImageGraph } from "../images/graph";
+import { imagesJsonSizeProblem } from "./imagesJson";
+import { actionsNames, ActionsScope, ActionsTarget, IMAGES_JSON_VARIABLE } from "./names";
 
 /** The `mlci:github` config section (lib/config's `GithubConfig` satisfies it). */
 export interface GithubSettings {
@@ -39,4 +41,20 @@ export function githubConfigProblems(config: Pick<StackConfig, "github" | "famil
         }
     }
     return problems;
+}
+
+/**
+ * CI_IMAGES_JSON must fit GitHub's 48 KB per variable with the longest refs the images can get (the
+ * per-image variables may be dropped past 100 per environment; this one carries the catalog). For `STACK_CHECKS`.
+ */
+export function githubImagesJsonProblems(config: Pick<StackConfig, "github" | "families" | "matrix" | "registry">): ConfigProblem[] {
+    if (!config.github.enabled) return [];
+    let nodes: ReturnType<typeof expandImageGraph>;
+    try {
+        nodes = expandImageGraph(config);
+    } catch {
+        return []; // an invalid graph is reported by the family checks
+    }
+    const problem = imagesJsonSizeProblem(nodes.map((n) => ({ name: n.name, repositoryName: n.repositoryName, cellLabel: n.cell.label })));
+    return problem ? [{ path: "github", message: problem, fix: `narrow the matrix or split the families across stacks, so that each stack's ${IMAGES_JSON_VARIABLE} stays under 48 KB` }] : [];
 }

@@ -3,6 +3,7 @@
  * image names, and checked against GitHub's naming rules and per-scope limits. Pure: shared by the
  * `GithubActionsConfig` component, config checks and the workflow tests.
  */
+import { IMAGES_JSON_VARIABLE } from "./imagesJson";
 
 /** Variable holding the registry URL (`<account>.dkr.ecr.<region>.amazonaws.com`). */
 export const REGISTRY_VARIABLE = "CI_IMAGES_REGISTRY";
@@ -16,6 +17,7 @@ export const PIPELINE_SESSION_VARIABLE = "CI_IMAGES_PIPELINE_SESSION_SECONDS";
 export const PREVIEW_ROLE_VARIABLE = "CI_IMAGES_PREVIEW_ROLE_ARN";
 /** Prefix of the per-image variables, each holding the image's digest-pinned ref. */
 export const IMAGE_VARIABLE_PREFIX = "CI_IMAGE_";
+export { IMAGES_JSON_VARIABLE };
 
 /**
  * GitHub's documented per-scope limits: 500 variables per repository, 100 per environment,
@@ -64,8 +66,13 @@ export interface ActionsNameOptions {
 
 /** Every name written to one repository (or environment) for a set of images. */
 export interface ActionsNames {
-    /** Image name → its variable name, in input order. */
+    /** Image name → its per-image variable, in input order; empty when they do not fit the scope's limit. */
     images: Map<string, string>;
+    /**
+     * Set when the per-image variables would exceed the scope's variable limit: only CI_IMAGES_JSON carries
+     * the images there (the warning the program logs). Undefined when every per-image variable is written.
+     */
+    jsonOnly?: string;
     /** All variable names written, registry first. */
     variables: string[];
     /** All secret names written. */
@@ -73,8 +80,10 @@ export interface ActionsNames {
 }
 
 /**
- * The complete set of variable and secret names written for `imageNames`. Throws when two images
- * map to the same variable, a name breaks GitHub's rules, or a scope limit would be exceeded.
+ * The complete set of variable and secret names written for `imageNames` into one scope: the registry,
+ * the region, CI_IMAGES_JSON, one CI_IMAGE_<NAME> per image while they all fit the scope's variable
+ * limit (else none, with `jsonOnly` saying why), and the role names. Throws when two images map to the
+ * same variable, a name breaks GitHub's rules, or the secrets exceed the scope's limit.
  */
 export function actionsNames(imageNames: readonly string[], opts: ActionsNameOptions = {}): ActionsNames {
     const pipelineRole = opts.pipelineRole ?? true;
@@ -95,7 +104,7 @@ export function actionsNames(imageNames: readonly string[], opts: ActionsNameOpt
         images.set(image, variable);
     }
 
-    const variables = [REGISTRY_VARIABLE, ...((opts.awsRegion ?? true) ? [AWS_REGION_VARIABLE] : []), ...images.values()];
+    const variables = [REGISTRY_VARIABLE, ...((opts.awsRegion ?? true) ? [AWS_REGION_VARIABLE] : []), IMAGES_JSON_VARIABLE];
     const secrets: string[] = [];
     if (pipelineRole) {
         (secretRoleArn ? secrets : variables).push(PIPELINE_ROLE_NAME);
@@ -108,10 +117,17 @@ export function actionsNames(imageNames: readonly string[], opts: ActionsNameOpt
         if (problem) problems.push(`${name} ${problem}`);
     }
     const limits = ACTIONS_LIMITS[scope];
+    // Per-image variables while they fit; past the limit the scope degrades to CI_IMAGES_JSON alone.
+    let jsonOnly: string | undefined;
+    if (variables.length + images.size <= limits.variables) variables.splice(variables.indexOf(IMAGES_JSON_VARIABLE) + 1, 0, ...images.values());
+    else {
+        jsonOnly = `${images.size} per-image ${IMAGE_VARIABLE_PREFIX}* variables and ${variables.length} others exceed GitHub's limit of ${limits.variables} variables per ${scope}: only ${IMAGES_JSON_VARIABLE} is written there (read an image with fromJSON(vars.${IMAGES_JSON_VARIABLE})['<image>'])`;
+        images.clear();
+    }
     if (variables.length > limits.variables) problems.push(`${variables.length} variables exceed GitHub's limit of ${limits.variables} per ${scope}`);
     if (secrets.length > limits.secrets) problems.push(`${secrets.length} secrets exceed GitHub's limit of ${limits.secrets} per ${scope}`);
     if (problems.length > 0) throw new Error(`GitHub Actions names for ${imageNames.length} images are invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    return { images, variables, secrets };
+    return { images, variables, secrets, ...(jsonOnly === undefined ? {} : { jsonOnly }) };
 }
 
 /** A repository to write to, optionally one of its environments. */
