@@ -171,6 +171,21 @@ See docs/scaling.md.`,
         load: () => require("./commands/storage").run,
     },
     {
+        name: "disk",
+        summary: "the disk one run needs on the machine that builds (size budgets × the build plan)",
+        stack: "required",
+        flags: { "free-gb": { value: "<GB>", help: "exit 1 when the machine has less than the run needs" } },
+        details: `Worst case, every image built: the largest wave of the build plan, its builds on this machine
+(uncompressed: a multiple of the compressed size budget) and its smoke-test pulls, plus the BuildKit
+cache the gc policy keeps and the checkout (lib/images/runnerDisk.ts, docs/pipelines.md "Runner disk").
+
+Exit codes: 0 printed (and enough with --free-gb); 1 less free than needed, or invalid stack config; 2 usage.
+
+Example:
+  npx ci-images disk --stack prod --free-gb "$(df --output=avail -BG /mnt | tail -1 | tr -dc 0-9)"`,
+        load: () => require("./commands/disk").run,
+    },
+    {
         name: "retag",
         summary: "put tags on a manifest without changing its digest (used by the promotion)",
         args: "<repository-url>@<digest> <tag>...",
