@@ -214,3 +214,34 @@ describe("alerts on age, and a schedule kept alive", () => {
         assert.ok(fs.existsSync(path.join(WORKFLOW_DIR, "weekly-rebuild.yml")), "the file the keepalive names");
     });
 });
+
+describe("consumer-example: patterns that work every day of the week", () => {
+    const FILE = "consumer-example.yml";
+
+    it("waits for this checkout's image or falls back to the promoted -latest, after one check", () => {
+        const job = jobNamed(FILE, "wait-or-latest");
+        const wait = (job.steps ?? []).find((s) => /ci-images wait/.test(s.run ?? ""));
+        assert.match(wait?.run ?? "", /npx ci-images wait "\$IMAGE" --stack prod --fallback latest/);
+        assert.ok((job["timeout-minutes"] ?? 999) <= 15, "no 90-minute wait");
+    });
+
+    it("feeds a job container's credentials from the ECR login action's outputs, unmasked, for the registry the program wrote", () => {
+        const login = jobNamed(FILE, "ecr-login");
+        const action = (login.steps ?? []).find((s) => s.uses?.startsWith("aws-actions/amazon-ecr-login@"));
+        assert.strictEqual(action?.with?.["mask-password"], "false", "GitHub drops a masked job output");
+        assert.strictEqual(action?.with?.registries, "${{ steps.account.outputs.id }}");
+        const pick = (login.steps ?? []).find((s) => s.id === "credentials");
+        assert.strictEqual(pick?.env?.LOGIN_OUTPUTS, "${{ toJSON(steps.login-ecr.outputs) }}");
+        assert.match(pick?.run ?? "", /sed -E 's\/\[\^a-zA-Z0-9_\]\+\/_\/g'/, "the action's own key (replaceSpecialCharacters in its index.js)");
+        const test = readWorkflow(FILE).doc.jobs["test-in-job-container"];
+        assert.deepStrictEqual(test.needs, ["wait-or-latest", "ecr-login"]);
+        assert.deepStrictEqual(test.container.credentials, { username: "${{ needs.ecr-login.outputs.username }}", password: "${{ needs.ecr-login.outputs.password }}" });
+        assert.strictEqual(test.container.image, "${{ needs.wait-or-latest.outputs.ref }}");
+    });
+
+    it("reads an image from CI_IMAGES_JSON with fromJSON, only when the variable exists", () => {
+        const job = jobNamed(FILE, "from-json-variable");
+        assert.strictEqual(job.if, "vars.CI_IMAGES_JSON != ''");
+        assert.strictEqual(job.steps![0].env?.IMAGE_REF, "${{ fromJSON(vars.CI_IMAGES_JSON)[inputs.image] }}");
+    });
+});

@@ -47,6 +47,7 @@ const VERIFIED_ACTIONS: Record<string, { sha: string; version: string }> = {
     "pulumi/actions": { sha: "8e5e406f4007fca908480587cb9893c07090f58d", version: "v7.0.0" },
     "docker/setup-qemu-action": { sha: "96fe6ef7f33517b61c61be40b68a1882f3264fb8", version: "v4.2.0" },
     "docker/setup-buildx-action": { sha: "37fe631027851001ddb9b187196cc803df7f5f0e", version: "v4.3.0" },
+    "aws-actions/amazon-ecr-login": { sha: "03f1aad4c6c7ffd436567f42f9384779290529bd", version: "v2.1.7" },
 };
 
 /** IAM's upper bound for a role's maxSessionDuration (12 hours). */
