@@ -47,6 +47,22 @@ describe("CI_IMAGES_JSON size (pure)", () => {
     });
 });
 
+describe("CI_IMAGES_JSON's size is a config check", function () {
+    this.timeout(60_000);
+    const dir = path.join(PROJECT_ROOT, ".cache", "test-github-images-json-big");
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("a catalog whose refs could pass 48 KB fails validation naming mlci:github and the fix, before any resource", async () => {
+        const { planStack, rawConfigFromEntries } = await import("../lib/stackPlan");
+        const doc = YAML.parse(scaleStackYaml(60, 40, dir)); // 60 × 4 + 40 × 2 = 320 images
+        doc.config["mlci:github"] = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8")).config["mlci:github"];
+        await assert.rejects(
+            planStack(rawConfigFromEntries(doc.config), { projectRoot: PROJECT_ROOT, env: {}, useHashCache: false, credentials: { githubToken: true, plaintext: [] } }),
+            /config mlci:github: CI_IMAGES_JSON for 320 images may reach \d+ bytes, over GitHub's limit of 49152 bytes \(48 KB\) per variable\. Fix: narrow the matrix or split the families across stacks/,
+        );
+    });
+});
+
 describe("a 200-image dev catalog publishes through CI_IMAGES_JSON (program under mocks)", function () {
     this.timeout(300_000);
     let run: RunResult;
