@@ -305,3 +305,33 @@ describe("ci-images status --max-age (registry model)", () => {
         assert.match(bad.stderr, /--max-age: "a week" is not a duration like 30m, 15s, 1h or 8d/);
     });
 });
+
+describe("ci-images status --max-age without a readable config blob (registry model)", () => {
+    before(async () => {
+        root = cliFixtureProject();
+        plan = await planStackFile(root, "ci", { env: {}, useHashCache: false });
+    });
+
+    it("dates a promotion by the newest dated tag on -latest's digest; none within the window is stale", async () => {
+        const { ociManifest } = await import("./fakeRegistry");
+        const weekly = plan.images.filter((i) => i.dateRebuilt);
+        const reg = ecrRegistry();
+        // Manifests whose config blob the registry does not hold (imageCreated finds nothing).
+        weekly.forEach((img, i) => reg.push(img.repositoryName, ociManifest(`noblob-${img.name}`), [img.latestTag, `${img.cell.label}-${i === 0 ? "20261115" : "20261122"}`]));
+        const r = await runCli(["status", "--stack", "ci", "--root", root, "--max-age", "8d", "--json"], { services: services(reg) });
+        assert.equal(r.code, 1, r.stderr);
+        const ages = JSON.parse(r.stdout).promotions.map((p: { name: string; ageSeconds: number | null; stale: boolean }) => [p.name, p.ageSeconds, p.stale]);
+        // NOW is 2026-11-24T12:00Z: 2026-11-22 00:00Z is 2d 12h ago, 2026-11-15 9d 12h ago.
+        assert.deepEqual(ages, weekly.map((img, i) => [img.name, i === 0 ? 9 * 86400 + 12 * 3600 : 2 * 86400 + 12 * 3600, i === 0]));
+        assert.match(r.stderr, /was built 9d 12h ago, over --max-age 8d/);
+    });
+
+    it("a -latest with neither a readable config nor a dated tag in the window has no date, and counts as stale", async () => {
+        const { ociManifest } = await import("./fakeRegistry");
+        const reg = ecrRegistry();
+        for (const img of plan.images.filter((i) => i.dateRebuilt)) reg.push(img.repositoryName, ociManifest(`old-${img.name}`), [img.latestTag, `${img.cell.label}-20261001`]);
+        const r = await runCli(["status", "--stack", "ci", "--root", root, "--max-age", "8d"], { services: services(reg) });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /has no readable build date, over --max-age 8d/);
+    });
+});

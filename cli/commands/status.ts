@@ -7,7 +7,7 @@
  * was built within that time and exits 1 otherwise: the alert for a schedule that stopped running.
  */
 import type { TaggedImage } from "../../lib/images/graph";
-import { markerTag } from "../../lib/images/tags";
+import { datedTag, markerTag } from "../../lib/images/tags";
 import { imageRegistryState, listingFromTagDigests } from "../../lib/registry/imageListing";
 import { RegistryHttpError } from "../../lib/registry/registryHttp";
 import { CliError, CommandContext, UsageError } from "../context";
@@ -107,7 +107,9 @@ export async function promotionAges(images: TaggedImage[], access: RegistryAcces
         for (const image of images.filter((i) => i.dateRebuilt)) {
             const digest = await access.client.manifestDigest(image.repositoryName, image.latestTag);
             const createdAt = digest ? await createdAtOf(access, image.repositoryName, digest) : null;
-            const created = createdAt ? Date.parse(createdAt) : NaN;
+            let created = createdAt ? Date.parse(createdAt) : NaN;
+            // No readable config (a blob read can fail where a manifest HEAD works): the newest dated tag on the same digest.
+            if (digest && Number.isNaN(created)) created = (await datedTagTime(image, access, digest, now, maxAgeSeconds)) ?? NaN;
             const ageSeconds = Number.isNaN(created) ? null : Math.max(0, Math.round((now.getTime() - created) / 1000));
             out.push({ name: image.name, latestTag: image.latestTag, digest: digest ?? null, ageSeconds, stale: ageSeconds === null || ageSeconds > maxAgeSeconds });
         }
@@ -116,6 +118,19 @@ export async function promotionAges(images: TaggedImage[], access: RegistryAcces
         throw e;
     }
     return out;
+}
+
+/**
+ * When the build `digest` was promoted, from the dated tags `<cell>-YYYYMMDD` (the rebuild epoch, 00:00 UTC)
+ * of the days within `maxAgeSeconds` (plus one): the newest one on the same digest. Manifest HEADs only.
+ */
+async function datedTagTime(image: TaggedImage, access: RegistryAccess, digest: string, now: Date, maxAgeSeconds: number): Promise<number | undefined> {
+    const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+    for (let day = 0; day <= Math.ceil(maxAgeSeconds / 86400) + 1; day++) {
+        const date = new Date(today - day * 86_400_000).toISOString().slice(0, 10);
+        if ((await access.client.manifestDigest(image.repositoryName, datedTag(image.cell.label, date))) === digest) return Date.parse(`${date}T00:00:00Z`);
+    }
+    return undefined;
 }
 
 function maxAgeSeconds(ctx: CommandContext): number | undefined {
