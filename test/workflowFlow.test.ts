@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { evaluateIf, globRegExp, passesPatterns, pushTriggers } from "./workflowTriggers";
+import { evaluateIf, githubShellArgv, globRegExp, passesPatterns, pushTriggers } from "./workflowTriggers";
 import { Job, jobNamed, readWorkflow, Step, stepIndex, WORKFLOW_DIR } from "./workflows.test";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -148,37 +148,94 @@ describe("hosted runners: disk, BuildKit's cache and a killed run", () => {
         assert.ok(i > stepIndex(up(), (s) => s.run === "npm run build"), "the CLI is built first");
     });
 
-    /** Runs the lock step's script with a fake `aws` that lists `locks` (S3 LastModified, key) and logs removals. */
-    function runLockStep(locks: [string, string][], backend = "s3://state-bucket/ml?region=us-east-1"): { removed: string[]; stdout: string; code: number | null } {
+    /**
+     * Runs the lock step's script as GitHub would (its shell, test/workflowTriggers.ts githubShellArgv) with a
+     * fake `aws` over an in-memory bucket: `s3api list-objects-v2 --bucket --prefix --query 'Contents[].Key'
+     * --output json` prints the keys under the prefix, or `null` when there are none, and exits 0 (as the real
+     * CLI does); `s3 cp s3://b/k -` prints an object; `s3 rm` is logged.
+     */
+    function runLockStep(objects: Record<string, string>, backend = "s3://state-bucket/ml?region=us-east-1"): { removed: string[]; stdout: string; code: number | null } {
         const [lock] = step((s) => /\.pulumi\/locks\//.test(s.run ?? ""), "clears a stale lock");
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-lock-"));
-        const listing = locks.map(([when, key]) => `${when}       1234 ${key}`).join("\n");
-        fs.writeFileSync(path.join(dir, "listing"), `${listing}\n`);
-        fs.writeFileSync(path.join(dir, "aws"), `#!/bin/sh\nif [ "$2" = ls ]; then cat "${dir}/listing"; else echo "$@" >> "${dir}/calls"; fi\n`, { mode: 0o755 });
-        const r = spawnSync("bash", ["-eo", "pipefail", "-c", lock.run!], { env: { PATH: `${dir}:${process.env.PATH}`, PULUMI_BACKEND_URL: backend, ...lock.env }, encoding: "utf8" });
+        fs.writeFileSync(path.join(dir, "objects.json"), JSON.stringify(objects));
+        fs.writeFileSync(path.join(dir, "aws"), `#!${process.execPath}
+const fs = require("fs");
+const a = process.argv.slice(2);
+const objects = JSON.parse(fs.readFileSync(${JSON.stringify(path.join(dir, "objects.json"))}, "utf8"));
+const opt = (n) => a[a.indexOf(n) + 1];
+if (a[0] === "s3api" && a[1] === "list-objects-v2") {
+  if (opt("--query") !== "Contents[].Key" || opt("--output") !== "json") { console.error("unexpected " + a.join(" ")); process.exit(2); }
+  const keys = Object.keys(objects).filter((k) => k.startsWith(opt("--bucket") + "/" + opt("--prefix"))).map((k) => k.slice(opt("--bucket").length + 1));
+  console.log(JSON.stringify(keys.length ? keys : null));
+} else if (a[0] === "s3" && a[1] === "cp" && a[3] === "-") {
+  const o = objects[a[2].replace(/^s3:\\/\\//, "")];
+  if (o === undefined) { console.error("An error occurred (404)"); process.exit(1); }
+  process.stdout.write(o);
+} else if (a[0] === "s3" && a[1] === "rm") {
+  fs.appendFileSync(${JSON.stringify(path.join(dir, "calls"))}, a.join(" ") + "\\n");
+} else { console.error("unexpected " + a.join(" ")); process.exit(2); }
+`, { mode: 0o755 });
+        const script = path.join(dir, "step.sh");
+        fs.writeFileSync(script, lock.run!);
+        const [shell, ...args] = githubShellArgv(lock).map((a) => (a === "{0}" ? script : a));
+        const r = spawnSync(shell, args, { env: { PATH: `${dir}:${process.env.PATH}`, PULUMI_BACKEND_URL: backend, ...lock.env }, encoding: "utf8" });
         const calls = fs.existsSync(path.join(dir, "calls")) ? fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") : [];
         fs.rmSync(dir, { recursive: true, force: true });
         return { removed: calls, stdout: r.stdout + r.stderr, code: r.status };
     }
-    const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString().slice(0, 19).replace("T", " ");
+    /** A lock file's content as Pulumi writes it (pkg/backend/diy/lock.go lockContent), `minutes` old. */
+    const lockJson = (minutes: number, username = "runner", hostname = "fv-az1234-56") => JSON.stringify({ pid: 4242, username, hostname, timestamp: new Date(Date.now() - minutes * 60_000).toISOString() });
+    const OURS = "state-bucket/ml/.pulumi/locks/organization/ml-ci-images/prod";
 
-    it("clears a prod lock older than the job's timeout, and leaves a younger one and other stacks' locks", () => {
+    it("runs in bash with pipefail (shell: bash), this project's name being Pulumi.yaml's", () => {
+        const [lock] = step((s) => /\.pulumi\/locks\//.test(s.run ?? ""), "clears a stale lock");
+        assert.strictEqual(lock.shell, "bash");
+        assert.deepStrictEqual(githubShellArgv(lock), ["bash", "--noprofile", "--norc", "-eo", "pipefail", "{0}"]);
+        assert.strictEqual(lock.env?.PULUMI_PROJECT, /^name:\s*(\S+)/m.exec(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"))![1]);
+        assert.doesNotMatch(lock.run!, /aws s3 ls/, "aws s3 ls exits 1 on an empty prefix");
+    });
+
+    it("clears this project's prod lock a runner left past the job's timeout plus a margin; keeps a younger one, other stacks', other projects' prod and a developer's", () => {
         const [lock, i] = step((s) => /\.pulumi\/locks\//.test(s.run ?? ""), "clears a stale lock");
-        assert.strictEqual(Number(lock.env?.LOCK_MAX_AGE_MINUTES), up()["timeout-minutes"], "the threshold is the job's timeout: no live run of the group is older");
+        const timeout = up()["timeout-minutes"]!;
+        const maxAge = Number(lock.env?.LOCK_MAX_AGE_MINUTES);
+        assert.ok(maxAge >= timeout + 15 && maxAge <= timeout + 60, `${maxAge}: the job's timeout (${timeout}) plus a margin`);
         assert.ok(i > stepIndex(up(), (s) => s.id === "aws") && i < stepIndex(up(), (s) => s.id === "up"), "with the role, before pulumi up");
-        const r = runLockStep([
-            [minutesAgo(400), "ml/.pulumi/locks/organization/ml-ci-images/prod/0a1b.json"],
-            [minutesAgo(30), "ml/.pulumi/locks/organization/ml-ci-images/prod/9f8e.json"],
-            [minutesAgo(9000), "ml/.pulumi/locks/organization/ml-ci-images/dev/7777.json"],
-        ]);
+        const r = runLockStep({
+            [`${OURS}/0a1b.json`]: lockJson(maxAge + 10),
+            [`${OURS}/9f8e.json`]: lockJson(30),
+            [`${OURS}/dev1.json`]: lockJson(9000, "alice", "alice-laptop"),
+            "state-bucket/ml/.pulumi/locks/organization/other-project/prod/5555.json": lockJson(9000),
+            "state-bucket/ml/.pulumi/locks/organization/ml-ci-images/dev/7777.json": lockJson(9000),
+            "state-bucket/ml/.pulumi/locks/organization/ml-ci-images/prod-eu/6666.json": lockJson(9000),
+            "state-bucket/ml/.pulumi/locks/prod/legacy.json": lockJson(9000),
+            "state-bucket/ml/.pulumi/stacks/ml-ci-images/prod.json": "{}",
+        });
         assert.strictEqual(r.code, 0, r.stdout);
-        assert.deepStrictEqual(r.removed, ["s3 rm s3://state-bucket/ml/.pulumi/locks/organization/ml-ci-images/prod/0a1b.json"]);
-        assert.match(r.stdout, /removing the stale lock .*0a1b\.json \(40\d minutes old, over the job's 360\)/);
-        assert.match(r.stdout, /9f8e\.json is 30 minutes old: a live run holds it/);
+        assert.deepStrictEqual(r.removed, [`s3 rm s3://${OURS}/0a1b.json`, "s3 rm s3://state-bucket/ml/.pulumi/locks/prod/legacy.json"]);
+        assert.match(r.stdout, new RegExp(`removing the stale lock .*0a1b\\.json of runner@fv-az1234-56 \\(${maxAge + 10} minutes old`));
+        assert.match(r.stdout, /9f8e\.json of runner@fv-az1234-56 is 30 minutes old: a live run may hold it/);
+        assert.match(r.stdout, /keeping the lock .*dev1\.json: not a runner's lock \(user 'alice'/);
+        assert.doesNotMatch(r.stdout, /other-project|prod-eu|7777/, "other projects' and stacks' locks are not even read");
+    });
+
+    it("exits 0 with nothing to do when there is no lock (an empty prefix), and keeps a lock it cannot read", () => {
+        assert.deepStrictEqual(runLockStep({}), { removed: [], stdout: "", code: 0 });
+        const r = runLockStep({ [`${OURS}/bad.json`]: "not json", [`${OURS}/old.json`]: JSON.stringify({ username: "runner", hostname: "h" }) });
+        assert.strictEqual(r.code, 0, r.stdout);
+        assert.deepStrictEqual(r.removed, []);
+        assert.match(r.stdout, /keeping the lock .*bad\.json/);
+        assert.match(r.stdout, /keeping the lock .*old\.json/);
+    });
+
+    it("works with a backend URL without a prefix", () => {
+        const r = runLockStep({ "state-bucket/.pulumi/locks/organization/ml-ci-images/prod/1.json": lockJson(9000) }, "s3://state-bucket");
+        assert.strictEqual(r.code, 0, r.stdout);
+        assert.deepStrictEqual(r.removed, ["s3 rm s3://state-bucket/.pulumi/locks/organization/ml-ci-images/prod/1.json"]);
     });
 
     it("does nothing on a Pulumi Cloud backend (pulumi cancel is documented for it)", () => {
-        const r = runLockStep([[minutesAgo(9000), "x/.pulumi/locks/organization/ml-ci-images/prod/1.json"]], "https://api.pulumi.com");
+        const r = runLockStep({ "x/.pulumi/locks/organization/ml-ci-images/prod/1.json": lockJson(9000) }, "https://api.pulumi.com");
         assert.strictEqual(r.code, 0, r.stdout);
         assert.deepStrictEqual(r.removed, []);
         assert.match(r.stdout, /Pulumi Cloud: pulumi cancel/);

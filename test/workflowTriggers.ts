@@ -168,3 +168,23 @@ export function evaluateIf(expression: string | undefined, contexts: Record<stri
     if (i !== tokens.length) throw new Error(`unexpected ${tokens[i].value} in "${src}"`);
     return truthy(value);
 }
+
+/**
+ * The shell GitHub runs a Linux `run:` step with ("Workflow syntax for GitHub Actions", jobs.<job_id>.steps[*].shell):
+ * no `shell` (and no `defaults.run.shell`) is `bash -e {0}`, WITHOUT pipefail; `shell: bash` is
+ * `bash --noprofile --norc -eo pipefail {0}`; `sh` is `sh -e {0}`. The step's own `shell` wins over the job's
+ * `defaults.run.shell`, which wins over the workflow's. Returns the argv, `{0}` being the script file.
+ */
+export function githubShellArgv(step: { shell?: string }, defaults: { job?: unknown; workflow?: unknown } = {}): string[] {
+    const shellOf = (d: unknown) => ((d as { run?: { shell?: string } } | undefined)?.run?.shell);
+    const shell = step.shell ?? shellOf(defaults.job) ?? shellOf(defaults.workflow);
+    if (shell === undefined) return ["bash", "-e", "{0}"];
+    if (shell === "bash") return ["bash", "--noprofile", "--norc", "-eo", "pipefail", "{0}"];
+    if (shell === "sh") return ["sh", "-e", "{0}"];
+    throw new Error(`shell ${shell}: not modelled`);
+}
+
+/** Whether a `run:` step's pipelines fail when a command before the last `|` fails (pipefail from the shell or the script). */
+export function runsWithPipefail(step: { shell?: string; run?: string }, defaults: { job?: unknown; workflow?: unknown } = {}): boolean {
+    return githubShellArgv(step, defaults).includes("pipefail") || /^\s*set\s+(-[a-z]*o\s+pipefail|-o\s+pipefail)\b/m.test(step.run ?? "");
+}

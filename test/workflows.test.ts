@@ -86,7 +86,7 @@ function references(text: string): string[] {
 }
 const secretsIn = (value: unknown): string[] => references(JSON.stringify(value ?? null)).filter((r) => r.startsWith("secrets.")).map((r) => r.slice("secrets.".length));
 
-export type Step = { id?: string; name?: string; if?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+export type Step = { id?: string; name?: string; if?: string; uses?: string; run?: string; shell?: string; with?: Record<string, unknown>; env?: Record<string, string> };
 export type Job = {
     if?: string;
     needs?: string | string[];
