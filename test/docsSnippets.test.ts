@@ -23,7 +23,7 @@ interface Snippet {
 }
 
 /** Every fenced ```yaml block of the docs, with the line it starts on. */
-function yamlSnippets(): Snippet[] {
+export function yamlSnippets(): Snippet[] {
     const out: Snippet[] = [];
     for (const file of DOCS) {
         const lines = fs.readFileSync(path.join(ROOT, file), "utf8").split("\n");
@@ -39,7 +39,7 @@ function yamlSnippets(): Snippet[] {
 }
 
 /** Every object in a parsed YAML value, depth first. */
-function objects(v: unknown, out: Record<string, unknown>[] = []): Record<string, unknown>[] {
+export function objects(v: unknown, out: Record<string, unknown>[] = []): Record<string, unknown>[] {
     if (Array.isArray(v)) v.forEach((x) => objects(x, out));
     else if (v && typeof v === "object") {
         out.push(v as Record<string, unknown>);
