@@ -273,6 +273,11 @@ describe("alerts on age, and a schedule kept alive", () => {
         assert.deepStrictEqual(keep.permissions, { "actions": "write" });
         assert.match(keep.steps![0].run ?? "", /gh api -X PUT "repos\/\$\{GITHUB_REPOSITORY\}\/actions\/workflows\/weekly-rebuild\.yml\/enable"/);
         assert.ok(fs.existsSync(path.join(WORKFLOW_DIR, "weekly-rebuild.yml")), "the file the keepalive names");
+        // That re-enabling resets the 60-day timer is liskin/gh-workflow-keepalive's claim, not GitHub's docs: say so.
+        const para = /- \*\*Keepalive\.\*\*[\s\S]*?(?=\n- \*\*|\n## )/.exec(fs.readFileSync(path.join(ROOT, "docs", "pipelines.md"), "utf8"))?.[0] ?? "";
+        assert.match(para, /resets the 60-day timer is community evidence \(that\s+project's README/, para);
+        assert.match(para, /not something GitHub's documentation states/);
+        assert.match(keep.steps![0].name ?? "", /community evidence says/);
     });
 });
 
