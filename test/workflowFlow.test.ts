@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { evaluateIf, githubShellArgv, globRegExp, passesPatterns, pushTriggers } from "./workflowTriggers";
+import { ECR_PREVIEW_READ_ACTIONS } from "../lib/access/policies";
 import { Job, jobNamed, readWorkflow, Step, stepIndex, WORKFLOW_DIR } from "./workflows.test";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -256,6 +257,20 @@ describe("alerts on age, and a schedule kept alive", () => {
         assert.strictEqual(age.id, "age");
         assert.match(age.if ?? "", /always\(\)/);
         assert.strictEqual(up.outputs?.["stale-promotions"], "${{ steps.age.outputs.stale }}");
+    });
+
+    it("says that the age alert cannot fire when the workflow is disabled, and why test.yml does not run it (no read-only role for main)", () => {
+        const para = /- \*\*Age alert\.\*\*[\s\S]*?(?=\n- \*\*|\n## )/.exec(fs.readFileSync(path.join(ROOT, "docs", "pipelines.md"), "utf8"))?.[0] ?? "";
+        assert.match(para, /\*\*Its limit: it cannot fire when the workflow is disabled\.\*\*/, para);
+        assert.match(para, /preview role\*\* trusts only\s+`pull_request` subjects/);
+        assert.match(para, /gh workflow enable weekly-rebuild\.yml/);
+        // The claim that the preview role cannot do it holds only while its trust and rights stay as they are.
+        assert.ok(!ECR_PREVIEW_READ_ACTIONS.includes("ecr:BatchGetImage"), "the preview role can HEAD manifests now: run status from test.yml with it and drop this limit");
+        const test = readWorkflow("test.yml").doc;
+        assert.doesNotMatch(JSON.stringify(test), /CI_IMAGES_PIPELINE_ROLE_ARN/, "test.yml never holds the deploy role");
+        const age = jobNamed(WEEKLY, "up").steps!.findIndex((s) => s.id === "age");
+        assert.match(readWorkflow(WEEKLY).text, /A DISABLED workflow runs nothing on any event/);
+        assert.ok(age >= 0);
     });
 
     it("the alert job reports the stale images in the issue it opens", () => {
