@@ -31,8 +31,17 @@ describe("CI_IMAGES_JSON size (pure)", () => {
 
     it("200 images fit GitHub's 48 KB per variable; 300 long names do not, and the problem says so", () => {
         assert.strictEqual(imagesJsonSizeProblem(shapes.slice(0, 200)), undefined);
-        assert.match(imagesJsonSizeProblem(shapes) ?? "", /^CI_IMAGES_JSON for 300 images may reach \d+ bytes, over GitHub's limit of 49152 bytes \(48 KB\) per variable$/);
-        assert.strictEqual(ACTIONS_VARIABLE_MAX_BYTES, 49152);
+        assert.match(imagesJsonSizeProblem(shapes) ?? "", /^CI_IMAGES_JSON for 300 images may reach \d+ bytes, over GitHub's limit of 48000 bytes \(48 KB, read as 48,000 bytes\) per variable$/);
+        assert.strictEqual(ACTIONS_VARIABLE_MAX_BYTES, 48_000, "48 KB read conservatively: GitHub does not say 1,024");
+    });
+
+    it("a catalog whose worst case lies between 48,000 and 49,152 bytes is refused (the conservative reading of 48 KB)", () => {
+        const n = shapes.findIndex((_, i) => { const b = imagesJsonMaxBytes(shapes.slice(0, i + 1)); return b > 48_000 && b <= 48 * 1024; }) + 1;
+        assert.ok(n > 0, "some prefix of the catalog lands in the gap");
+        assert.match(imagesJsonSizeProblem(shapes.slice(0, n)) ?? "", /over GitHub's limit of 48000 bytes/);
+        const ci = fs.readFileSync(path.join(__dirname, "..", "docs", "ci.md"), "utf8");
+        assert.match(ci, /48 KB, which the program reads as\s+48,000 bytes/);
+        assert.match(ci, /256 KB combined/, "docs/ci.md names GitHub's per-run limit on all variables");
     });
 
     it("reads a CI_IMAGES_JSON value back, and refuses other shapes", () => {
@@ -58,7 +67,7 @@ describe("CI_IMAGES_JSON's size is a config check", function () {
         doc.config["mlci:github"] = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8")).config["mlci:github"];
         await assert.rejects(
             planStack(rawConfigFromEntries(doc.config), { projectRoot: PROJECT_ROOT, env: {}, useHashCache: false, credentials: { githubToken: true, plaintext: [] } }),
-            /config mlci:github: CI_IMAGES_JSON for 320 images may reach \d+ bytes, over GitHub's limit of 49152 bytes \(48 KB\) per variable\. Fix: narrow the matrix or split the families across stacks/,
+            /config mlci:github: CI_IMAGES_JSON for 320 images may reach \d+ bytes, over GitHub's limit of 48000 bytes \(48 KB, read as 48,000 bytes\) per variable\. Fix: narrow the matrix or split the families across stacks/,
         );
     });
 });

@@ -56,5 +56,5 @@ export function githubImagesJsonProblems(config: Pick<StackConfig, "github" | "f
         return []; // an invalid graph is reported by the family checks
     }
     const problem = imagesJsonSizeProblem(nodes.map((n) => ({ name: n.name, repositoryName: n.repositoryName, cellLabel: n.cell.label })));
-    return problem ? [{ path: "github", message: problem, fix: `narrow the matrix or split the families across stacks, so that each stack's ${IMAGES_JSON_VARIABLE} stays under 48 KB` }] : [];
+    return problem ? [{ path: "github", message: problem, fix: `narrow the matrix or split the families across stacks, so that each stack's ${IMAGES_JSON_VARIABLE} stays under 48,000 bytes` }] : [];
 }

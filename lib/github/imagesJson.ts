@@ -11,8 +11,12 @@ import { DIGEST_REF } from "../images/stackOutputs";
 /** The variable holding every image's ref as one JSON object. */
 export const IMAGES_JSON_VARIABLE = "CI_IMAGES_JSON";
 
-/** GitHub: "Individual variables are limited to 48 KB in size" (Actions variables docs, limits for configuration variables). */
-export const ACTIONS_VARIABLE_MAX_BYTES = 48 * 1024;
+/**
+ * GitHub: "Individual variables are limited to 48 KB in size" (Actions variables docs, limits for configuration
+ * variables). The docs do not say whether a KB is 1,000 or 1,024 bytes: the conservative reading, 48,000 bytes.
+ * GitHub also caps the variables one workflow run sees at 256 KB combined (docs/ci.md): this bound is per variable.
+ */
+export const ACTIONS_VARIABLE_MAX_BYTES = 48_000;
 
 /**
  * The longest registry host a ref can carry: `<12-digit account>.dkr.ecr.<region>.amazonaws.com[.cn]` is
@@ -53,7 +57,7 @@ export function imagesJsonMaxBytes(images: readonly ImageRefShape[]): number {
 export function imagesJsonSizeProblem(images: readonly ImageRefShape[]): string | undefined {
     const bytes = imagesJsonMaxBytes(images);
     if (bytes <= ACTIONS_VARIABLE_MAX_BYTES) return undefined;
-    return `${IMAGES_JSON_VARIABLE} for ${images.length} images may reach ${bytes} bytes, over GitHub's limit of ${ACTIONS_VARIABLE_MAX_BYTES} bytes (48 KB) per variable`;
+    return `${IMAGES_JSON_VARIABLE} for ${images.length} images may reach ${bytes} bytes, over GitHub's limit of ${ACTIONS_VARIABLE_MAX_BYTES} bytes (48 KB, read as 48,000 bytes) per variable`;
 }
 
 /** The image → ref map of a `CI_IMAGES_JSON` value, or undefined when `doc` is not one (a flat object of strings). */
