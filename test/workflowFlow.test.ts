@@ -38,12 +38,6 @@ function importClosure(files: string[]): Set<string> {
     return new Set([...seen].map((f) => path.relative(ROOT, f).split(path.sep).join("/")));
 }
 
-/**
- * The modules a tag is computed from: the config parser (defaults, matrix), the image graph (content
- * hash, build context) and the tag grammar, and the plan that joins them — with everything they import.
- */
-const TAG_SHAPING_ROOTS = ["lib/config/config.ts", "lib/images/graph.ts", "lib/images/tags.ts", "lib/stackPlan.ts"];
-
 describe("GitHub's filter patterns and if: expressions (the test's model)", () => {
     it("follows the cheat sheet: * stops at /, ** crosses it, **/ may match nothing, ! excludes and order matters", () => {
         assert.ok(globRegExp("docs/**").test("docs/a/b/c.md"));
@@ -83,8 +77,8 @@ describe("build on merge: weekly-rebuild.yml on a push to main", () => {
         assert.strictEqual(upStep?.if, undefined, "pulumi up itself is not skipped on push");
     });
 
-    it("so does a change to Pulumi.prod.yaml or a tag-shaping module; docs, tests and other stacks do not", () => {
-        for (const f of ["Pulumi.prod.yaml", "lib/images/contentHash.ts", "lib/config/schema.ts", "docker/base/.dockerignore"]) {
+    it("so does a change to anything that shapes what up does (stack, program, policy pack, dependencies); docs, tests, the CLI and other stacks do not", () => {
+        for (const f of ["Pulumi.prod.yaml", "Pulumi.yaml", "index.ts", "components/github/githubActionsConfig.ts", "lib/access/policies.ts", "lib/images/contentHash.ts", "lib/config/schema.ts", "policy/rules.ts", "package-lock.json", "package.json", "tsconfig.json", "docker/base/.dockerignore"]) {
             assert.ok(pushTriggers(doc.on, { branch: "main", changedFiles: [f] }), f);
         }
         for (const f of ["README.md", "docs/ci.md", "test/workflowFlow.test.ts", "Pulumi.dev.yaml", "cli/commands/wait.ts"]) {
@@ -93,15 +87,13 @@ describe("build on merge: weekly-rebuild.yml on a push to main", () => {
         assert.ok(!pushTriggers(doc.on, { branch: "feature", changedFiles: ["docker/nightly/Dockerfile"] }), "only main");
     });
 
-    it("the path filters cover every module the tags are computed from (the import closure of the plan)", () => {
-        const closure = [...importClosure(TAG_SHAPING_ROOTS)].sort();
-        for (const must of ["lib/images/contentHash.ts", "lib/images/dockerContext.ts", "lib/images/tags.ts", "lib/images/matrix.ts", "lib/config/schema.ts"]) assert.ok(closure.includes(must), `${must} not in the closure: ${closure.join(", ")}`);
+    it("the path filters cover every file of the program and of the policy pack (their import closures), and what they run on", () => {
+        const closure = [...importClosure(["index.ts", "policy/index.ts"])].sort();
+        for (const must of ["index.ts", "lib/images/contentHash.ts", "lib/stackPlan.ts", "policy/rules.ts"]) assert.ok(closure.includes(must), `${must} not in the closure: ${closure.join(", ")}`);
+        assert.ok(closure.some((f) => f.startsWith("components/")), closure.join(", "));
         const uncovered = closure.filter((f) => !passesPatterns(doc.on.push.paths, f));
-        // The plan module also imports the config checks of other domains (registry, access, GitHub): they
-        // refuse bad config but never change a tag, so only lib/images, lib/config and lib/stackPlan.ts must trigger.
-        const tagShaping = uncovered.filter((f) => f.startsWith("lib/images/") || f.startsWith("lib/config/") || f === "lib/stackPlan.ts");
-        assert.deepStrictEqual(tagShaping, [], `tag-shaping modules a push would not rebuild: ${tagShaping.join(", ")}`);
-        for (const f of uncovered) assert.match(f, /^lib\/(registry|access|github)\//, `${f} is imported by the plan but neither covered nor a config check`);
+        assert.deepStrictEqual(uncovered, [], `program files a push would not apply: ${uncovered.join(", ")}`);
+        for (const f of ["Pulumi.yaml", "package.json", "package-lock.json", "policy/PulumiPolicy.yaml"]) assert.ok(passesPatterns(doc.on.push.paths, f), f);
     });
 
     it("the schedule stays (02:17 UTC Sunday) and only it and rebuild-nightly move the epoch; a push keeps this week's", () => {
