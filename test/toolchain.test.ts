@@ -57,4 +57,11 @@ describe("toolchain", () => {
             assert.strictEqual(command["update-types"].length, 3, "1.2.1 exactly");
         });
     });
+
+    it("engines stays >=20.19 for the developers' Node 20 machines, and docs/cli.md says why (Node 20 is past its end of life)", () => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        assert.strictEqual(pkg.engines.node, ">=20.19");
+        const cli = fs.readFileSync(path.join(ROOT, "docs", "cli.md"), "utf8");
+        assert.match(cli, /`engines` stays at `>=20.19` on purpose, although Node 20 reached its end of life on 2026-04-30,\s+because the developers' machines still run Node 20/);
+    });
 });
