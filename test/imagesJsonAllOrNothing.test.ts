@@ -1,5 +1,5 @@
 /**
- * CI_IMAGES_JSON and the per-image CI_IMAGE_* variables are all-or-nothing, by design (decision record 0007):
+ * CI_IMAGES_JSON and the per-image CI_IMAGE_* variables are all-or-nothing, by design (decision record 0009):
  * - one image whose ref does not resolve in a run (its build failed) holds back CI_IMAGES_JSON for every image
  *   that run, since the value is built from all refs; the per-image variables of the images that resolved
  *   are still written;
