@@ -14,7 +14,8 @@ import {
     UnknownValueError,
 } from "@pulumi/policy";
 import { isMovingTag, MUTABLE_TAG_PATTERNS, parseTag, TAG_EXAMPLES, TAG_PATTERNS, tagPatternMatches } from "../lib/images/tags";
-import { ECR_LOGIN_ACTION, findWildcardViolations } from "../lib/access/policies";
+import { ECR_LOGIN_ACTION } from "../lib/access/ecrPolicies";
+import { findWildcardViolations } from "../lib/access/wildcardLinter";
 import { PROTECTION_TAG_KEY } from "../lib/registry/documents";
 
 export { isMovingTag };

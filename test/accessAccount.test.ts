@@ -5,7 +5,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import YAML from "yaml";
-import { deployRightsWarnings, oidcProviderOwnershipProblems, OidcProviderClaim } from "../lib/access/policies";
+import { deployRightsWarnings } from "../lib/access/deployRights";
+import { oidcProviderOwnershipProblems, OidcProviderClaim } from "../lib/access/githubOidc";
 import { parseStackConfig } from "../lib/config/config";
 import { accountWideResources } from "../lib/registry/documents";
 import { readStackConfigFile } from "../lib/stackPlan";

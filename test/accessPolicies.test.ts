@@ -1,22 +1,11 @@
 import * as assert from "assert";
 import fc from "fast-check";
-import {
-    ECR_LOGIN_ACTION,
-    GITHUB_OIDC_AUDIENCE,
-    GITHUB_OIDC_URL,
-    GithubSubject,
-    PolicyDocument,
-    PolicyStatement,
-    ec2TrustPolicy,
-    findWildcardViolations,
-    githubOidcTrustPolicy,
-    pipelinePushPolicy,
-    pullThroughCacheRepositoryArnPattern,
-    runnerPullPolicy,
-    accessProblems,
-    accessConfigChecks,
-    githubSubjectClaims,
-} from "../lib/access/policies";
+import { accessConfigChecks, accessProblems } from "../lib/access/accessChecks";
+import type { PolicyDocument, PolicyStatement } from "../lib/access/documents";
+import { ec2TrustPolicy, ECR_LOGIN_ACTION, pipelinePushPolicy, pullThroughCacheRepositoryArnPattern, runnerPullPolicy } from "../lib/access/ecrPolicies";
+import { GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_URL, githubOidcTrustPolicy, githubSubjectClaims } from "../lib/access/githubOidc";
+import type { GithubSubject } from "../lib/access/settings";
+import { findWildcardViolations } from "../lib/access/wildcardLinter";
 import { formatProblems } from "../lib/config/problems";
 
 /** Access problems as the one formatter prints them, `config ` and the list marker stripped. */

@@ -1,16 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    GITHUB_OIDC_AUDIENCE,
-    GITHUB_OIDC_URL,
-    GithubSubject,
-    githubOidcTrustPolicy,
-    pipelinePushPolicy,
-    githubSubjectProblems,
-    IAM_SESSION_BOUNDS,
-    OidcProviderMode,
-    PIPELINE_SESSION_SECONDS,
-} from "../../lib/access/policies";
+import { pipelinePushPolicy } from "../../lib/access/ecrPolicies";
+import { GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_URL, githubOidcTrustPolicy, githubSubjectProblems } from "../../lib/access/githubOidc";
+import { GithubSubject, IAM_SESSION_BOUNDS, OidcProviderMode, PIPELINE_SESSION_SECONDS } from "../../lib/access/settings";
 
 /** Inputs of `PipelinePushAccess`. */
 export interface PipelinePushAccessArgs {

@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { githubOidcTrustPolicy, previewReadPolicy, StateBackendSettings } from "../../lib/access/policies";
+import { previewReadPolicy } from "../../lib/access/ecrPolicies";
+import { githubOidcTrustPolicy } from "../../lib/access/githubOidc";
+import type { StateBackendSettings } from "../../lib/access/settings";
 
 /** Inputs of `PreviewReadAccess`. */
 export interface PreviewReadAccessArgs {

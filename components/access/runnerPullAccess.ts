@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ec2TrustPolicy, runnerPullPolicy } from "../../lib/access/policies";
+import { ec2TrustPolicy, runnerPullPolicy } from "../../lib/access/ecrPolicies";
 
 /** Inputs of `RunnerPullAccess`. */
 export interface RunnerPullAccessArgs {
