@@ -190,7 +190,7 @@ function knownStrings(value: PropertyValue): { values: string[]; complete: boole
 
 /**
  * Over-broad Allow statements of one IAM policy document (a JSON string or an object): the project's one IAM linter,
- * `findWildcardViolations` of lib/access (`Resource: "*"` except `ecr:GetAuthorizationToken` alone in its statement,
+ * `findWildcardViolations` of lib/access (`Resource: "*"` except for actions AWS scopes by no resource (STAR_RESOURCE_JUSTIFICATIONS),
  * wildcard actions, NotAction/NotResource, registry-wide ARNs), with preview-time unknowns left unreported.
  */
 export function iamDocumentViolations(document: PropertyValue): string[] {

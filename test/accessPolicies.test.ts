@@ -251,7 +251,7 @@ describe("findWildcardViolations", () => {
         assert.deepStrictEqual(findWildcardViolations(allow({ Action: ["ecr:GetAuthorizationToken"], Resource: "*" })), []);
         const v = findWildcardViolations(allow({ Sid: "Oops", Action: ["ecr:GetAuthorizationToken", "ecr:BatchGetImage"], Resource: "*" }));
         assert.strictEqual(v.length, 1);
-        assert.deepStrictEqual(v, ['Statement[0] (Sid "Oops") allows Resource "*" for ecr:BatchGetImage: only ecr:GetAuthorizationToken, alone in its statement, may use Resource "*"; scope the others to repository ARNs']);
+        assert.deepStrictEqual(v, ['Statement[0] (Sid "Oops") allows Resource "*" for ecr:BatchGetImage: only actions AWS does not scope by resource (ecr:GetAuthorizationToken, the registry-wide settings: STAR_RESOURCE_JUSTIFICATIONS) may use Resource "*", in a statement of their own; scope the others to their ARNs']);
     });
 
     it("flags *, ecr:*, iam:*, partial ECR/IAM wildcards and whole-service wildcards", () => {

@@ -60,6 +60,8 @@ export interface AccessSettings {
     pipeline?: PipelineAccessSettings;
     preview?: PreviewAccessSettings;
     stateBackend?: StateBackendSettings;
+    /** KMS key of the stack's awskms secrets provider (`pulumi stack init --secrets-provider awskms://…`): the deploy policy may use it. */
+    secretsKeyArn?: string;
 }
 
 /**

@@ -2,8 +2,23 @@
 import { hasWildcard, isWildcardOnly, toList } from "./documents";
 import { ECR_LOGIN_ACTION } from "./ecrPolicies";
 
-/** Actions that may be granted on `Resource: "*"` (they have no resource-level permissions). */
-const STAR_RESOURCE_ACTIONS: ReadonlySet<string> = new Set([ECR_LOGIN_ACTION.toLowerCase()]);
+/**
+ * Actions that AWS does not scope by resource ("Resource types: none" in the Service Authorization Reference), each
+ * with the reason the deploy policy needs it. The wildcard linter accepts `Resource: "*"` for exactly these.
+ */
+export const STAR_RESOURCE_JUSTIFICATIONS: Readonly<Record<string, string>> = {
+    [ECR_LOGIN_ACTION]: "registry login; the token covers the whole registry",
+    "ecr:PutRegistryScanningConfiguration": "the account-wide scanning configuration (manageRegistrySettings)",
+    "ecr:GetRegistryScanningConfiguration": "reads the account-wide scanning configuration (manageRegistrySettings)",
+    "ecr:PutReplicationConfiguration": "the account-wide replication configuration (manageRegistrySettings)",
+    "ecr:DescribeRegistry": "reads the account-wide replication configuration (manageRegistrySettings)",
+    "ecr:CreateRepositoryCreationTemplate": "creation templates of replicas (manageRegistrySettings with replication)",
+    "ecr:DescribeRepositoryCreationTemplates": "reads the creation templates",
+    "ecr:UpdateRepositoryCreationTemplate": "updates the creation templates",
+    "ecr:DeleteRepositoryCreationTemplate": "deletes the creation templates",
+    "iam:ListOpenIDConnectProviders": "aws.iam.getOpenIdConnectProvider by URL (oidcProvider: lookup) lists the account's providers",
+};
+const STAR_RESOURCE_ACTIONS: ReadonlySet<string> = new Set(Object.keys(STAR_RESOURCE_JUSTIFICATIONS).map((a) => a.toLowerCase()));
 
 function arnIsTooBroad(resource: string): string | undefined {
     const parts = resource.split(":");
@@ -27,7 +42,7 @@ export interface WildcardCheckOptions {
 
 /**
  * Allow-statements broader than this project permits, one message each with its fix: `Resource: "*"` except for
- * `ecr:GetAuthorizationToken` alone in its statement (it has no resource-level permissions), the actions `*`,
+ * a statement whose every action is in STAR_RESOURCE_JUSTIFICATIONS (AWS scopes them by no resource), the actions `*`,
  * `<service>:*` and any ECR/IAM wildcard (`ecr:Put*`), NotAction/NotResource, registry-wide or wildcard-account
  * ARNs, `*` principals. Deny statements may be broad. The ONE IAM linter: the tests and the policy pack
  * (`iam-no-wildcards`) both use it.
@@ -72,9 +87,9 @@ export function findWildcardViolations(document: unknown, opts: WildcardCheckOpt
             if (resource === "*") {
                 const broad = actions.values.filter((a) => !STAR_RESOURCE_ACTIONS.has(a.toLowerCase()));
                 if (broad.length > 0) {
-                    violations.push(`${where} allows Resource "*" for ${broad.join(", ")}: only ${ECR_LOGIN_ACTION}, alone in its statement, may use Resource "*"; scope the others to repository ARNs`);
+                    violations.push(`${where} allows Resource "*" for ${broad.join(", ")}: only actions AWS does not scope by resource (${ECR_LOGIN_ACTION}, the registry-wide settings: STAR_RESOURCE_JUSTIFICATIONS) may use Resource "*", in a statement of their own; scope the others to their ARNs`);
                 } else if (actions.complete && actions.values.length === 0) {
-                    violations.push(`${where} allows Resource "*" without a known action list: only ${ECR_LOGIN_ACTION}, alone in its statement, may use Resource "*"`);
+                    violations.push(`${where} allows Resource "*" without a known action list: only actions listed in STAR_RESOURCE_JUSTIFICATIONS may use Resource "*"`);
                 }
                 continue;
             }
