@@ -140,6 +140,23 @@ Example:
         load: () => require("./commands/uri").run,
     },
     {
+        name: "github-import",
+        summary: "a `pulumi import --file` for GitHub Actions variables that already exist (create answers 409)",
+        stack: "required",
+        flags: { variables: { value: "<names>", help: "comma-separated variable names to import (those the failed `up` reported with 409); default: every variable the stack writes" } },
+        details: `Creating a repository or environment Actions variable that someone already set fails with 409
+(terraform-provider-github v6.13 does not upsert). Prints the Pulumi import file (stdout) that adopts them under the
+names, parent and provider the program uses. Run it after the first \`up\` failed (it created the component and
+its provider), then \`up\` again.
+
+Exit codes: 0 printed; 1 invalid stack config; 2 usage.
+
+Example:
+  npx ci-images github-import --stack prod --variables CI_IMAGES_REGISTRY > import.json
+  npx pulumi import --file import.json --stack prod --protect=false --yes && npx pulumi up --stack prod`,
+        load: () => require("./commands/githubImport").run,
+    },
+    {
         name: "storage",
         summary: "storage and cost forecast per repository (replays the lifecycle policy)",
         stack: "required",
