@@ -37,6 +37,7 @@ Example:
         stack: "required",
         flags: {
             online: { help: "also check that every cell's torch wheel and every base image tag exist (MLCI_PYTORCH_INDEX_URL, MLCI_BASE_REGISTRY_URL override the defaults)" },
+            since: { value: "<git-rev>", help: "also refuse turning registry.protect on in the same change that deletes or replaces repositories since <git-rev> (protect is read from the state)" },
         },
         details: `Runs the program's validation (the same messages \`pulumi preview\` fails with), the Dockerfile
 checks with the args the program passes, and the storage budget (mlci:registry.storageBudgetGb).
