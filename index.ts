@@ -17,28 +17,33 @@ import { createRegistryBackend } from "./components/registry/registryBackend";
 import { decideImage, ImageDecision, imageRegistryState, ListedImage } from "./lib/registry/imageListing";
 import { planBuilds } from "./lib/images/buildPlan";
 import { BuildKitBuilders, imageBuildPlans } from "./components/images/builders";
+import { deployPolicy, deployPolicyArgsFor, stackIamPath } from "./lib/access/deployPolicy";
 
 /** Whether the engine holds a config key as a secret (`pulumi config set --secret`). */
 const isConfigSecret: (key: string) => boolean = require("@pulumi/pulumi/runtime/config").isConfigSecret;
 
 export = async () => {
     const entries = pulumi.runtime.allConfig();
-    // The GitHub token: github:token config first, else GITHUB_TOKEN, always as a secret.
-    const githubToken = new pulumi.Config("github").getSecret("token") ?? (process.env.GITHUB_TOKEN ? pulumi.secret(process.env.GITHUB_TOKEN) : undefined);
+    // The GitHub provider reads GITHUB_TOKEN itself (a per-run App installation token); config never holds a token.
+    const githubTokenInEnvironment = (process.env.GITHUB_TOKEN ?? "") !== "";
+    // @pulumi/github 6.15.0's Provider copies the program's GITHUB_TOKEN into its `token` input when given none
+    // (provider.js: `?? utilities.getEnv("GITHUB_TOKEN")`), and provider inputs are stored in the state. The provider
+    // plugin is a separate process with the CLI's environment and reads GITHUB_TOKEN there (terraform-provider-github
+    // provider.go, EnvDefaultFunc), so the program removes its own copy before any provider is constructed.
+    delete process.env.GITHUB_TOKEN;
     const plan = await planStack(rawConfigFromEntries(entries), {
         projectRoot: __dirname,
         env: process.env,
         // Where the per-file hash cache lives (the test harness points it at a temp dir). @default .cache/mlci/ in the project
         hashCachePath: process.env.MLCI_HASH_CACHE || undefined,
         region: entries["aws:region"],
-        credentials: { githubToken: githubToken !== undefined, plaintext: plaintextCredentialKeys(entries, (key) => isConfigSecret(key)) },
+        credentials: { githubToken: githubTokenInEnvironment, githubTokenInConfig: entries["github:token"] !== undefined, plaintext: plaintextCredentialKeys(entries, (key) => isConfigSecret(key)) },
     });
     const { config, images } = plan;
     // Validation has checked owner, repositories and token: only the values are assembled here.
-    const github =
-        config.github.enabled && githubToken !== undefined
-            ? { owner: config.github.owner!, token: githubToken, repositories: config.github.repositories, secretRoleArn: config.github.secretRoleArn }
-            : undefined;
+    const github = config.github.enabled && githubTokenInEnvironment
+        ? { owner: config.github.owner!, repositories: config.github.repositories, secretRoleArn: config.github.secretRoleArn }
+        : undefined;
     const secrets = new pulumi.Config(CONFIG_NAMESPACE);
 
     const registry = createRegistryBackend(config, { dockerHubAccessToken: secrets.getSecret("dockerHubAccessToken") });
@@ -135,7 +140,15 @@ export = async () => {
 
     // Access is granted on exactly this stack's repositories (ECR only: config validation
     // rejects access with the local registry).
-    const access = { repositoryArns: registry.repositoryArns, pullThroughCacheRepositoryArnPattern: registry.pullThroughCacheRepositoryArnPattern };
+    // Every role, policy and instance profile of the stack lives under its IAM path: the deploy policy's scope.
+    const iamPath = stackIamPath(pulumi.getStack());
+    const access = { repositoryArns: registry.repositoryArns, pullThroughCacheRepositoryArnPattern: registry.pullThroughCacheRepositoryArnPattern, iamPath };
+    const pipelineConfig = config.access.pipeline;
+    // The pipeline that runs `pulumi up` gets the stack's generated least-privilege deploy policy (#27 seam 1).
+    const deployDocument = pipelineConfig.enabled && pipelineConfig.runsPulumiUp
+        ? aws.getCallerIdentityOutput({}).apply((identity) =>
+              JSON.stringify(deployPolicy(deployPolicyArgsFor(config, { stack: pulumi.getStack(), accountId: identity.accountId, region: aws.config.region, partition: identity.arn.split(":")[1] }))))
+        : undefined;
     const runner = config.access.runner.enabled
         ? new RunnerPullAccess("runner-access", { ...access, createRole: config.access.runner.createRole, existingRoleNames: config.access.runner.existingRoleNames })
         : undefined;
@@ -146,6 +159,7 @@ export = async () => {
               oidcProviderArn: config.access.pipeline.oidcProviderArn,
               oidcProvider: config.access.pipeline.oidcProvider,
               deployPolicyArns: config.access.pipeline.deployPolicyArns,
+              deployPolicy: deployDocument,
           })
         : undefined;
     // Validation requires the pipeline (its OIDC provider) for the read-only PR preview role.
@@ -158,6 +172,8 @@ export = async () => {
                   roleArns: [pipeline.roleArn, ...(runner && config.access.runner.createRole ? [runner.roleArn.apply((a) => a!)] : [])],
                   policyArns: [pipeline.policyArn, pipeline.oidcProviderArn, ...(runner ? [runner.policyArn] : [])],
                   stateBackend: config.access.stateBackend,
+                  secretsKeyArn: config.access.secretsKeyArn,
+                  iamPath,
               })
             : undefined;
 
@@ -188,6 +204,7 @@ export = async () => {
         instanceProfileArn: runner?.instanceProfileArn,
         runnerPullPolicyArn: runner?.policyArn,
         pipelineRoleArn: pipeline?.roleArn,
+        deployPolicyArn: pipeline?.deployPolicyArn,
         oidcProviderArn: pipeline?.oidcProviderArn,
         previewRoleArn: preview?.roleArn,
     };

@@ -9,7 +9,7 @@ import { CONFIG_NAMESPACE, ConfigError, ConfigProblem } from "./config/problems"
 import { CREDENTIAL_KEYS, SECRET_KEYS, StackConfig } from "./config/schema";
 import { parseStackConfig, ParseOptions, RawConfig } from "./config/config";
 import { FileHashCache } from "./images/contentHash";
-import { accessConfigChecks } from "./access/policies";
+import { accessConfigChecks } from "./access/accessChecks";
 import { githubConfigProblems, githubImagesJsonProblems } from "./github/access";
 import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "./images/graph";
 import { retentionConfigChecks } from "./registry/lifecyclePolicy";
@@ -85,12 +85,13 @@ export function readStackFileEntries(projectRoot: string, stack: string): Record
 
 /**
  * Plans a stack from its stack file, as the offline CLI does: the stack's region and plaintext
- * credentials are checked as the program checks them; the GitHub token is not (CI may not hold it).
+ * credentials are checked as the program checks them (a github:token in the stack file is refused); the GITHUB_TOKEN
+ * environment variable is not (CI may not hold it).
  */
 export async function planStackFile(projectRoot: string, stack: string, opts: Omit<PlanOptions, "projectRoot" | "credentials" | "region"> = {}): Promise<StackPlan> {
     const entries = readStackFileEntries(projectRoot, stack);
     const region = typeof entries["aws:region"] === "string" ? entries["aws:region"] : undefined;
-    return planStack(rawConfigFromEntries(entries), { ...opts, projectRoot, region, credentials: { githubToken: true, plaintext: plaintextCredentialKeys(entries, (_key, value) => isSecureValue(value)) } });
+    return planStack(rawConfigFromEntries(entries), { ...opts, projectRoot, region, credentials: { githubToken: true, githubTokenInConfig: entries["github:token"] !== undefined, plaintext: plaintextCredentialKeys(entries, (_key, value) => isSecureValue(value)) } });
 }
 
 /**

@@ -12,7 +12,7 @@ import { assumeRoleWithWebIdentity, IAM_DEFAULT_MAX_SESSION_SECONDS } from "./ia
 
 const WORKFLOWS = path.join(PROJECT_ROOT, ".github", "workflows");
 const readWorkflow = (file: string): any => YAML.parse(fs.readFileSync(path.join(WORKFLOWS, file), "utf8"));
-const PROD = { stack: "prod", extraConfig: { "github:token": "ghp_test_token" }, secretKeys: ["github:token"], env: { MLCI_REBUILD_EPOCH: "2026-11-22" } };
+const PROD = { stack: "prod", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } };
 
 /** The step of a job that uses an action (`uses: owner/name@sha`). */
 function actionStep(job: any, action: string): any {
@@ -77,7 +77,7 @@ describe("the read-only PR preview role (#15)", () => {
                 Effect: "Allow",
                 Principal: { Federated: "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" },
                 Action: "sts:AssumeRoleWithWebIdentity",
-                Condition: { StringEquals: { "token.actions.githubusercontent.com:sub": ["repo:pytorch/rl:pull_request"], "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } },
+                Condition: { StringEquals: { "token.actions.githubusercontent.com:sub": ["repo:pytorch/ml-ci-images:pull_request"], "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } },
             }],
         });
     });
@@ -97,12 +97,14 @@ describe("the read-only PR preview role (#15)", () => {
         assert.deepStrictEqual(byAction("ReadStackRoles").Action, ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]);
         assert.ok(byAction("ReadStackRoles").Resource.every((r: string) => /^arn:aws:iam::123456789012:role\//.test(r)));
         assert.deepStrictEqual(byAction("ReadStackPolicies").Action, ["iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion"]);
-        assert.strictEqual(doc.Statement.length, 6);
+        // Decrypts the awskms data key of the state (nothing long-lived is in it: ciSecretProblems), nothing else of KMS.
+        assert.deepStrictEqual(byAction("DecryptStateSecrets"), { Sid: "DecryptStateSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b" });
+        assert.strictEqual(doc.Statement.length, 7);
     });
 
     it("cannot push, change anything, or read secrets: no write-shaped action at all", () => {
         const actions: string[] = previewPolicy().Statement.flatMap((s: any) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-        const writes = actions.filter((a) => !/^(ecr|iam|s3):(Get|List|Describe)/.test(a));
+        const writes = actions.filter((a) => !/^(ecr|iam|s3):(Get|List|Describe)/.test(a) && a !== "kms:Decrypt");
         assert.deepStrictEqual(writes, []);
         for (const forbidden of ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:BatchGetImage", "s3:PutObject", "secretsmanager:GetSecretValue"]) {
             assert.ok(!actions.includes(forbidden), forbidden);
@@ -112,7 +114,7 @@ describe("the read-only PR preview role (#15)", () => {
     it("its ARN is written as the repository variable CI_IMAGES_PREVIEW_ROLE_ARN, which preview.yml assumes", () => {
         const job = readWorkflow("preview.yml").jobs.preview;
         const roleArn = resolveVars(actionStep(job, "aws-actions/configure-aws-credentials").with["role-to-assume"], run);
-        assert.match(roleArn ?? "", /^arn:aws:iam::123456789012:role\/preview-access-role-/);
+        assert.match(roleArn ?? "", /^arn:aws:iam::123456789012:role\/ml-ci-images\/prod\/preview-access-role-/);
         assert.notStrictEqual(roleArn, run.outputs.pipelineRoleArn, "the preview must not assume the push role");
         assert.strictEqual(roleArn, run.outputs.previewRoleArn);
         assert.strictEqual(job.environment, undefined, "an environment would change the OIDC subject away from pull_request");

@@ -11,6 +11,7 @@ import * as os from "os";
 import YAML from "yaml";
 import { EcrModel } from "./ecrModel";
 import { IamModel } from "./iamModel";
+import { GithubModel } from "./githubModel";
 import { FakeRegistry } from "./fakeRegistry";
 import { localRegistryHooks } from "../components/registry/localRegistryClient";
 
@@ -58,8 +59,8 @@ export interface RunOptions {
     /** Repositories that exist in the registry (for getImage's RepositoryNotFound). @default those named in registryImages */
     existingRepositories?: string[];
     /**
-     * The secret `github:token` of a stack whose `mlci:github.enabled` is true; `null`: none (to test the missing-token
-     * error). Ignored when `extraConfig` has `github:token` or `env` sets GITHUB_TOKEN. @default DEFAULT_GITHUB_TOKEN
+     * GITHUB_TOKEN of a stack whose `mlci:github.enabled` is true (the provider reads it from the environment); `null`:
+     * none (to test the missing-token error). Ignored when `env` sets GITHUB_TOKEN. @default DEFAULT_GITHUB_TOKEN
      */
     githubToken?: string | null;
     /** Run as `pulumi preview`. @default false */
@@ -79,6 +80,8 @@ export interface RunOptions {
      * EntityAlreadyExists). @default an account where the GitHub provider already exists and creates are not checked
      */
     iam?: IamModel;
+    /** The GitHub organisation (environments must exist before their values; an existing repository variable answers 409). @default an empty one */
+    github?: GithubModel;
 }
 
 /** The outcome of one program run. */
@@ -94,6 +97,8 @@ export interface RunResult {
     ecr: EcrModel;
     /** The local registry after the run. */
     localRegistry: FakeRegistry;
+    /** The GitHub organisation after the run (environments created, variables written). */
+    github: GithubModel;
 }
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -141,15 +146,16 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
         }
         case "aws:iam/role:Role": {
             const n = inputs.name ?? `${name}-a1b2c3d`;
-            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${n}`, uniqueId: `AROA${createHash("md5").update(n).digest("hex").slice(0, 17).toUpperCase()}` } };
+            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:role${inputs.path ?? "/"}${n}`, uniqueId: `AROA${createHash("md5").update(n).digest("hex").slice(0, 17).toUpperCase()}` } };
         }
         case "aws:iam/policy:Policy": {
             const n = inputs.name ?? `${name}-a1b2c3d`;
-            return { id: `arn:aws:iam::${ACCOUNT_ID}:policy/${n}`, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:policy/${n}` } };
+            const arn = `arn:aws:iam::${ACCOUNT_ID}:policy${inputs.path ?? "/"}${n}`;
+            return { id: arn, state: { ...inputs, name: n, arn } };
         }
         case "aws:iam/instanceProfile:InstanceProfile": {
             const n = inputs.name ?? `${name}-a1b2c3d`;
-            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${n}` } };
+            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile${inputs.path ?? "/"}${n}` } };
         }
         case "aws:iam/openIdConnectProvider:OpenIdConnectProvider": {
             const arn = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${String(inputs.url ?? "").replace(/^https:\/\//, "")}`;
@@ -195,7 +201,12 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
  */
 function applyToRegistries(ecr: EcrModel, type: string, inputs: Record<string, any>, state: Record<string, any>): void {
     if (type === "aws:ecr/repository:Repository" && typeof inputs.name === "string") {
-        ecr.configureRepository(inputs.name, inputs.imageTagMutability, inputs.imageTagMutabilityExclusionFilters);
+        ecr.configureRepository(inputs.name, inputs.imageTagMutability, inputs.imageTagMutabilityExclusionFilters, inputs.imageScanningConfiguration?.scanOnPush);
+        return;
+    }
+    if (type === "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration") {
+        // PutRegistryScanningConfiguration replaces the account's rules.
+        ecr.registryScanningRules = inputs.rules ?? [];
         return;
     }
     const ecrRef = (ref: string) => (ref.startsWith(`${REGISTRY}/`) ? ref.slice(REGISTRY.length + 1) : undefined);
@@ -277,7 +288,7 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
     }
 }
 
-/** The secret `github:token` a run gets when its stack enables GitHub and the test names no token. */
+/** The GITHUB_TOKEN a run gets when its stack enables GitHub and the test names no token. */
 export const DEFAULT_GITHUB_TOKEN = "ghp_harness_default_token";
 
 /** Whether a raw `mlci:github` config value (JSON text) turns the GitHub wiring on. */
@@ -309,13 +320,12 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     }
     for (const [k, v] of Object.entries(opts.overrides ?? {})) if (!(`mlci:${k}` in config)) config[`mlci:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
     Object.assign(config, opts.extraConfig ?? {});
-    // A stack that enables GitHub gets a secret token, as `pulumi config set --secret github:token` gives
-    // it, unless the test gives one itself (github:token, GITHUB_TOKEN) or asks for none (githubToken: null).
+    // A stack that enables GitHub gets GITHUB_TOKEN in its environment, as the weekly job's App token step gives
+    // it, unless the test gives one itself (env GITHUB_TOKEN) or asks for none (githubToken: null).
     const githubToken = opts.githubToken === undefined ? DEFAULT_GITHUB_TOKEN : opts.githubToken;
-    if (githubToken !== null && githubEnabled(config["mlci:github"]) && !("github:token" in config) && typeof opts.env?.GITHUB_TOKEN !== "string") {
-        config["github:token"] = githubToken;
-        secretKeys.push("github:token");
-    }
+    const env: Record<string, string | undefined> = { ...(opts.env ?? {}) };
+    if (githubToken !== null && githubEnabled(config["mlci:github"]) && env.GITHUB_TOKEN === undefined) env.GITHUB_TOKEN = githubToken;
+    if (githubToken === null && !("GITHUB_TOKEN" in env)) env.GITHUB_TOKEN = undefined;
     pulumi.runtime.setAllConfig(config, secretKeys);
 
     const resources: RecordedResource[] = [];
@@ -325,6 +335,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     localRegistryHooks.fetch = localRegistry.fetch;
     const preview = opts.preview ?? false;
     const iam = opts.iam ?? new IamModel(ACCOUNT_ID, ["https://token.actions.githubusercontent.com"]);
+    const github = opts.github ?? new GithubModel();
     // A failed registration (e.g. a push onto an immutable tag) fails the run, as `pulumi up` would.
     let failRegistration: (e: unknown) => void = () => undefined;
     const registrationFailed = new Promise<never>((_, reject) => (failRegistration = reject));
@@ -335,6 +346,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
             try {
                 if (!preview) applyToRegistries(ecr, args.type, args.inputs, result.state);
                 if (!preview && opts.iam && args.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider") opts.iam.createOidcProvider(args.inputs.url);
+                if (!preview) github.apply(args.type, args.inputs);
             } catch (e) {
                 failRegistration(e);
                 throw e;
@@ -373,7 +385,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     recordRegistrations(resources);
 
     const savedEnv: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(opts.env ?? {})) {
+    for (const [k, v] of Object.entries(env)) {
         savedEnv[k] = process.env[k];
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
@@ -391,6 +403,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
             rawOutputs,
             ecr,
             localRegistry,
+            github,
             byType: (type) => resources.filter((r) => r.type === type),
             one(type, name) {
                 const found = resources.filter((r) => r.type === type && r.name === name);

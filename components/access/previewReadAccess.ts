@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { githubOidcTrustPolicy, previewReadPolicy, StateBackendSettings } from "../../lib/access/policies";
+import { previewReadPolicy } from "../../lib/access/ecrPolicies";
+import { githubOidcTrustPolicy } from "../../lib/access/githubOidc";
+import type { StateBackendSettings } from "../../lib/access/settings";
 
 /** Inputs of `PreviewReadAccess`. */
 export interface PreviewReadAccessArgs {
@@ -16,6 +18,10 @@ export interface PreviewReadAccessArgs {
     policyArns?: pulumi.Input<string>[];
     /** Where the state lives; Pulumi Cloud needs no AWS rights. @default undefined (no state statements) */
     stateBackend?: StateBackendSettings;
+    /** KMS key of the state's awskms secrets provider (kms:Decrypt only). @default undefined */
+    secretsKeyArn?: string;
+    /** IAM path of the role and policy (`stackIamPath(stack)`). @default "/" */
+    iamPath?: string;
     /** Tags for the role and policy. @default {} */
     tags?: Record<string, string>;
 }
@@ -39,13 +45,15 @@ export class PreviewReadAccess extends pulumi.ComponentResource {
         const role = new aws.iam.Role(`${name}-role`, {
             description: "GitHub Actions PR preview: reads the ml-ci-images state and resources",
             assumeRolePolicy: pulumi.output(args.oidcProviderArn).apply((arn) => JSON.stringify(githubOidcTrustPolicy({ providerArn: arn, subjects }))),
+            path: args.iamPath,
             tags,
         }, { parent: this });
         const policy = new aws.iam.Policy(`${name}-read-policy`, {
             description: "Read the ml-ci-images state, repositories, roles and policies",
             policy: pulumi
                 .all([pulumi.all(args.repositoryArns), pulumi.all(args.roleArns ?? []), pulumi.all(args.policyArns ?? [])])
-                .apply(([repositoryArns, roleArns, policyArns]) => JSON.stringify(previewReadPolicy({ repositoryArns, roleArns, policyArns, stateBackend: args.stateBackend }))),
+                .apply(([repositoryArns, roleArns, policyArns]) => JSON.stringify(previewReadPolicy({ repositoryArns, roleArns, policyArns, stateBackend: args.stateBackend, secretsKeyArn: args.secretsKeyArn }))),
+            path: args.iamPath,
             tags,
         }, { parent: this });
         new aws.iam.RolePolicyAttachment(`${name}-read-attachment`, { role: role.name, policyArn: policy.arn }, { parent: this });
