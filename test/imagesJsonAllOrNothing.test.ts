@@ -61,7 +61,6 @@ describe("CI_IMAGES_JSON waits for every image's ref (mocks)", () => {
         const failed = new Promise<string>((resolve) => (release = resolve));
         new GithubActionsConfig("gh", {
             owner: "pytorch",
-            token: pulumi.secret("ghp_not_a_real_token"),
             repositories: [{ name: "rl" }],
             registryUrl: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
             imageRefs: { "ok-py3.12": REF("a"), "failed-py3.12": pulumi.output(failed) },

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { evaluateIf, githubShellArgv, globRegExp, passesPatterns, pushTriggers } from "./workflowTriggers";
-import { ECR_PREVIEW_READ_ACTIONS } from "../lib/access/policies";
+import { ECR_PREVIEW_READ_ACTIONS } from "../lib/access/ecrPolicies";
 import { Job, jobNamed, readWorkflow, Step, stepIndex, WORKFLOW_DIR } from "./workflows.test";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -78,7 +78,7 @@ describe("build on merge: weekly-rebuild.yml on a push to main", () => {
     });
 
     it("so does a change to anything that shapes what up does (stack, program, policy pack, dependencies); docs, tests, the CLI and other stacks do not", () => {
-        for (const f of ["Pulumi.prod.yaml", "Pulumi.yaml", "index.ts", "components/github/githubActionsConfig.ts", "lib/access/policies.ts", "lib/images/contentHash.ts", "lib/config/schema.ts", "policy/rules.ts", "package-lock.json", "package.json", "tsconfig.json", "docker/base/.dockerignore"]) {
+        for (const f of ["Pulumi.prod.yaml", "Pulumi.yaml", "index.ts", "components/github/githubActionsConfig.ts", "lib/access/deployPolicy.ts", "lib/images/contentHash.ts", "lib/config/schema.ts", "policy/rules.ts", "package-lock.json", "package.json", "tsconfig.json", "docker/base/.dockerignore"]) {
             assert.ok(pushTriggers(doc.on, { branch: "main", changedFiles: [f] }), f);
         }
         for (const f of ["README.md", "docs/ci.md", "test/workflowFlow.test.ts", "Pulumi.dev.yaml", "cli/commands/wait.ts"]) {
