@@ -80,7 +80,7 @@ describe("a 200-image dev catalog publishes through CI_IMAGES_JSON (program unde
     before(async () => {
         fs.rmSync(SCRATCH, { recursive: true, force: true });
         // 45 GPU families × 4 cells + 10 CPU families × 2 cells = 200 images, with dev's own GitHub section
-        // (the rl repository's `dev` environment), which the plan-only catalog switches off.
+        // (the `dev` environments of rl and of the workflow repository), which the plan-only catalog switches off.
         const doc = YAML.parse(scaleStackYaml(45, 10, SCRATCH));
         doc.config["mlci:github"] = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.dev.yaml"), "utf8")).config["mlci:github"];
         const warn = pulumi.log.warn;
@@ -96,11 +96,14 @@ describe("a 200-image dev catalog publishes through CI_IMAGES_JSON (program unde
     });
     after(() => fs.rmSync(SCRATCH, { recursive: true, force: true }));
 
-    const envVariables = () => run.byType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable");
+    const allEnvVariables = () => run.byType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable");
+    /** The consumer repository's scope; the workflow repository's `dev` environment gets the same set. */
+    const envVariables = () => allEnvVariables().filter((v) => v.inputs.repository === "rl");
 
     it("declares 200 images and writes into the dev environment", () => {
         assert.strictEqual(Object.keys(run.outputs.images).length, 200);
-        assert.ok(envVariables().length > 0 && envVariables().every((v) => v.inputs.repository === "rl" && v.inputs.environment === "dev"));
+        assert.ok(envVariables().length > 0 && allEnvVariables().every((v) => v.inputs.environment === "dev"));
+        assert.deepStrictEqual([...new Set(allEnvVariables().map((v) => v.inputs.repository))].sort(), ["ml-ci-images", "rl"]);
     });
 
     it("CI_IMAGES_JSON holds every image's digest-pinned ref, under 48 KB, readable as fromJSON(vars.CI_IMAGES_JSON)[name]", () => {
@@ -116,12 +119,12 @@ describe("a 200-image dev catalog publishes through CI_IMAGES_JSON (program unde
         }
     });
 
-    it("writes no per-image CI_IMAGE_* variable there (200 would break GitHub's 100), and warns once saying so", () => {
+    it("writes no per-image CI_IMAGE_* variable there (200 would break GitHub's 100), and warns once per scope saying so", () => {
         const names = envVariables().map((v) => v.inputs.variableName as string);
         assert.deepStrictEqual(names.filter((n) => n.startsWith("CI_IMAGE_")), []);
         assert.ok(names.length <= 100, `${names.length} variables`);
         assert.deepStrictEqual(names.sort(), ["CI_IMAGES_AWS_REGION", "CI_IMAGES_JSON", "CI_IMAGES_PIPELINE_SESSION_SECONDS", "CI_IMAGES_REGISTRY"]);
-        const degraded = warnings.filter((w) => /only CI_IMAGES_JSON is written there/.test(w));
+        const degraded = warnings.filter((w) => /only CI_IMAGES_JSON is written there/.test(w) && /^GitHub rl /.test(w));
         assert.strictEqual(degraded.length, 1, warnings.join("\n"));
         assert.match(degraded[0], /^GitHub rl environment dev: 200 per-image CI_IMAGE_\* variables and 4 others exceed GitHub's limit of 100 variables per environment/);
     });
