@@ -15,6 +15,7 @@ import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "
 import { retentionConfigChecks } from "./registry/lifecyclePolicy";
 import { registryProblems } from "./registry/documents";
 import { builderConfigChecks } from "./images/buildPlan";
+import { matrixConfigChecks } from "./images/matrixChecks";
 import { scanGateProblems } from "./registry/scanGate";
 
 /** A validated stack: its config and its images, parents first. */
@@ -23,8 +24,9 @@ export interface StackPlan {
     images: TaggedImage[];
 }
 
-/** Cross-key checks contributed by the registry and access modules. */
+/** Cross-key checks contributed by the images, registry, access and GitHub modules. */
 export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [
+    matrixConfigChecks,
     retentionConfigChecks,
     accessConfigChecks,
     githubConfigProblems,
