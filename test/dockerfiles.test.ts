@@ -15,9 +15,12 @@ const dockerDir = path.join(root, "docker");
 
 /** Build args the program passes per family, derived from the prod and dev stacks' real image graphs. */
 const PASSED_ARGS: Record<string, { args: string[]; isChild: boolean }> = {};
+/** Each family's build args per image of every stack (COPY sources are expanded with them). */
+const IMAGE_ARGS: Record<string, Array<{ image: string; args: Record<string, string> }>> = {};
 for (const stack of ["prod", "dev", "local"]) {
     const config = parseStackConfig(readStackConfigFile(root, stack), { projectRoot: root, env: {} });
     for (const node of expandImageGraph(config)) {
+        (IMAGE_ARGS[node.family] ??= []).push({ image: `${stack}/${node.name}`, args: node.buildArgs });
         const entry = (PASSED_ARGS[node.family] ??= { args: [], isChild: node.parent !== undefined });
         entry.args = [...new Set([...entry.args, ...passedBuildArgNames(node)])].sort();
     }
@@ -68,7 +71,7 @@ describe("docker/<family>/Dockerfile", () => {
                 const ignorePath = dockerignoreFile(contextDir, path.join(contextDir, "Dockerfile"));
                 assert.ok(ignorePath, `${family} has no .dockerignore`);
                 const sent = listContextFiles(contextDir, path.join(contextDir, "Dockerfile")).map((f) => f.path);
-                assert.deepStrictEqual(checkCopySources(text(), sent), []);
+                for (const { image, args } of IMAGE_ARGS[family]) assert.deepStrictEqual(checkCopySources(text(), sent, args), [], image);
                 const excluded = dockerignoreMatcher(parseDockerignore(fs.readFileSync(ignorePath, "utf8")));
                 for (const junk of ["README.md", "__pycache__/x.cpython-311.pyc", "sub/mod.pyc", ".git/HEAD", ".pytest_cache/v/x", ".uv-cache/x"]) {
                     assert.ok(excluded(junk), `${family}/.dockerignore lets ${junk} into the context`);
