@@ -125,7 +125,12 @@ fi
 if [[ "$imports_given" -eq 0 ]]; then
     case "$family" in
         base) imports="" ;;
-        nightly|stable|cpu) imports="torchvision,tensordict,gymnasium,mujoco,dm_control,pytest,xdist,hydra" ;;
+        nightly|stable|cpu)
+            imports="torchvision,tensordict,gymnasium,mujoco,pytest,xdist,hydra"
+            # dm_control is not installed on Python >= 3.13: labmaze has no cp313 wheel (docs/catalog.md)
+            if [[ "$python_expected" =~ ^([0-9]+)[.]([0-9]+)$ ]] && (( BASH_REMATCH[1] == 3 && BASH_REMATCH[2] < 13 )); then
+                imports="$imports,dm_control"
+            fi ;;
         habitat) imports="tensordict,habitat_sim,habitat" ;;
         *) imports="" ;;
     esac
