@@ -36,7 +36,7 @@ Example:
         summary: "validate the stack config and the Dockerfiles; --online: wheels and base images exist",
         stack: "required",
         flags: {
-            online: { help: "also check that every cell's torch wheel and every base image tag exist (MLCI_PYTORCH_INDEX_URL, MLCI_BASE_REGISTRY_URL override the defaults)" },
+            online: { help: "also check that every cell's torch wheel, every base image tag and every pin of every cell's lock file exist (MLCI_PYTORCH_INDEX_URL, MLCI_PYTHON_INDEX_URL, MLCI_BASE_REGISTRY_URL override the defaults)" },
         },
         details: `Runs the program's validation (the same messages \`pulumi preview\` fails with), the Dockerfile
 checks with the args the program passes, and the storage budget (mlci:registry.storageBudgetGb).

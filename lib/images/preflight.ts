@@ -6,6 +6,9 @@
  * flow Docker Hub uses for anonymous pulls). Pure: the caller passes the base URLs, the
  * Dockerfile texts and a fetch function; nothing here reads the environment.
  */
+import { baseLibc, parseWheelName, PLATFORM_MACHINE, PythonEnvironment, wheelFits } from "./pythonTags";
+
+export { parseWheelName } from "./pythonTags";
 
 /** PyTorch's wheel index (PEP 503 simple pages under `<url>/[nightly/]<variant>/torch/`). */
 export const DEFAULT_PYTORCH_INDEX_URL = "https://download.pytorch.org/whl";
@@ -17,6 +20,8 @@ export interface PreflightResponse {
     status: number;
     headers: { get(name: string): string | null };
     text(): Promise<string>;
+    /** The body as bytes (sdists); the global fetch's Response has it. */
+    arrayBuffer?(): Promise<ArrayBuffer>;
 }
 
 /** A fetch function (the global `fetch` fits); it may reject on a network error or time-out. */
@@ -81,7 +86,19 @@ export interface BaseImageRequirement {
     tag: string;
 }
 
-const PLATFORM_ARCH: Record<string, string> = { "linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/ppc64le": "ppc64le", "linux/s390x": "s390x" };
+const PLATFORM_ARCH = PLATFORM_MACHINE;
+
+/**
+ * The C library of an image's cell: from its root's base image tag (ubuntu24.04 → glibc 2.39,
+ * bookworm → glibc 2.36). Undefined when the root's FROM or its distribution is unknown.
+ */
+export function cellLibc(image: PreflightImage, byName: Map<string, PreflightImage>, dockerfiles: Record<string, string>): PythonEnvironment["libc"] | undefined {
+    let root = image;
+    while (root.parent !== undefined && byName.has(root.parent)) root = byName.get(root.parent)!;
+    const text = dockerfiles[root.dockerfile];
+    const base = text !== undefined ? baseImageRequirement(text, root.buildArgs) : undefined;
+    return base ? baseLibc(base.tag) : undefined;
+}
 
 /**
  * The torch wheel an image installs: a family with a `TORCH_VERSION` build arg installs that
@@ -149,13 +166,6 @@ function splitImageRef(ref: string): BaseImageRequirement | undefined {
     return { repository: repository.includes("/") ? repository : `library/${repository}`, tag: rest.slice(colon + 1) };
 }
 
-/** A wheel file name's parts (PEP 427), or undefined when it is not a wheel. */
-export function parseWheelName(file: string): { name: string; version: string; pythonTags: string[]; abiTags: string[]; platformTags: string[] } | undefined {
-    const m = file.match(/^([^-]+)-([^-]+)(?:-\d[^-]*)?-([^-]+)-([^-]+)-([^-]+)\.whl$/);
-    if (!m) return undefined;
-    return { name: m[1].toLowerCase().replace(/[-_.]+/g, "_"), version: m[2], pythonTags: m[3].split("."), abiTags: m[4].split("."), platformTags: m[5].split(".") };
-}
-
 /** File names linked from a PEP 503 simple page (anchor hrefs, fragment and query removed, percent-decoded). */
 export function simplePageFiles(html: string): string[] {
     const files: string[] = [];
@@ -173,18 +183,25 @@ export function simplePageFiles(html: string): string[] {
 
 const stripLocal = (version: string) => version.split("+")[0];
 
-/** Which of the requirement's platforms have a matching torch wheel among `files`. */
-function matchingPlatforms(files: string[], req: WheelRequirement, withPython: boolean): Set<string> {
+/**
+ * Which of the requirement's platforms have a matching torch wheel among `files`: the PEP 425 tags
+ * of lib/images/pythonTags.ts, for the cell's Python (or any CPython when `withPython` is false) and
+ * C library (any glibc when unknown).
+ */
+function matchingPlatforms(files: string[], req: WheelRequirement, withPython: boolean, libc: PythonEnvironment["libc"] | undefined): Set<string> {
     const found = new Set<string>();
+    const python = `${req.pythonTag.slice(2, 3)}.${req.pythonTag.slice(3)}`;
     for (const file of files) {
         const w = parseWheelName(file);
         if (!w || w.name !== "torch") continue;
         if (req.version !== undefined && stripLocal(w.version) !== req.version) continue;
         if (req.channel === "nightly" && !/\.dev/.test(w.version)) continue;
-        if (withPython && !(w.pythonTags.includes(req.pythonTag) && w.abiTags.includes(req.pythonTag))) continue;
         for (const platform of req.platforms) {
-            const arch = PLATFORM_ARCH[platform];
-            if (arch !== undefined && w.platformTags.some((p) => /^(many)?linux/.test(p) && p.endsWith(`_${arch}`))) found.add(platform);
+            const machine = PLATFORM_ARCH[platform];
+            if (machine === undefined) continue;
+            const pythons = withPython ? [python] : [...new Set(w.pythonTags.filter((t) => /^cp\d\d+$/.test(t)).map((t) => `${t.slice(2, 3)}.${t.slice(3)}`))];
+            const fits = pythons.some((py) => wheelFits(file, { python: py, machine, libc: libc ?? { kind: "glibc", major: 2, minor: 99 } }));
+            if (fits) found.add(platform);
         }
     }
     return found;
@@ -219,7 +236,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightProblem
     const checks = input.images.map(async (image): Promise<PreflightProblem[]> => {
         const problems: PreflightProblem[] = [];
         const req = wheelRequirement(image, byName);
-        if (req) problems.push(...(await checkWheel(image, req, indexUrl, page)));
+        if (req) problems.push(...(await checkWheel(image, req, indexUrl, page, cellLibc(image, byName, input.dockerfiles))));
         if (image.parent === undefined) {
             const text = input.dockerfiles[image.dockerfile];
             const base = text !== undefined ? baseImageRequirement(text, image.buildArgs) : undefined;
@@ -257,6 +274,7 @@ async function checkWheel(
     req: WheelRequirement,
     indexUrl: string,
     page: (url: string) => Promise<{ status: number; files: string[] } | { error: string }>,
+    libc: PythonEnvironment["libc"] | undefined,
 ): Promise<PreflightProblem[]> {
     const channelPath = `${req.channel === "nightly" ? "nightly/" : ""}${req.variant}`;
     const url = `${indexUrl}/${channelPath}/torch/`;
@@ -279,8 +297,8 @@ async function checkWheel(
     if (res.status !== 200) return [{ image: image.name, message: `could not read the wheel index: GET ${url} → ${res.status}`, fix: "retry; check the index URL" }];
 
     const problems: PreflightProblem[] = [];
-    const anyPython = matchingPlatforms(res.files, req, false);
-    const withPython = matchingPlatforms(res.files, req, true);
+    const anyPython = matchingPlatforms(res.files, req, false, libc);
+    const withPython = matchingPlatforms(res.files, req, true, libc);
     if (req.version !== undefined && anyPython.size === 0) {
         return [
             {

@@ -29,7 +29,7 @@ describe("integration: ci-images check --online against a fixture index and regi
         return new Promise((resolve) => {
             const child = spawn(process.execPath, [CLI_BIN, "check", "--online", "--stack", stack], {
                 cwd: PROJECT_ROOT,
-                env: { ...process.env, MLCI_PYTORCH_INDEX_URL: `${origin}/whl`, MLCI_BASE_REGISTRY_URL: origin },
+                env: { ...process.env, MLCI_PYTORCH_INDEX_URL: `${origin}/whl`, MLCI_PYTHON_INDEX_URL: `${origin}/simple`, MLCI_BASE_REGISTRY_URL: origin },
             });
             let stdout = "";
             let stderr = "";
