@@ -29,7 +29,7 @@ describe("COPY/ADD sources expanded per image (ci-images check)", () => {
         const run = await runCli(["check", "--stack", "dev"], { cwd: dir });
         assert.equal(run.code, 1);
         assert.doesNotMatch(run.stdout, /pass the checks/);
-        assert.match(run.stderr, /config mlci:families\.stable\.dockerfile: cell cuda13\.2-py3\.13 \(stable-cuda13\.2-py3\.13\): docker\/stable\/Dockerfile:\d+ COPY "requirements-py\$\{PYTHON_VERSION\}\.lock" \(= "requirements-py3\.13\.lock" for this cell\) matches no file the build context "docker\/stable" sends: no such file in docker\/stable\//);
+        assert.match(run.stderr, /config mlci:families\.stable\.dockerfile: cell cuda13\.2-py3\.13 \(stable-cuda13\.2-py3\.13\): docker\/stable\/Dockerfile:\d+ COPY "requirements-py\$\{PYTHON_VERSION\}\.lock" \(= "requirements-py3\.13\.lock" for this cell\) matches no file the build context "docker\/stable" sends \(missing, or excluded by \.dockerignore\): no such file in docker\/stable\//);
         assert.doesNotMatch(run.stderr, /py3\.12/, "the 3.12 cell still has its lock");
     });
 

@@ -195,12 +195,13 @@ function copySourceProblems(familyNodes: ImageNode[], dockerfileText: string, do
     const problems: ConfigProblem[] = [];
     for (const { violation: v, images } of broken.values()) {
         const n = images[0];
-        const cells = images.map((m) => `${m.cell.label} (${m.name})`).join(", ");
+        // A source without a variable breaks every image of the family alike; one that expands per cell names its cells.
+        const cells = v.expanded === v.source ? "" : `${images.length === 1 ? "cell" : "cells"} ${images.map((m) => `${m.cell.label} (${m.name})`).join(", ")}: `;
         const shown = v.expanded === v.source ? `"${v.source}"` : `"${v.source}" (= "${v.expanded}" for ${images.length === 1 ? "this cell" : "these cells"})`;
         if (v.reason === "outside-context") {
             problems.push({
                 path: `families.${n.family}.dockerfile`,
-                message: `${images.length === 1 ? "cell" : "cells"} ${cells}: ${n.dockerfile}:${v.line} ${v.instruction} ${shown} reaches outside the build context "${n.context}"`,
+                message: `${cells}${n.dockerfile}:${v.line} ${v.instruction} ${shown} reaches outside the build context "${n.context}"`,
                 fix: `move the file into ${n.context}/ and commit it there (never copy it in with a script: untracked context files break content-hash tags), or set ${CONFIG_NAMESPACE}:families.${n.family}.context to a directory that contains it`,
             });
             continue;
@@ -210,7 +211,7 @@ function copySourceProblems(familyNodes: ImageNode[], dockerfileText: string, do
         problems.push({
             path: `families.${n.family}.dockerfile`,
             message:
-                `${images.length === 1 ? "cell" : "cells"} ${cells}: ${n.dockerfile}:${v.line} ${v.instruction} ${shown} matches no file the build context "${n.context}" sends: ` +
+                `${cells}${n.dockerfile}:${v.line} ${v.instruction} ${shown} matches no file the build context "${n.context}" sends (missing, or excluded by .dockerignore): ` +
                 (cause.kind === "excluded" ? `${n.context}/${cause.file} is excluded by ${ignoreFile}:${cause.line} "${cause.pattern}"` : `no such file in ${n.context}/`),
             fix:
                 cause.kind === "excluded"
