@@ -24,7 +24,7 @@ function libImports(): Map<string, string[]> {
 }
 
 describe("lib layering", () => {
-    it("lib/config imports nothing from lib/images (images contribute their checks through STACK_CHECKS)", () => {
+    it("lib/config imports nothing from lib/images (images contribute their checks through GATE_CHECKS)", () => {
         const offending = [...libImports()].filter(([m]) => m.startsWith("config/")).flatMap(([m, deps]) => deps.filter((d) => !d.startsWith("config/")).map((d) => `${m} -> ${d}`));
         assert.deepEqual(offending, []);
     });

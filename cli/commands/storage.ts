@@ -64,7 +64,7 @@ export function storageTable(stack: string, forecast: StorageForecast, budgetGb:
         "",
         `stack ${stack}: ${forecast.totalGb} GB at steady state, $${forecast.monthlyCostUsd.toFixed(2)}/month at $${forecast.usdPerGbMonth}/GB-month (replayed ${forecast.weeks} weeks of the lifecycle policy)`,
         budgetGb === undefined ? "no budget set (mlci:registry.storageBudgetGb)" : `budget ${budgetGb} GB: ${forecast.totalGb <= budgetGb ? "within" : "EXCEEDED"}`,
-        "Sizes count every stored manifest in full; ECR stores shared layers once per repository, so the bill is at most this.",
+        "Layers are counted once per repository, as ECR stores them: a child's builds share their parent's layers while the parent is unchanged, a root's builds their upstream base's (measured with --measure).",
     );
     return lines.join("\n");
 }

@@ -20,6 +20,12 @@ export interface ParseOptions {
     region?: string;
     /** Clock for the default rebuild epoch. @default new Date() */
     now?: Date;
+    /**
+     * Checks contributed by other modules whose problems make every later check meaningless (the
+     * build matrix: its cells are what retention, builders and GitHub limits count): run first, and
+     * their problems are reported alone.
+     */
+    gateChecks?: ((config: StackConfig) => ConfigProblem[])[];
     /** Extra cross-key checks contributed by other modules (retention, access…). */
     extraChecks?: ((config: StackConfig) => ConfigProblem[])[];
 }
@@ -85,6 +91,8 @@ export function parseStackConfig(rawConfig: RawConfig, opts: ParseOptions): Stac
         secretsPresent: SECRET_KEYS.filter((k) => raw[k] !== undefined),
         region: opts.region,
     };
+    for (const check of opts.gateChecks ?? []) problems.push(...check(config));
+    if (problems.length > 0) throw new ConfigError(problems);
     checkGithubAndBackend(config, problems);
     problems.push(...credentialProblems(config, opts.credentials));
     for (const check of opts.extraChecks ?? []) problems.push(...check(config));

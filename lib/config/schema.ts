@@ -54,6 +54,8 @@ const familySchema = z.strictObject({
     sizeEstimateGb: z.number().positive("must be a positive number of GB").optional(),
     /** Compressed registry size budget of one image of this family, checked by the smoke test. @default build.smokeTest.sizeBudgetGb */
     sizeBudgetGb: z.number().positive("must be a positive number of GB").optional(),
+    /** Content-hash builds this family's repository keeps (across its cells). @default registry.retention.keepHashBuilds */
+    keepHashBuilds: z.number().int("must be a whole number of images").positive("must be a positive number of images").optional(),
     /** Python modules the smoke test imports (beyond torch). @default [] */
     smokeImports: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, "must be a Python module name")).default([]),
 });

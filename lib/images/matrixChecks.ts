@@ -1,14 +1,14 @@
 /**
  * Config checks that need the build matrix: duplicate axis labels, family restrictions against the
  * stack matrix, children built only on their parent's cells, and `build.forceRebuild` naming real
- * images. Contributed to config validation through `STACK_CHECKS` (lib/stackPlan.ts), so lib/config
+ * images. Contributed to config validation through `GATE_CHECKS` (lib/stackPlan.ts), so lib/config
  * never imports lib/images.
  */
 import { CONFIG_NAMESPACE, ConfigProblem, closest } from "../config/problems";
 import { MatrixConfig, ResolvedFamily, StackConfig } from "../config/schema";
 import { cudaShort, familyCells, stackImageNames } from "./matrix";
 
-/** Every matrix problem of a validated stack config. For `STACK_CHECKS`. */
+/** Every matrix problem of a validated stack config. For `GATE_CHECKS`: reported alone, before the checks that count cells. */
 export function matrixConfigChecks(config: Pick<StackConfig, "families" | "matrix" | "build">): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
     checkMatrix(config.matrix, problems);
