@@ -146,8 +146,14 @@ Example:
         flags: {
             weeks: { value: "<N>", help: "weeks to replay (at least 5); default: until the steady state" },
             from: { value: "<file>", help: "`pulumi stack output --json` with measured image sizes" },
+            measure: { help: "measure the registry: each repository's distinct blobs (what it stores), and the sizes and shared layers the forecast then uses" },
+            registry: REGISTRY_FLAG,
         },
-        details: `Exit codes: 0 within mlci:registry.storageBudgetGb (or no budget); 1 over the budget; 2 usage.
+        details: `With --measure, reads every tag's manifest of each family repository (the pipeline role's
+ecr:ListImages and ecr:BatchGetImage) and prints what each repository stores: its distinct blobs,
+each counted once, as ECR stores and bills them.
+
+Exit codes: 0 within mlci:registry.storageBudgetGb (or no budget); 1 over the budget; 2 usage.
 See docs/scaling.md.`,
         load: () => require("./commands/storage").run,
     },
