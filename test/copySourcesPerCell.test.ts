@@ -54,7 +54,7 @@ describe("COPY/ADD sources expanded per image (ci-images check)", () => {
         const first = await runCli(["check", "--stack", "dev"], { cwd: dir, env: isolatedEnv(env) });
         assert.equal(first.code, 0, first.stderr);
         const stackFile = path.join(dir, "Pulumi.dev.yaml");
-        fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace('python: ["3.12", "3.13"]', 'python: ["3.12", "3.13", "3.14"]').replace(/habitat:\n(\s+)parent: nightly/, "habitat:\n$1parent: nightly"));
+        fs.writeFileSync(stackFile, fs.readFileSync(stackFile, "utf8").replace('python: ["3.12", "3.13"]', 'python: ["3.12", "3.13", "3.14"]').replace(/( +)"3\.13": library\/python:3\.13-slim-bookworm@(sha256:[0-9a-f]{64})\n/, '$&$1"3.14": library/python:3.14-slim-bookworm@$2\n'));
         const second = await runCli(["check", "--stack", "dev"], { cwd: dir, env: isolatedEnv(env) });
         assert.equal(second.code, 1);
         assert.match(second.stderr, /cell cuda13\.2-py3\.14 \(stable-cuda13\.2-py3\.14\): docker\/stable\/Dockerfile:\d+ COPY "requirements-py\$\{PYTHON_VERSION\}\.lock" \(= "requirements-py3\.14\.lock" for this cell\)/);

@@ -33,11 +33,17 @@ export interface Fixture {
     tags: string[];
     /** Every request seen, in order. */
     log: FixtureRequest[];
+    /** The digest each `repository:tag` points at now. @default {@link FIXTURE_BASE_DIGEST} for every tag */
+    digests?: Record<string, string>;
+    /** Digests the registry still holds that no tag points at any more (after a re-push). */
+    oldDigests?: string[];
     /** Python index (PEP 691 JSON under /simple/<name>/): normalized project name → files. */
     packages?: Record<string, FixturePackageFile[]>;
 }
 
 export const REGISTRY_SERVICE = "registry.fixture";
+/** The digest the fixture registry serves for a tag unless `digests` says otherwise. */
+export const FIXTURE_BASE_DIGEST = `sha256:${"a".repeat(64)}`;
 
 /** Serves one request; `origin` (e.g. `http://127.0.0.1:4321`) goes into the token realm. */
 export function handle(fixture: Fixture, origin: string, req: FixtureRequest): FixtureResponse {
@@ -81,8 +87,12 @@ export function handle(fixture: Fixture, origin: string, req: FixtureRequest): F
                 body: JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] }),
             };
         }
-        if (!fixture.tags.includes(`${repository}:${tag}`)) return { status: 404, headers: {}, body: JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }) };
-        return { status: 200, headers: { "content-type": "application/vnd.oci.image.index.v1+json", "docker-content-digest": `sha256:${"a".repeat(64)}` }, body: "" };
+        const digestOf = (t: string) => fixture.digests?.[`${repository}:${t}`] ?? FIXTURE_BASE_DIGEST;
+        const known = tag.startsWith("sha256:")
+            ? fixture.tags.some((t) => t.startsWith(`${repository}:`) && digestOf(t.slice(repository.length + 1)) === tag) || (fixture.oldDigests ?? []).includes(tag)
+            : fixture.tags.includes(`${repository}:${tag}`);
+        if (!known) return { status: 404, headers: {}, body: JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }) };
+        return { status: 200, headers: { "content-type": "application/vnd.oci.image.index.v1+json", "docker-content-digest": tag.startsWith("sha256:") ? tag : digestOf(tag) }, body: "" };
     }
     return { status: 404, headers: {}, body: "not found" };
 }
@@ -157,7 +167,14 @@ export function completeFixture(): Fixture {
             cu132: torchWheels("2.15.0+cu132", py),
             cpu: [...torchWheels("2.15.0+cpu", py, ["x86_64"]), ...torchWheels("2.15.0", py, ["aarch64"])],
         },
-        tags: ["nvidia/cuda:13.0.2-cudnn-devel-ubuntu24.04", "nvidia/cuda:13.2.1-cudnn-devel-ubuntu24.04", "library/python:3.12-slim-bookworm", "library/python:3.13-slim-bookworm"],
+        tags: [
+            "nvidia/cuda:13.0.2-cudnn-devel-ubuntu24.04",
+            "nvidia/cuda:13.2.1-cudnn-devel-ubuntu24.04",
+            "nvidia/cuda:13.0.2-devel-ubuntu24.04",
+            "nvidia/cuda:13.2.1-devel-ubuntu24.04",
+            "library/python:3.12-slim-bookworm",
+            "library/python:3.13-slim-bookworm",
+        ],
         log: [],
         packages: lockIndexPackages(require("path").resolve(__dirname, "..")),
     };
@@ -244,4 +261,20 @@ export function lockIndexPackages(projectRoot: string): Record<string, FixturePa
     }
     packages.labmaze = labmazeFiles();
     return packages;
+}
+
+/**
+ * A copy of the project's stack files and docker/ contexts in a temp dir whose pinned base images
+ * (placeholders in the shipped stacks) carry the digest the fixture registry serves.
+ */
+export function projectCopyPinnedToFixture(projectRoot: string, digest: string = FIXTURE_BASE_DIGEST): string {
+    const fs = require("fs") as typeof import("fs");
+    const os = require("os") as typeof import("os");
+    const path = require("path") as typeof import("path");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-pinned-"));
+    for (const f of fs.readdirSync(projectRoot).filter((f) => /^Pulumi(\.[^.]+)?\.yaml$/.test(f))) {
+        fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(projectRoot, f), "utf8").replace(/@sha256:0{64}/g, `@${digest}`));
+    }
+    fs.cpSync(path.join(projectRoot, "docker"), path.join(dir, "docker"), { recursive: true });
+    return dir;
 }

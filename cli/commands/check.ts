@@ -43,6 +43,8 @@ export interface OnlineResult {
     sourceBuilds: SourceBuildNote[];
     /** Lock pins checked (image × platform × pin). */
     pinsChecked: number;
+    /** What does not fail the check: pinned base tags that now point elsewhere. */
+    notes: PreflightProblem[];
 }
 
 /**
@@ -56,17 +58,19 @@ export async function onlinePreflight(root: string, images: TaggedImage[], env: 
     for (const image of images) dockerfiles[image.dockerfile] ??= fs.readFileSync(path.join(root, image.dockerfile), "utf8");
     const timeoutMs = Number(env.MLCI_PREFLIGHT_TIMEOUT_MS ?? 20_000);
     const bounded: FetchLike = (url, init) => fetchImpl(url, { ...init, signal: AbortSignal.timeout(timeoutMs) } as never);
+    const notes: PreflightProblem[] = [];
     const [problems, locks] = await Promise.all([
         preflight({
             images,
             dockerfiles,
+            onNote: (n) => notes.push(n),
             fetch: bounded,
             indexUrl: env.MLCI_PYTORCH_INDEX_URL || undefined,
             registryUrl: env.MLCI_BASE_REGISTRY_URL || undefined,
         }),
         lockPreflight({ images, dockerfiles, locks: imageLocks(root, images), fetch: bounded, indexUrl: env.MLCI_PYTHON_INDEX_URL || undefined }),
     ]);
-    return { problems: [...problems, ...locks.problems], sourceBuilds: locks.sourceBuilds, pinsChecked: locks.checked };
+    return { problems: [...problems, ...locks.problems], sourceBuilds: locks.sourceBuilds, pinsChecked: locks.checked, notes };
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
@@ -85,6 +89,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (lint.length > 0) ctx.err.write(`Dockerfile checks failed (${lint.length}):\n${lint.map((l) => `  - ${l}`).join("\n")}\n`);
     if (budget.length > 0) ctx.err.write(`${formatProblems(budget)}\n`);
     if (online.length > 0) ctx.err.write(`online preflight failed (${online.length}):\n${formatPreflightProblems(online)}\n`);
+    const notes = result?.notes ?? [];
+    if (notes.length > 0) ctx.err.write(`base images to bump (${notes.length}):\n${formatPreflightProblems(notes)}\n`);
     if (!ctx.json && sourceBuilds.length > 0) {
         const lines = sourceBuilds.map((n) => `  - ${n.image} ${n.platform}: ${n.pin} (${n.lock}) builds from source (${n.sdist}; build requirements: ${n.buildRequires === undefined ? "unknown" : n.buildRequires.join(", ") || "none declared"})`);
         ctx.out.write(`pins without a wheel for their cell, built from source by the image build (${sourceBuilds.length}):\n${lines.join("\n")}\n`);

@@ -62,6 +62,12 @@ export function cellBuildArgs(cell: MatrixCell): Record<string, string> {
     return cell.cuda ? { CUDA_VERSION: cell.cuda, CUDNN_VARIANT: cudnnVariant(cell.cuda), PYTHON_VERSION: cell.python } : { PYTHON_VERSION: cell.python };
 }
 
+/** The UPSTREAM_IMAGE build arg of a root family that pins its upstream image per cell (`baseImages`). */
+export function upstreamImageArg(family: { baseImages?: Record<string, string> }, cell: MatrixCell): Record<string, string> {
+    const ref = family.baseImages?.[cell.cuda ?? cell.python];
+    return ref === undefined ? {} : { UPSTREAM_IMAGE: ref };
+}
+
 /** Expands families × cells into nodes, parents before children (config must be validated). */
 export function expandImageGraph(config: Pick<StackConfig, "families" | "matrix" | "registry">): ImageNode[] {
     const byName = new Map(config.families.map((f) => [f.name, f]));
@@ -87,7 +93,7 @@ export function expandImageGraph(config: Pick<StackConfig, "families" | "matrix"
                 context: f.context,
                 dockerfilePath: f.dockerfilePath,
                 contextPath: f.contextPath,
-                buildArgs: { ...cellBuildArgs(cell), ...f.buildArgs },
+                buildArgs: { ...cellBuildArgs(cell), ...f.buildArgs, ...upstreamImageArg(f, cell) },
                 target: f.target,
                 platforms: f.platforms,
                 dateRebuilt: f.dateRebuilt,

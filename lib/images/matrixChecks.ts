@@ -14,7 +14,24 @@ export function matrixConfigChecks(config: Pick<StackConfig, "families" | "matri
     checkMatrix(config.matrix, problems);
     checkFamilyMatrix(config.families, config.matrix, problems);
     checkForceRebuild(config, problems);
+    checkBaseImages(config.families, config.matrix, problems);
     return problems;
+}
+
+/** A family that pins upstream images pins one for each of its cells, and only as a root. */
+function checkBaseImages(families: ResolvedFamily[], matrix: MatrixConfig, problems: ConfigProblem[]): void {
+    for (const f of families) {
+        if (f.baseImages === undefined) continue;
+        const at = `families.${f.name}.baseImages`;
+        if (f.parent !== undefined) {
+            problems.push({ path: at, message: "is set on a child family, which builds FROM its parent's digest ref (BASE_IMAGE)", fix: "remove it; pin the root family's upstream image instead" });
+            continue;
+        }
+        const keys = [...new Set(familyCells(f, matrix).map((c) => c.cuda ?? c.python))];
+        for (const key of keys) {
+            if (f.baseImages[key] === undefined) problems.push({ path: `${at}["${key}"]`, message: `is missing: the family builds ${f.cpuOnly ? "Python" : "CUDA"} ${key}`, fix: `add the upstream image for ${key} pinned by digest (the digest-bump workflow, .github/workflows/digest-bump.yml, resolves tags to digests)` });
+        }
+    }
 }
 
 function checkMatrix(matrix: MatrixConfig, problems: ConfigProblem[]): void {

@@ -54,6 +54,8 @@ export interface PreflightInput {
     indexUrl?: string;
     /** @default DEFAULT_BASE_REGISTRY_URL */
     registryUrl?: string;
+    /** Told about what does not fail the check: a pinned base tag that now points elsewhere (drift). */
+    onNote?: (note: PreflightProblem) => void;
 }
 
 /** One thing an image cell needs that is not there (or could not be checked). */
@@ -84,6 +86,8 @@ export interface BaseImageRequirement {
     /** Repository path in the registry, e.g. `nvidia/cuda`, `library/python`. */
     repository: string;
     tag: string;
+    /** The digest the stack pins (`…@sha256:…`), if any. */
+    digest?: string;
 }
 
 const PLATFORM_ARCH = PLATFORM_MACHINE;
@@ -157,13 +161,14 @@ function joinContinuations(text: string): string[] {
 
 /** `docker.io/nvidia/cuda:13.2.1-…` → `{repository: "nvidia/cuda", tag}`; `python:3.12` → `library/python`. */
 function splitImageRef(ref: string): BaseImageRequirement | undefined {
+    const digest = ref.includes("@") ? ref.slice(ref.indexOf("@") + 1) : undefined;
     let rest = ref.split("@")[0];
     const slash = rest.indexOf("/");
     if (slash > 0 && /[.:]|^localhost$/.test(rest.slice(0, slash))) rest = rest.slice(slash + 1);
     const colon = rest.lastIndexOf(":");
     if (colon <= 0) return undefined;
     const repository = rest.slice(0, colon);
-    return { repository: repository.includes("/") ? repository : `library/${repository}`, tag: rest.slice(colon + 1) };
+    return { repository: repository.includes("/") ? repository : `library/${repository}`, tag: rest.slice(colon + 1), ...(digest ? { digest } : {}) };
 }
 
 /** File names linked from a PEP 503 simple page (anchor hrefs, fragment and query removed, percent-decoded). */
@@ -217,7 +222,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightProblem
     const registryUrl = (input.registryUrl ?? DEFAULT_BASE_REGISTRY_URL).replace(/\/+$/, "");
     const byName = new Map(input.images.map((i) => [i.name, i]));
     const pages = new Map<string, Promise<{ status: number; files: string[] } | { error: string }>>();
-    const tags = new Map<string, Promise<{ status: number } | { error: string }>>();
+    const tags = new Map<string, Promise<{ status: number; digest?: string } | { error: string }>>();
     const registry = new RegistryClient(registryUrl, input.fetch);
 
     const page = (url: string) => {
@@ -261,6 +266,21 @@ export async function preflight(input: PreflightInput): Promise<PreflightProblem
                     });
                 } else if (res.status !== 200) {
                     problems.push({ image: image.name, message: `could not check the base image ${key}: HEAD ${where} → ${res.status}`, fix: "check registry credentials or rate limits and retry" });
+                } else if (base.digest !== undefined) {
+                    const pinned = `${key}@${base.digest}`;
+                    const bump = `run the digest-bump workflow (.github/workflows/digest-bump.yml), which opens a PR setting mlci:families.${image.family}.baseImages to the tag's current digest`;
+                    if (/^sha256:0{64}$/.test(base.digest)) {
+                        problems.push({ image: image.name, message: `the pinned base image ${pinned} is a placeholder (all-zero digest); the tag now points at ${res.digest ?? "an unknown digest"}`, fix: bump });
+                    } else {
+                        const dkey = `${base.repository}@${base.digest}`;
+                        if (!tags.has(dkey)) tags.set(dkey, registry.manifestStatus(base.repository, base.digest));
+                        const byDigest = await tags.get(dkey)!;
+                        if ("error" in byDigest || byDigest.status !== 200) {
+                            problems.push({ image: image.name, message: `the pinned base image ${pinned} is not in the registry (HEAD ${registryUrl}/v2/${base.repository}/manifests/${base.digest} → ${"error" in byDigest ? byDigest.error : byDigest.status})`, fix: bump });
+                        } else if (res.digest !== undefined && res.digest !== base.digest) {
+                            input.onNote?.({ image: image.name, message: `base tag drift: ${key} now points at ${res.digest}, the stack pins ${base.digest} (a re-push, e.g. a security update: NVIDIA/nvidia-container-toolkit#152)`, fix: bump });
+                        }
+                    }
                 }
             }
         }
@@ -336,7 +356,7 @@ class RegistryClient {
         private readonly fetch: PreflightFetch,
     ) {}
 
-    async manifestStatus(repository: string, tag: string): Promise<{ status: number } | { error: string }> {
+    async manifestStatus(repository: string, tag: string): Promise<{ status: number; digest?: string } | { error: string }> {
         const url = `${this.baseUrl}/v2/${repository}/manifests/${encodeURIComponent(tag)}`;
         const accept = [
             "application/vnd.oci.image.index.v1+json",
@@ -356,7 +376,7 @@ class RegistryClient {
                 if (token === undefined) return { error: `the token endpoint ${challenge.realm} gave no token for ${scope}` };
                 res = await this.fetch(url, { method: "HEAD", headers: { Accept: accept, Authorization: `Bearer ${token}` } });
             }
-            return { status: res.status };
+            return { status: res.status, digest: res.headers.get("docker-content-digest") ?? undefined };
         } catch (e) {
             return { error: e instanceof Error ? e.message : String(e) };
         }

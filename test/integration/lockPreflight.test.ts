@@ -6,19 +6,13 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { isolatedEnv, runCli } from "../cliContext";
-import { completeFixture, Fixture, serveFixture } from "../preflightFixture";
+import { completeFixture, Fixture, projectCopyPinnedToFixture, serveFixture } from "../preflightFixture";
 
 const ROOT = path.resolve(__dirname, "../..");
 
-function projectCopy(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-lock-preflight-"));
-    for (const f of fs.readdirSync(ROOT).filter((f) => /^Pulumi(\.[^.]+)?\.yaml$/.test(f))) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
-    fs.cpSync(path.join(ROOT, "docker"), path.join(dir, "docker"), { recursive: true });
-    return dir;
-}
+const projectCopy = () => projectCopyPinnedToFixture(ROOT);
 
 describe("integration: full-lock preflight (check --online) over HTTP on 127.0.0.1", function () {
     this.timeout(60_000);
