@@ -15,7 +15,7 @@ import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "
 import { retentionConfigChecks } from "./registry/lifecyclePolicy";
 import { registryProblems } from "./registry/documents";
 import { builderConfigChecks } from "./images/buildPlan";
-import { matrixConfigChecks } from "./images/matrixChecks";
+import { baseImageConfigChecks, matrixConfigChecks } from "./images/matrixChecks";
 import { scanGateProblems } from "./registry/scanGate";
 
 /** A validated stack: its config and its images, parents first. */
@@ -27,8 +27,9 @@ export interface StackPlan {
 /** Checks whose problems make the others meaningless: the build matrix (lib/images/matrixChecks.ts). */
 export const GATE_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [matrixConfigChecks];
 
-/** Cross-key checks contributed by the registry, access, GitHub and build modules. */
+/** Cross-key checks contributed by the images, registry, access, GitHub and build modules. */
 export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [
+    baseImageConfigChecks,
     retentionConfigChecks,
     accessConfigChecks,
     githubConfigProblems,

@@ -14,6 +14,12 @@ export function matrixConfigChecks(config: Pick<StackConfig, "families" | "matri
     checkMatrix(config.matrix, problems);
     checkFamilyMatrix(config.families, config.matrix, problems);
     checkForceRebuild(config, problems);
+    return problems;
+}
+
+/** The upstream image pins (`baseImages`) of a validated stack config. For `STACK_CHECKS`. */
+export function baseImageConfigChecks(config: Pick<StackConfig, "families" | "matrix">): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
     checkBaseImages(config.families, config.matrix, problems);
     return problems;
 }
