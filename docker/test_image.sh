@@ -8,7 +8,8 @@
 #   - torch imports (every family but base); its version equals --torch-version when given
 #     (a nightly 2.12.0.dev20261120+cu130 matches 2.12.0); nightly/habitat: a dev build, and
 #     with --rebuild-epoch its build date is within 8 days of that epoch (freshness);
-#     GPU cells (cudaX.Y in the name, or --cuda): torch.version.cuda is X.Y; cpu: a CPU-only build,
+#     GPU cells (cudaX.Y in the name, or --cuda): torch.version.cuda is X.Y; cpu (or --cuda none):
+#     a CPU-only build; a nightly/stable/habitat image whose cell is unknown fails,
 #   - with --gpu (runs `docker run --gpus all`): torch.cuda.is_available() and a real CUDA op,
 #   - the family's key test dependencies import (or the --imports list),
 #   - `uv pip check` finds no broken requirement (habitat: except habitat-sim's and habitat-lab's
@@ -405,12 +406,12 @@ if [[ "$check_torch" -eq 1 ]]; then
         fi
         tc="${facts[torch_cuda]:-None}"
         if [[ -z "$cuda_expected" && " nightly stable habitat " == *" $family "* ]]; then
-            fail "cuda: torch.version.cuda=$tc, but no cudaX.Y in the image name and no --cuda X.Y (a GPU family's cell must be known)"
-        elif [[ -n "$cuda_expected" ]]; then
+            fail "cuda: torch.version.cuda=$tc, but no cudaX.Y in the image name and no --cuda X.Y (a GPU family's cell must be known; --cuda none for a CPU cell)"
+        elif [[ -n "$cuda_expected" && "$cuda_expected" != none ]]; then
             tc_major_minor="$(cut -d. -f1,2 <<< "$tc")"
             if [[ "$tc_major_minor" == "$cuda_expected" ]]; then pass "cuda: torch.version.cuda=$tc (expected $cuda_expected)"
             else fail "cuda: torch.version.cuda=$tc (expected $cuda_expected)"; fi
-        elif [[ "$family" == "cpu" ]]; then
+        elif [[ "$family" == "cpu" || "$cuda_expected" == none ]]; then
             if [[ "$tc" == "None" ]]; then pass "cuda: CPU-only torch (torch.version.cuda=None)"
             else fail "cuda: torch.version.cuda=$tc in a CPU image (expected a CPU-only build)"; fi
         fi

@@ -554,10 +554,14 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         const ref = `123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-ci/nightly@sha256:${"b".repeat(64)}`;
         let r = run([ref, "--python", hostPy]);
         assert.strictEqual(r.status, 1);
-        assert.ok(r.lines.includes("FAIL cuda: torch.version.cuda=12.4, but no cudaX.Y in the image name and no --cuda X.Y (a GPU family's cell must be known)"), r.stdout);
+        assert.ok(r.lines.includes("FAIL cuda: torch.version.cuda=12.4, but no cudaX.Y in the image name and no --cuda X.Y (a GPU family's cell must be known; --cuda none for a CPU cell)"), r.stdout);
         r = run([ref, "--python", hostPy, "--cuda", "12.4"]);
         assert.strictEqual(r.status, 0, r.stdout);
         assert.ok(r.lines.includes("PASS cuda: torch.version.cuda=12.4 (expected 12.4)"), r.stdout);
+        // A CPU cell of a family named like a GPU one (the program passes --cuda none): a CPU-only torch.
+        r = run([ref, "--python", hostPy, "--cuda", "none"], { FAKE_TORCH_CUDA: "" });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes("PASS cuda: CPU-only torch (torch.version.cuda=None)"), r.stdout);
     });
 
     it("dm_control is imported by default below Python 3.13 only (labmaze has no cp313 wheel)", () => {

@@ -15,9 +15,9 @@ describe("smokeTestArgs: the cell always comes from the plan", () => {
         assert.deepEqual(args.slice(0, 4), ["--python", "3.13", "--cuda", "13.2"]);
         assert.ok(!args.includes("--gpu"));
     });
-    it("a CPU cell gets --python only; --gpu only for CUDA cells", () => {
+    it("a CPU cell gets --python and --cuda none (a CPU-only torch is checked); --gpu only for CUDA cells", () => {
         const args = smokeTestArgs(image({ python: "3.12", label: "py3.12" }), { gpu: true, sizeBudgetGb: 8 });
-        assert.deepEqual(args, ["--python", "3.12", "--size-budget-gb", "8"]);
+        assert.deepEqual(args, ["--python", "3.12", "--cuda", "none", "--size-budget-gb", "8"]);
         assert.ok(smokeTestArgs(image({ cuda: "13.0.2", python: "3.12", label: "cuda13.0-py3.12" }), { gpu: true, sizeBudgetGb: 10 }).includes("--gpu"));
     });
 });

@@ -18,7 +18,7 @@ export interface SmokeTestOptions {
 }
 
 /**
- * The script's flags for an image: the cell (`--python X.Y`, and `--cuda X.Y` for CUDA cells) always,
+ * The script's flags for an image: the cell (`--python X.Y`, `--cuda X.Y` or `--cuda none`) always,
  * so an image referenced by digest, whose tag the script cannot read, is still checked against its
  * cell; the size budget, `--gpu` (CUDA cells on a GPU host), the family's imports, the pinned torch
  * version (families with a TORCH_VERSION arg) and the rebuild epoch of date-rebuilt families, so a
@@ -28,7 +28,8 @@ export function smokeTestArgs(image: Pick<TaggedImage, "cell" | "smokeImports" |
     return [
         "--python",
         image.cell.python,
-        ...(image.cell.cuda ? ["--cuda", cudaShort(image.cell.cuda)] : []),
+        "--cuda",
+        image.cell.cuda ? cudaShort(image.cell.cuda) : "none",
         "--size-budget-gb",
         String(opts.sizeBudgetGb),
         ...(opts.gpu && image.cell.cuda ? ["--gpu"] : []),
