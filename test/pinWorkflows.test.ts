@@ -136,3 +136,29 @@ describe("lock-refresh and digest-bump workflows", () => {
         assert.ok(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8").includes(`nvidia/cuda:13.0.2-devel-ubuntu24.04@${Z}`), "an unmoved pin stays");
     });
 });
+
+describe("open-pull-request.sh (fake git and gh)", () => {
+    const script = path.join(ROOT, ".github/scripts/open-pull-request.sh");
+    function run(opts: { dirty: boolean; openPr: boolean }) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-open-pr-"));
+        const log = path.join(dir, "calls.log");
+        fs.writeFileSync(path.join(dir, "git"), `#!/usr/bin/env bash\necho "git $*" >> "${log}"\nif [[ "$1 $2" == "diff --quiet" ]]; then exit ${opts.dirty ? 1 : 0}; fi\n`, { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, "gh"), `#!/usr/bin/env bash\necho "gh $*" >> "${log}"\nif [[ "$1 $2" == "pr list" ]]; then ${opts.openPr ? "echo 17" : "true"}; fi\n`, { mode: 0o755 });
+        const r = spawnSync("bash", [script, "lock-refresh", "lock files: weekly refresh", "body"], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, GH_TOKEN: "t0k", GITHUB_REPOSITORY: "pytorch/ml-ci-images" } });
+        return { status: r.status, stdout: r.stdout, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
+    }
+    it("nothing changed: no branch, no push, no pull request", () => {
+        const r = run({ dirty: false, openPr: false });
+        assert.equal(r.status, 0);
+        assert.deepEqual(r.calls, ["git diff --quiet"]);
+    });
+    it("changes: one commit on automation/<name>, force-pushed, and a pull request opened once", () => {
+        let r = run({ dirty: true, openPr: false });
+        assert.equal(r.status, 0, r.stdout);
+        assert.ok(r.calls.includes("git switch -C automation/lock-refresh"), r.calls.join("\n"));
+        assert.ok(r.calls.includes("git push --force https://x-access-token:t0k@github.com/pytorch/ml-ci-images.git automation/lock-refresh"));
+        assert.ok(r.calls.some((c) => c.startsWith("gh pr create --base main --head automation/lock-refresh --title lock files: weekly refresh")), r.calls.join("\n"));
+        r = run({ dirty: true, openPr: true });
+        assert.ok(!r.calls.some((c) => c.startsWith("gh pr create")), "the open PR is updated by the force-push, not duplicated");
+    });
+});
