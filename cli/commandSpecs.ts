@@ -36,7 +36,7 @@ Example:
         summary: "validate the stack config and the Dockerfiles; --online: wheels and base images exist",
         stack: "required",
         flags: {
-            online: { help: "also check that every cell's torch wheel and every base image tag exist (MLCI_PYTORCH_INDEX_URL, MLCI_BASE_REGISTRY_URL override the defaults)" },
+            online: { help: "also check that every cell's torch wheel, every base image tag and every pin of every cell's lock file exist (MLCI_PYTORCH_INDEX_URL, MLCI_PYTHON_INDEX_URL, MLCI_BASE_REGISTRY_URL override the defaults)" },
             since: { value: "<git-rev>", help: "also refuse turning registry.protect on in the same change that deletes or replaces repositories since <git-rev> (protect is read from the state)" },
         },
         details: `Runs the program's validation (the same messages \`pulumi preview\` fails with), the Dockerfile
@@ -183,8 +183,14 @@ Example:
         flags: {
             weeks: { value: "<N>", help: "weeks to replay (at least 5); default: until the steady state" },
             from: { value: "<file>", help: "`pulumi stack output --json` with measured image sizes" },
+            measure: { help: "measure the registry: each repository's distinct blobs (what it stores), and the sizes and shared layers the forecast then uses" },
+            registry: REGISTRY_FLAG,
         },
-        details: `Exit codes: 0 within mlci:registry.storageBudgetGb (or no budget); 1 over the budget; 2 usage.
+        details: `With --measure, reads every tag's manifest of each family repository (the pipeline role's
+ecr:ListImages and ecr:BatchGetImage) and prints what each repository stores: its distinct blobs,
+each counted once, as ECR stores and bills them.
+
+Exit codes: 0 within mlci:registry.storageBudgetGb (or no budget); 1 over the budget; 2 usage.
 See docs/scaling.md.`,
         load: () => require("./commands/storage").run,
     },

@@ -8,25 +8,35 @@
 #   - torch imports (every family but base); its version equals --torch-version when given
 #     (a nightly 2.12.0.dev20261120+cu130 matches 2.12.0); nightly/habitat: a dev build, and
 #     with --rebuild-epoch its build date is within 8 days of that epoch (freshness);
-#     GPU cells (cudaX.Y in the name, or --cuda): torch.version.cuda is X.Y; cpu: a CPU-only build,
+#     GPU cells (cudaX.Y in the name, or --cuda): torch.version.cuda is X.Y; cpu (or --cuda none):
+#     a CPU-only build; a nightly/stable/habitat image whose cell is unknown fails,
 #   - with --gpu (runs `docker run --gpus all`): torch.cuda.is_available() and a real CUDA op,
-#   - the family's key test dependencies import (or the --imports list).
-# Prints one PASS/FAIL line per check and exits 1 if any check fails (2 on usage errors).
+#   - the family's key test dependencies import (or the --imports list),
+#   - `uv pip check` finds no broken requirement (habitat: except habitat-sim's and habitat-lab's
+#     own pins, the deliberate overrides of docs/catalog.md),
+#   - habitat: libEGL loads and the NVIDIA EGL vendor file is there; with --gpu an EGL display
+#     initializes headless (eglInitialize),
+#   - every other platform of an index (linux/arm64 on an amd64 host) runs the same probe under
+#     QEMU when the host has a binfmt handler for it, and is skipped with a SKIP line otherwise.
+# An image the script pulled is removed afterwards (by digest, every platform it pulled), so a
+# runner's disk does not fill with smoke-tested images; --keep-image keeps it.
+# Prints one PASS/FAIL/SKIP line per check and exits 1 if any check fails (2 on usage errors).
 #
 # Usage: test_image.sh IMAGE [--gpu] [--size-budget-gb N] [--imports a,b,c] [--torch-version V]
 #                            [--python X.Y] [--cuda X.Y] [--rebuild-epoch YYYY-MM-DD]
-#                            [--timeout SECONDS] [--family F]
+#                            [--timeout SECONDS] [--family F] [--keep-image]
 # IMAGE may be repo:tag, repo:tag@sha256:... or repo@sha256:...; family and cell come from
 # the repository's last path segment (<prefix>/<family>) and the tag (cuda12.4-py3.11-...).
 # The registry manifest is read with `docker manifest inspect -v` (credentials from
 # DOCKER_CONFIG, as for the pull; --insecure only for localhost/127.x registries), parsed with
 # the host's python3. Every docker call is bounded by --timeout (default 1800 s).
 # Environment: IMAGE_SIZE_BUDGET_GB (default 10), TORCH_VERSION, MLCI_REBUILD_EPOCH,
-# DOCKER (default docker). Needs bash 4+, GNU coreutils (timeout, date) and python3.
+# DOCKER (default docker), MLCI_BINFMT_DIR (default /proc/sys/fs/binfmt_misc: the QEMU handlers
+# of the host that runs the engine). Needs bash 4+, GNU coreutils (timeout, date) and python3.
 set -euo pipefail
 
 usage() {
-    sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -43,6 +53,8 @@ rebuild_epoch="${MLCI_REBUILD_EPOCH:-}"
 timeout_s=1800
 docker_bin="${DOCKER:-docker}"
 freshness_days=8
+keep_image=0
+binfmt_dir="${MLCI_BINFMT_DIR:-/proc/sys/fs/binfmt_misc}"
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -63,6 +75,7 @@ while [[ $# -gt 0 ]]; do
         --rebuild-epoch=*) rebuild_epoch="${1#*=}" ;;
         --timeout) timeout_s="${2:?--timeout needs a value}"; shift ;;
         --timeout=*) timeout_s="${1#*=}" ;;
+        --keep-image) keep_image=1 ;;
         -h|--help) usage ;;
         -*) echo "unknown option: $1" >&2; usage ;;
         *)
@@ -125,7 +138,12 @@ fi
 if [[ "$imports_given" -eq 0 ]]; then
     case "$family" in
         base) imports="" ;;
-        nightly|stable|cpu) imports="torchvision,tensordict,gymnasium,mujoco,dm_control,pytest,xdist,hydra" ;;
+        nightly|stable|cpu)
+            imports="torchvision,tensordict,gymnasium,mujoco,pytest,xdist,hydra"
+            # dm_control is not installed on Python >= 3.13: labmaze has no cp313 wheel (docs/catalog.md)
+            if [[ "$python_expected" =~ ^([0-9]+)[.]([0-9]+)$ ]] && (( BASH_REMATCH[1] == 3 && BASH_REMATCH[2] < 13 )); then
+                imports="$imports,dm_control"
+            fi ;;
         habitat) imports="tensordict,habitat_sim,habitat" ;;
         *) imports="" ;;
     esac
@@ -135,13 +153,37 @@ check_torch=1
 
 passed=0
 failed=0
+skipped=0
+pulled=0
+pulled_ids=()
 pass() { echo "PASS $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
+skip() { echo "SKIP $*"; skipped=$((skipped + 1)); }
+# Removes what this run pulled: the digest ref (repository@sha256:…), the ref as given, and every
+# image id a pull or a per-platform run brought in. An image that was already local is left alone.
+cleanup() {
+    [[ "$pulled" -eq 1 && "$keep_image" -eq 0 ]] || return 0
+    local digest_ref="" removed=()
+    if [[ -n "$digest" ]]; then digest_ref="$repository@$digest"
+    else digest_ref="$(timeout 60 "$docker_bin" image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$image" 2>/dev/null | head -n 1 || true)"; fi
+    local ref
+    for ref in "$digest_ref" "$image"; do
+        [[ -n "$ref" ]] || continue
+        if timeout 120 "$docker_bin" image rm "$ref" >/dev/null 2>&1; then removed+=("$ref"); fi
+    done
+    for ref in "${pulled_ids[@]+"${pulled_ids[@]}"}"; do
+        if timeout 60 "$docker_bin" image inspect "$ref" >/dev/null 2>&1 && timeout 120 "$docker_bin" image rm "$ref" >/dev/null 2>&1; then removed+=("$ref"); fi
+    done
+    if [[ "${#removed[@]}" -gt 0 ]]; then echo "cleanup: removed ${removed[*]} (pulled for this test; --keep-image keeps it)"; fi
+}
 finish() {
-    echo "SUMMARY: $passed passed, $failed failed"
+    cleanup
+    if [[ "$skipped" -gt 0 ]]; then echo "SUMMARY: $passed passed, $failed failed, $skipped skipped"
+    else echo "SUMMARY: $passed passed, $failed failed"; fi
     [[ "$failed" -eq 0 ]] && exit 0
     exit 1
 }
+remember_id() { local id; id="$(timeout 60 "$docker_bin" image inspect --format '{{.Id}}' "$1" 2>/dev/null || true)"; [[ -n "$id" ]] && pulled_ids+=("$id"); return 0; }
 
 # Every docker call runs under `timeout`; exit 124 means it was cut off.
 dock() { timeout --kill-after=15 "$timeout_s" "$docker_bin" "$@"; }
@@ -161,6 +203,8 @@ if [[ "$status" -ne 0 ]]; then
         else fail "pull: cannot pull $image: $(tail -n 1 <<< "$pull_output")"; fi
         finish
     fi
+    pulled=1
+    remember_id "$image"
 fi
 uncompressed_bytes="$(dock image inspect --format '{{.Size}}' "$image" 2>/dev/null || true)"
 local_platform="$(dock image inspect --format '{{.Os}}/{{.Architecture}}' "$image" 2>/dev/null || true)"
@@ -244,13 +288,50 @@ for module in [m for m in sys.argv[1].split(",") if m]:
         out("import_ok", module)
     except Exception as e:
         out("import_fail", "%s: %s: %s" % (module, type(e).__name__, e))
+import shutil, subprocess
+uv = shutil.which("uv")
+if uv is None:
+    out("pip_check_error", "uv is not on PATH in the image")
+else:
+    try:
+        res = subprocess.run([uv, "pip", "check", "--python", sys.executable], capture_output=True, text=True, timeout=300)
+        out("pip_check_status", res.returncode)
+        for line in (res.stdout + res.stderr).splitlines():
+            if line.strip():
+                out("pip_check_line", line.strip())
+    except Exception as e:
+        out("pip_check_error", "uv pip check did not run: %s: %s" % (type(e).__name__, e))
+if len(sys.argv) > 4 and sys.argv[4] == "1":
+    import ctypes, os
+    # The paths can be moved only for the script's own tests (which run the probe on the host).
+    out("egl_vendor_file", os.path.exists(os.environ.get("MLCI_EGL_VENDOR_FILE", "/usr/share/glvnd/egl_vendor.d/10_nvidia.json")))
+    try:
+        egl = ctypes.CDLL(os.environ.get("MLCI_EGL_LIBRARY", "libEGL.so.1"))
+        out("egl_loaded", True)
+        if sys.argv[3] == "1":
+            egl.eglGetDisplay.restype = ctypes.c_void_p
+            egl.eglGetDisplay.argtypes = [ctypes.c_void_p]
+            egl.eglInitialize.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int)]
+            egl.eglQueryString.restype = ctypes.c_char_p
+            egl.eglQueryString.argtypes = [ctypes.c_void_p, ctypes.c_int]
+            display = egl.eglGetDisplay(None)  # EGL_DEFAULT_DISPLAY, no X server
+            major, minor = ctypes.c_int(), ctypes.c_int()
+            if display and egl.eglInitialize(display, ctypes.byref(major), ctypes.byref(minor)):
+                vendor = egl.eglQueryString(display, 0x3053)  # EGL_VENDOR
+                out("egl_display", "EGL %d.%d, vendor %s" % (major.value, minor.value, (vendor or b"?").decode()))
+            else:
+                out("egl_display_error", "eglInitialize failed on the default display")
+    except Exception as e:
+        out("egl_error", "%s: %s" % (type(e).__name__, e))
 PY
 
 container="mlci-smoke-$$-$RANDOM"
 run_args=(run --rm --name "$container")
 [[ "$gpu" -eq 1 ]] && run_args+=(--gpus all)
 probe_status=0
-probe_output="$(dock "${run_args[@]}" "$image" python -c "$probe" "$imports" "$check_torch" "$gpu" 2>&1)" || probe_status=$?
+egl_check=0
+[[ "$family" == "habitat" ]] && egl_check=1
+probe_output="$(dock "${run_args[@]}" "$image" python -c "$probe" "$imports" "$check_torch" "$gpu" "$egl_check" 2>&1)" || probe_status=$?
 if timed_out "$probe_status"; then
     timeout 60 "$docker_bin" rm -f "$container" >/dev/null 2>&1 || true   # the client was killed, not the container
     fail "probe: docker run timed out after ${timeout_s}s"
@@ -259,6 +340,7 @@ fi
 
 declare -A facts=()
 import_lines=()
+pip_check_lines=()
 while IFS= read -r line; do
     [[ "$line" == MLCI_PROBE\ * ]] || continue
     kv="${line#MLCI_PROBE }"
@@ -266,6 +348,7 @@ while IFS= read -r line; do
     value="${kv#*=}"
     case "$key" in
         import_ok|import_fail) import_lines+=("$key=$value") ;;
+        pip_check_line) pip_check_lines+=("$value") ;;
         *) facts[$key]="$value" ;;
     esac
 done <<< "$probe_output"
@@ -322,11 +405,13 @@ if [[ "$check_torch" -eq 1 ]]; then
             fi
         fi
         tc="${facts[torch_cuda]:-None}"
-        if [[ -n "$cuda_expected" ]]; then
+        if [[ -z "$cuda_expected" && " nightly stable habitat " == *" $family "* ]]; then
+            fail "cuda: torch.version.cuda=$tc, but no cudaX.Y in the image name and no --cuda X.Y (a GPU family's cell must be known; --cuda none for a CPU cell)"
+        elif [[ -n "$cuda_expected" && "$cuda_expected" != none ]]; then
             tc_major_minor="$(cut -d. -f1,2 <<< "$tc")"
             if [[ "$tc_major_minor" == "$cuda_expected" ]]; then pass "cuda: torch.version.cuda=$tc (expected $cuda_expected)"
             else fail "cuda: torch.version.cuda=$tc (expected $cuda_expected)"; fi
-        elif [[ "$family" == "cpu" ]]; then
+        elif [[ "$family" == "cpu" || "$cuda_expected" == none ]]; then
             if [[ "$tc" == "None" ]]; then pass "cuda: CPU-only torch (torch.version.cuda=None)"
             else fail "cuda: torch.version.cuda=$tc in a CPU image (expected a CPU-only build)"; fi
         fi
@@ -354,5 +439,67 @@ for module in "${wanted[@]+"${wanted[@]}"}"; do
     if [[ "$result" == "ok" ]]; then pass "import $module"
     else fail "import ${result:-$module: no result from the probe}"; fi
 done
+
+# uv pip check: every installed distribution's requirements are met. habitat installs habitat-sim
+# and habitat-lab with --no-deps over the parent's numpy and pillow (docs/catalog.md, "habitat and
+# the torch environment"): their own pins are the deliberate exceptions.
+if [[ -n "${facts[pip_check_error]:-}" ]]; then
+    fail "pip check: ${facts[pip_check_error]}"
+elif [[ -z "${facts[pip_check_status]:-}" ]]; then
+    fail "pip check: no result from the probe"
+else
+    broken=()
+    allowed=0
+    for entry in "${pip_check_lines[@]+"${pip_check_lines[@]}"}"; do
+        # uv prints a summary ("Checked N packages …", "Found N incompatibilities") and one line per problem.
+        [[ "$entry" =~ ^(Checked|Found|All installed|Resolved|Using) ]] && continue
+        if [[ "$family" == "habitat" && "$entry" =~ (habitat-sim|habitat_sim|habitat-lab|habitat_lab) ]]; then allowed=$((allowed + 1)); continue; fi
+        broken+=("$entry")
+    done
+    if [[ "${#broken[@]}" -eq 0 && ( "${facts[pip_check_status]}" == "0" || "$allowed" -gt 0 ) ]]; then
+        if [[ "$allowed" -gt 0 ]]; then pass "pip check: uv pip check finds no broken requirement besides $allowed deliberate habitat-sim/habitat-lab override(s)"
+        else pass "pip check: uv pip check finds no broken requirement"; fi
+    else
+        fail "pip check: uv pip check (exit ${facts[pip_check_status]}): ${broken[*]:-see the image}"
+    fi
+fi
+
+# habitat: headless EGL (habitat-sim renders through EGL without a display).
+if [[ "$egl_check" -eq 1 ]]; then
+    if [[ "${facts[egl_loaded]:-}" != "True" ]]; then fail "egl: libEGL.so.1 does not load: ${facts[egl_error]:-no result from the probe}"
+    elif [[ "${facts[egl_vendor_file]:-}" != "True" ]]; then fail "egl: /usr/share/glvnd/egl_vendor.d/10_nvidia.json is missing (the NVIDIA EGL vendor file of the base image)"
+    elif [[ "$gpu" -eq 1 ]]; then
+        if [[ -n "${facts[egl_display]:-}" ]]; then pass "egl: headless display initialized (${facts[egl_display]})"
+        else fail "egl: ${facts[egl_display_error]:-no display} with --gpus all (NVIDIA_DRIVER_CAPABILITIES must include graphics)"; fi
+    else
+        pass "egl: libEGL.so.1 loads and the NVIDIA vendor file is present (display initialization needs --gpu)"
+    fi
+fi
+
+# Other platforms of an index (linux/arm64 beside a linux/amd64 host) run the same probe under QEMU.
+while read -r platform _; do
+    [[ -n "$platform" && "$platform" != "$local_platform" && -n "$local_platform" ]] || continue
+    arch="${platform#*/}"; arch="${arch%%/*}"
+    case "$arch" in arm64) qemu=aarch64 ;; amd64) qemu=x86_64 ;; *) qemu="$arch" ;; esac
+    handler="$binfmt_dir/qemu-$qemu"
+    if [[ ! -r "$handler" ]] || ! head -n 1 "$handler" | grep -qx enabled; then
+        skip "$platform probe: no QEMU binfmt handler for $qemu on this host ($handler); register one (docker/setup-qemu-action, or docker run --privileged tonistiigi/binfmt --install $arch) to run it"
+        continue
+    fi
+    status=0
+    out="$(dock pull --platform "$platform" "$image" 2>&1)" || status=$?
+    if [[ "$status" -ne 0 ]]; then fail "$platform probe: cannot pull the $platform image: $(tail -n 1 <<< "$out")"; continue; fi
+    pulled=1
+    remember_id "$image"
+    status=0
+    out="$(dock run --rm --platform "$platform" "$image" python -c "$probe" "$imports" "$check_torch" 0 0 2>&1)" || status=$?
+    py="$(sed -n 's/^MLCI_PROBE python_version=//p' <<< "$out" | head -n 1)"
+    tv="$(sed -n 's/^MLCI_PROBE torch_version=//p' <<< "$out" | head -n 1)"
+    bad="$(sed -n 's/^MLCI_PROBE import_fail=//p; s/^MLCI_PROBE torch_error=/torch: /p' <<< "$out" | head -n 3 | tr '\n' ';')"
+    if [[ -z "$py" ]]; then fail "$platform probe: python did not run under QEMU (exit $status): $(tail -n 2 <<< "$out" | tr '\n' ' ')"
+    elif [[ -n "$python_expected" && "$py" != "$python_expected" ]]; then fail "$platform probe: python $py (expected $python_expected)"
+    elif [[ -n "$bad" ]]; then fail "$platform probe: $bad"
+    else pass "$platform probe (QEMU): python $py${tv:+, torch $tv}, imports ${imports:-none} load"; fi
+done <<< "$platform_sizes"
 
 finish

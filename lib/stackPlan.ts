@@ -15,6 +15,7 @@ import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "
 import { retentionConfigChecks } from "./registry/lifecyclePolicy";
 import { registryProblems } from "./registry/documents";
 import { builderConfigChecks } from "./images/buildPlan";
+import { baseImageConfigChecks, matrixConfigChecks } from "./images/matrixChecks";
 import { scanGateProblems } from "./registry/scanGate";
 
 /** A validated stack: its config and its images, parents first. */
@@ -23,8 +24,12 @@ export interface StackPlan {
     images: TaggedImage[];
 }
 
-/** Cross-key checks contributed by the registry and access modules. */
+/** Checks whose problems make the others meaningless: the build matrix (lib/images/matrixChecks.ts). */
+export const GATE_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [matrixConfigChecks];
+
+/** Cross-key checks contributed by the images, registry, access, GitHub and build modules. */
 export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [
+    baseImageConfigChecks,
     retentionConfigChecks,
     accessConfigChecks,
     githubConfigProblems,
@@ -47,7 +52,7 @@ export interface PlanOptions extends Omit<ParseOptions, "extraChecks"> {
 export async function planStack(raw: RawConfig, opts: PlanOptions): Promise<StackPlan> {
     // The allowlist's expiry dates are checked against the same clock as the default rebuild epoch.
     const today = opts.now ?? new Date();
-    const config = parseStackConfig(raw, { ...opts, extraChecks: [...STACK_CHECKS, (c) => scanGateProblems(c.promotion, today)] });
+    const config = parseStackConfig(raw, { ...opts, gateChecks: GATE_CHECKS, extraChecks: [...STACK_CHECKS, (c) => scanGateProblems(c.promotion, today)] });
     const nodes = expandImageGraph(config);
     const cache = opts.useHashCache === false ? undefined : new FileHashCache(opts.hashCachePath ?? defaultHashCachePath(opts.projectRoot), undefined, opts.onHashCacheError);
     const images = await tagImages(nodes, config.rebuildEpoch, { cache });

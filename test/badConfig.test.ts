@@ -212,8 +212,8 @@ const cases: BadCase[] = [
         problems: [
             {
                 path: "families.x.dockerfile",
-                message: 'test/fixtures-docker/excluded/Dockerfile:5 COPY "NOTES.md" matches no file the build context "test/fixtures-docker/excluded" sends (missing, or excluded by .dockerignore)',
-                fix: "add the file to test/fixtures-docker/excluded/ or stop excluding it in .dockerignore",
+                message: 'test/fixtures-docker/excluded/Dockerfile:5 COPY "NOTES.md" matches no file the build context "test/fixtures-docker/excluded" sends (missing, or excluded by .dockerignore): test/fixtures-docker/excluded/NOTES.md is excluded by test/fixtures-docker/excluded/.dockerignore:2 "*.md"',
+                fix: 'remove or narrow line 2 of test/fixtures-docker/excluded/.dockerignore, or re-include the file after it with "!NOTES.md"',
             },
         ],
     },

@@ -71,7 +71,7 @@ describe("ci-images publish (registry model, fake builder)", () => {
         }
         assert.deepEqual(builder.smoked.map((s) => s.ref), done.map((d) => d.ref), "every build is smoke-tested by digest");
         const nightly = builder.smoked.find((s) => s.ref.includes("/nightly:"))!;
-        assert.deepEqual(nightly.args, ["--size-budget-gb", "10", "--rebuild-epoch", "2026-11-22"], "the program's smoke-test flags (lib/images/smokeTest.ts)");
+        assert.deepEqual(nightly.args, ["--python", "3.10", "--cuda", "12.4", "--size-budget-gb", "10", "--rebuild-epoch", "2026-11-22"], "the program's smoke-test flags (lib/images/smokeTest.ts)");
     });
 
     it("a second run builds nothing and answers the same refs", async () => {

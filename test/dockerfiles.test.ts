@@ -15,9 +15,12 @@ const dockerDir = path.join(root, "docker");
 
 /** Build args the program passes per family, derived from the prod and dev stacks' real image graphs. */
 const PASSED_ARGS: Record<string, { args: string[]; isChild: boolean }> = {};
+/** Each family's build args per image of every stack (COPY sources are expanded with them). */
+const IMAGE_ARGS: Record<string, Array<{ image: string; args: Record<string, string> }>> = {};
 for (const stack of ["prod", "dev", "local"]) {
     const config = parseStackConfig(readStackConfigFile(root, stack), { projectRoot: root, env: {} });
     for (const node of expandImageGraph(config)) {
+        (IMAGE_ARGS[node.family] ??= []).push({ image: `${stack}/${node.name}`, args: node.buildArgs });
         const entry = (PASSED_ARGS[node.family] ??= { args: [], isChild: node.parent !== undefined });
         entry.args = [...new Set([...entry.args, ...passedBuildArgNames(node)])].sort();
     }
@@ -68,7 +71,7 @@ describe("docker/<family>/Dockerfile", () => {
                 const ignorePath = dockerignoreFile(contextDir, path.join(contextDir, "Dockerfile"));
                 assert.ok(ignorePath, `${family} has no .dockerignore`);
                 const sent = listContextFiles(contextDir, path.join(contextDir, "Dockerfile")).map((f) => f.path);
-                assert.deepStrictEqual(checkCopySources(text(), sent), []);
+                for (const { image, args } of IMAGE_ARGS[family]) assert.deepStrictEqual(checkCopySources(text(), sent, args), [], image);
                 const excluded = dockerignoreMatcher(parseDockerignore(fs.readFileSync(ignorePath, "utf8")));
                 for (const junk of ["README.md", "__pycache__/x.cpython-311.pyc", "sub/mod.pyc", ".git/HEAD", ".pytest_cache/v/x", ".uv-cache/x"]) {
                     assert.ok(excluded(junk), `${family}/.dockerignore lets ${junk} into the context`);
@@ -229,10 +232,17 @@ set -euo pipefail
 printf '%s\\n' "$*" >> "$FAKE_DOCKER_LOG"
 case "$1" in
     image)
+        if [[ "$2" == rm ]]; then
+            [[ -e "$FAKE_DOCKER_STATE/pulled" ]] || { echo "Error: No such image: $3" >&2; exit 1; }
+            rm -f "$FAKE_DOCKER_STATE/pulled"; exit 0
+        fi
         if [[ "\${FAKE_DOCKER_NEEDS_PULL:-0}" == 1 && ! -e "$FAKE_DOCKER_STATE/pulled" ]]; then
             echo "Error: No such image: \${@: -1}" >&2; exit 1
         fi
-        if [[ "$*" == *Architecture* ]]; then echo linux/amd64; else echo "$FAKE_DOCKER_SIZE"; fi ;;
+        if [[ "$*" == *Architecture* ]]; then echo linux/amd64
+        elif [[ "$*" == *.Id* ]]; then echo "sha256:$(printf 'f%.0s' {1..64})"
+        elif [[ "$*" == *RepoDigests* ]]; then echo "fake/repo@sha256:$(printf 'b%.0s' {1..64})"
+        else echo "$FAKE_DOCKER_SIZE"; fi ;;
     pull)
         [[ "\${FAKE_DOCKER_PULL_FAILS:-0}" == 1 ]] && { echo "pull access denied" >&2; exit 1; }
         touch "$FAKE_DOCKER_STATE/pulled" ;;
@@ -242,7 +252,7 @@ case "$1" in
     run)
         shift
         while [[ $# -gt 0 ]]; do
-            case "$1" in --rm) shift ;; --gpus|--name) shift 2 ;; *) break ;; esac
+            case "$1" in --rm) shift ;; --gpus|--name|--platform) shift 2 ;; *) break ;; esac
         done
         shift # image
         [[ -n "\${FAKE_DOCKER_RUN_SLEEP:-}" ]] && sleep "$FAKE_DOCKER_RUN_SLEEP"
@@ -251,6 +261,14 @@ case "$1" in
     rm) ;;
     *) echo "fake docker: unexpected $*" >&2; exit 99 ;;
 esac
+`;
+
+/** Fake uv: `uv pip check` answers from FAKE_UV_CHECK (problem lines, exit 1) or reports a clean environment. */
+const FAKE_UV = `#!/usr/bin/env bash
+[[ "$1 $2" == "pip check" ]] || { echo "fake uv: unexpected $*" >&2; exit 99; }
+if [[ -n "\${FAKE_UV_CHECK:-}" ]]; then printf '%b\\n' "$FAKE_UV_CHECK"; echo "Found 1 incompatibility"; exit 1; fi
+echo "Checked 84 packages in 2ms"
+echo "All installed packages are compatible"
 `;
 
 /** `docker manifest inspect -v` output: one object for a manifest, an array for an index. */
@@ -304,6 +322,7 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         fs.mkdirSync(site);
         fs.mkdirSync(path.join(tmp, "state"));
         fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
+        fs.writeFileSync(path.join(bin, "uv"), FAKE_UV, { mode: 0o755 });
         fs.symlinkSync(hostPython, path.join(bin, "python"));
         fs.mkdirSync(path.join(site, "torch"));
         fs.writeFileSync(path.join(site, "torch", "__init__.py"), TORCH_STUB);
@@ -350,7 +369,8 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
             "PASS import tensordict",
             "PASS import mujoco",
             "PASS import xdist",
-            "SUMMARY: 12 passed, 0 failed",
+            "PASS pip check: uv pip check finds no broken requirement",
+            "SUMMARY: 13 passed, 0 failed",
         ]) {
             assert.ok(r.lines.includes(line), `missing "${line}" in:\n${r.stdout}`);
         }
@@ -457,7 +477,8 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         let r = run([nightly()], { FAKE_DOCKER_NEEDS_PULL: "1" });
         assert.strictEqual(r.status, 0, r.stdout);
         assert.ok(r.log.split("\n").includes(`pull ${nightly()}`), r.log);
-        fs.rmSync(path.join(tmp, "state", "pulled"));
+        assert.ok(r.log.split("\n").includes(`image rm 123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-ci/nightly@sha256:${"b".repeat(64)}`), `removed by digest after the test:\n${r.log}`);
+        assert.ok(!fs.existsSync(path.join(tmp, "state", "pulled")), "what the script pulled is gone");
         fs.rmSync(path.join(tmp, "docker.log"));
         r = run([nightly()], { FAKE_DOCKER_NEEDS_PULL: "1", FAKE_DOCKER_PULL_FAILS: "1" });
         assert.strictEqual(r.status, 1);
@@ -474,11 +495,12 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         r = run([`localhost:5000/ml-ci/base:cuda12.4-py${hostPy}-latest`]);
         assert.strictEqual(r.status, 0, r.stdout);
         assert.ok(!r.stdout.includes("torch"), r.stdout);
-        assert.ok(r.lines.includes("SUMMARY: 2 passed, 0 failed"), r.stdout);
+        assert.ok(r.lines.includes("SUMMARY: 3 passed, 0 failed"), r.stdout);
     });
 
     it("single-repository tags (<family>-cudaX.Y-pyX.Y-...) are understood", () => {
-        const r = run([`ghcr.io/pytorch/torchrl-ci:habitat-cuda12.4-py${hostPy}-20250115`]);
+        fs.writeFileSync(path.join(tmp, "10_nvidia.json"), "{}");
+        const r = run([`ghcr.io/pytorch/torchrl-ci:habitat-cuda12.4-py${hostPy}-20250115`], { MLCI_EGL_VENDOR_FILE: path.join(tmp, "10_nvidia.json"), MLCI_EGL_LIBRARY: "libc.so.6" });
         assert.strictEqual(r.status, 0, r.stdout);
         assert.ok(r.stdout.includes(`(family habitat, python ${hostPy}, cuda 12.4)`), r.stdout);
         assert.ok(r.lines.includes("PASS import habitat_sim"), r.stdout);
@@ -524,5 +546,68 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         assert.strictEqual(run([nightly(), "--bogus"]).status, 2);
         assert.strictEqual(run([nightly(), "--rebuild-epoch", "2026-02-30"]).status, 2);
         assert.strictEqual(run([nightly(), "--timeout", "0"]).status, 2);
+    });
+
+    // --- #29: the cell always known, uv pip check, EGL, other platforms under QEMU ---------------
+
+    it("a GPU family's image without cudaX.Y in its name fails the cuda check instead of skipping it (digest refs)", () => {
+        const ref = `123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-ci/nightly@sha256:${"b".repeat(64)}`;
+        let r = run([ref, "--python", hostPy]);
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL cuda: torch.version.cuda=12.4, but no cudaX.Y in the image name and no --cuda X.Y (a GPU family's cell must be known; --cuda none for a CPU cell)"), r.stdout);
+        r = run([ref, "--python", hostPy, "--cuda", "12.4"]);
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes("PASS cuda: torch.version.cuda=12.4 (expected 12.4)"), r.stdout);
+        // A CPU cell of a family named like a GPU one (the program passes --cuda none): a CPU-only torch.
+        r = run([ref, "--python", hostPy, "--cuda", "none"], { FAKE_TORCH_CUDA: "" });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes("PASS cuda: CPU-only torch (torch.version.cuda=None)"), r.stdout);
+    });
+
+    it("dm_control is imported by default below Python 3.13 only (labmaze has no cp313 wheel)", () => {
+        const imports = (py: string) => run([`ml-ci/stable:cuda12.4-py${py}-0123456789ab`]).lines.filter((l) => / import /.test(` ${l}`) && /^(PASS|FAIL) import /.test(l)).map((l) => l.replace(/^(PASS|FAIL) import ([^:]+).*$/, "$2"));
+        assert.ok(imports("3.12").includes("dm_control"));
+        assert.ok(!imports("3.13").includes("dm_control"));
+        assert.ok(imports("3.13").includes("mujoco"));
+    });
+
+    it("uv pip check: a broken requirement fails; habitat's deliberate habitat-sim/habitat-lab pins do not", () => {
+        let r = run([nightly()], { FAKE_UV_CHECK: "The package `torchvision` requires `torch==2.7.0`, but `2.6.0` is installed" });
+        assert.strictEqual(r.status, 1);
+        assert.ok(r.lines.includes("FAIL pip check: uv pip check (exit 1): The package `torchvision` requires `torch==2.7.0`, but `2.6.0` is installed"), r.stdout);
+        fs.writeFileSync(path.join(tmp, "10_nvidia.json"), "{}");
+        const habitat = `ghcr.io/pytorch/torchrl-ci:habitat-cuda12.4-py${hostPy}-20250115`;
+        const egl = { MLCI_EGL_VENDOR_FILE: path.join(tmp, "10_nvidia.json"), MLCI_EGL_LIBRARY: "libc.so.6" };
+        r = run([habitat], { ...egl, FAKE_UV_CHECK: "The package `habitat-sim` requires `pillow==10.4.0`, but `13.0.0` is installed\\nThe package `habitat-lab` requires `numpy==1.26.4`, but `2.3.5` is installed" });
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes("PASS pip check: uv pip check finds no broken requirement besides 2 deliberate habitat-sim/habitat-lab override(s)"), r.stdout);
+        assert.ok(r.lines.includes("PASS egl: libEGL.so.1 loads and the NVIDIA vendor file is present (display initialization needs --gpu)"), r.stdout);
+        r = run([habitat], { ...egl, MLCI_EGL_VENDOR_FILE: path.join(tmp, "absent.json") });
+        assert.ok(r.lines.includes("FAIL egl: /usr/share/glvnd/egl_vendor.d/10_nvidia.json is missing (the NVIDIA EGL vendor file of the base image)"), r.stdout);
+    });
+
+    it("the arm64 half of an index runs under QEMU when a binfmt handler is registered, and is skipped with a line otherwise", () => {
+        const index = verboseManifest(
+            [
+                { os: "linux", architecture: "amd64", config: 0, layers: [1_000_000_000] },
+                { os: "linux", architecture: "arm64", config: 0, layers: [1_000_000_000] },
+            ],
+            true,
+        );
+        const image = `localhost:5000/ml-ci/cpu:py${hostPy}-0123456789ab`;
+        const env = { FAKE_DOCKER_MANIFEST: index, FAKE_TORCH_VERSION: "2.15.0+cpu", FAKE_TORCH_CUDA: "", MLCI_BINFMT_DIR: path.join(tmp, "binfmt") };
+        let r = run([image], env);
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.lines.includes(`SKIP linux/arm64 probe: no QEMU binfmt handler for aarch64 on this host (${path.join(tmp, "binfmt", "qemu-aarch64")}); register one (docker/setup-qemu-action, or docker run --privileged tonistiigi/binfmt --install arm64) to run it`), r.stdout);
+        assert.ok(r.lines.some((l) => /^SUMMARY: \d+ passed, 0 failed, 1 skipped$/.test(l)), r.stdout);
+        assert.ok(!/--platform/.test(r.log), "nothing run for arm64 without QEMU");
+        fs.mkdirSync(path.join(tmp, "binfmt"));
+        fs.writeFileSync(path.join(tmp, "binfmt", "qemu-aarch64"), "enabled\ninterpreter /usr/bin/qemu-aarch64\n");
+        fs.rmSync(path.join(tmp, "docker.log"));
+        r = run([image], env);
+        assert.strictEqual(r.status, 0, r.stdout);
+        assert.ok(r.log.split("\n").includes(`pull --platform linux/arm64 ${image}`), r.log);
+        assert.ok(r.log.split("\n").some((l) => l.startsWith(`run --rm --platform linux/arm64 ${image} python -c`)), r.log);
+        assert.ok(r.lines.includes(`PASS linux/arm64 probe (QEMU): python ${hostPy}, torch 2.15.0+cpu, imports torchvision,tensordict,gymnasium,mujoco,pytest,xdist,hydra${Number(hostPy.split(".")[1]) < 13 ? ",dm_control" : ""} load`), r.stdout);
     });
 });

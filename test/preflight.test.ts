@@ -176,13 +176,15 @@ describe("preflight: what a cell requires", () => {
 
     it("the real root Dockerfiles name their upstream base images (BASE_REGISTRY dropped)", () => {
         const base = fs.readFileSync(path.join(root, "docker/base/Dockerfile"), "utf8");
-        assert.deepStrictEqual(baseImageRequirement(base, { CUDA_VERSION: "13.2.1", CUDNN_VARIANT: "cudnn", PYTHON_VERSION: "3.12", UBUNTU_VERSION: "24.04" }), {
+        const D = `sha256:${"d".repeat(64)}`;
+        assert.deepStrictEqual(baseImageRequirement(base, { CUDA_VERSION: "13.2.1", CUDNN_VARIANT: "cudnn", PYTHON_VERSION: "3.12", UPSTREAM_IMAGE: `nvidia/cuda:13.2.1-devel-ubuntu24.04@${D}` }), {
             repository: "nvidia/cuda",
-            tag: "13.2.1-cudnn-devel-ubuntu24.04",
+            tag: "13.2.1-devel-ubuntu24.04",
+            digest: D,
         });
         const cpu = fs.readFileSync(path.join(root, "docker/cpu/Dockerfile"), "utf8");
-        assert.deepStrictEqual(baseImageRequirement(cpu, { PYTHON_VERSION: "3.13", TORCH_VERSION: "2.15.0" }), { repository: "library/python", tag: "3.13-slim-bookworm" });
-        assert.strictEqual(baseImageRequirement(base, { CUDNN_VARIANT: "cudnn" }), undefined, "CUDA_VERSION has no value");
+        assert.deepStrictEqual(baseImageRequirement(cpu, { PYTHON_VERSION: "3.13", TORCH_VERSION: "2.15.0", UPSTREAM_IMAGE: `library/python:3.13-slim-bookworm@${D}` }), { repository: "library/python", tag: "3.13-slim-bookworm", digest: D });
+        assert.strictEqual(baseImageRequirement(base, { CUDA_VERSION: "13.2.1" }), undefined, "UPSTREAM_IMAGE has no value");
         assert.deepStrictEqual(baseImageRequirement("FROM python:3.12-slim\n", {}), { repository: "library/python", tag: "3.12-slim" });
         assert.deepStrictEqual(baseImageRequirement("FROM ghcr.io/org/img:1.0 AS x\n", {}), { repository: "org/img", tag: "1.0" });
     });

@@ -16,7 +16,14 @@ export interface FixtureRequest {
 export interface FixtureResponse {
     status: number;
     headers: Record<string, string>;
-    body: string;
+    body: string | Buffer;
+}
+
+/** A file of a project on the fixture Python index; an sdist may carry its pyproject.toml. */
+export interface FixturePackageFile {
+    filename: string;
+    /** pyproject.toml text packed into the sdist (sdists only). */
+    pyproject?: string;
 }
 
 export interface Fixture {
@@ -26,9 +33,17 @@ export interface Fixture {
     tags: string[];
     /** Every request seen, in order. */
     log: FixtureRequest[];
+    /** The digest each `repository:tag` points at now. @default {@link FIXTURE_BASE_DIGEST} for every tag */
+    digests?: Record<string, string>;
+    /** Digests the registry still holds that no tag points at any more (after a re-push). */
+    oldDigests?: string[];
+    /** Python index (PEP 691 JSON under /simple/<name>/): normalized project name → files. */
+    packages?: Record<string, FixturePackageFile[]>;
 }
 
 export const REGISTRY_SERVICE = "registry.fixture";
+/** The digest the fixture registry serves for a tag unless `digests` says otherwise. */
+export const FIXTURE_BASE_DIGEST = `sha256:${"a".repeat(64)}`;
 
 /** Serves one request; `origin` (e.g. `http://127.0.0.1:4321`) goes into the token realm. */
 export function handle(fixture: Fixture, origin: string, req: FixtureRequest): FixtureResponse {
@@ -40,6 +55,21 @@ export function handle(fixture: Fixture, origin: string, req: FixtureRequest): F
         if (files === undefined) return { status: 404, headers: {}, body: "not found" };
         const links = files.map((f) => `<a href="/whl/${encodeURIComponent(f).replace(/%2F/g, "/")}#sha256=${"0".repeat(64)}">${f}</a><br/>`).join("\n");
         return { status: 200, headers: { "content-type": "text/html" }, body: `<!DOCTYPE html><html><body><h1>Links for torch</h1>\n${links}\n</body></html>` };
+    }
+    const project = url.pathname.match(/^\/simple\/([^/]+)\/$/);
+    if (project && req.method === "GET") {
+        const files = fixture.packages?.[project[1]];
+        if (files === undefined) return { status: 404, headers: {}, body: "not found" };
+        if (!(req.headers.accept ?? "").includes("application/vnd.pypi.simple.v1+json")) return { status: 406, headers: {}, body: "PEP 691 JSON only" };
+        const body = { meta: { "api-version": "1.1" }, name: project[1], files: files.map((f) => ({ filename: f.filename, url: `../../files/${encodeURIComponent(f.filename)}`, hashes: { sha256: "0".repeat(64) } })) };
+        return { status: 200, headers: { "content-type": "application/vnd.pypi.simple.v1+json" }, body: JSON.stringify(body) };
+    }
+    const download = url.pathname.match(/^\/files\/([^/]+)$/);
+    if (download && req.method === "GET") {
+        const filename = decodeURIComponent(download[1]);
+        const file = Object.values(fixture.packages ?? {}).flat().find((f) => f.filename === filename);
+        if (!file) return { status: 404, headers: {}, body: "not found" };
+        return { status: 200, headers: { "content-type": "application/octet-stream" }, body: file.filename.endsWith(".tar.gz") ? sdistArchive(file.filename, file.pyproject) : Buffer.alloc(0) };
     }
     if (url.pathname === "/token" && req.method === "GET") {
         const scope = url.searchParams.get("scope") ?? "";
@@ -57,8 +87,12 @@ export function handle(fixture: Fixture, origin: string, req: FixtureRequest): F
                 body: JSON.stringify({ errors: [{ code: "UNAUTHORIZED" }] }),
             };
         }
-        if (!fixture.tags.includes(`${repository}:${tag}`)) return { status: 404, headers: {}, body: JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }) };
-        return { status: 200, headers: { "content-type": "application/vnd.oci.image.index.v1+json", "docker-content-digest": `sha256:${"a".repeat(64)}` }, body: "" };
+        const digestOf = (t: string) => fixture.digests?.[`${repository}:${t}`] ?? FIXTURE_BASE_DIGEST;
+        const known = tag.startsWith("sha256:")
+            ? fixture.tags.some((t) => t.startsWith(`${repository}:`) && digestOf(t.slice(repository.length + 1)) === tag) || (fixture.oldDigests ?? []).includes(tag)
+            : fixture.tags.includes(`${repository}:${tag}`);
+        if (!known) return { status: 404, headers: {}, body: JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }) };
+        return { status: 200, headers: { "content-type": "application/vnd.oci.image.index.v1+json", "docker-content-digest": tag.startsWith("sha256:") ? tag : digestOf(tag) }, body: "" };
     }
     return { status: 404, headers: {}, body: "not found" };
 }
@@ -76,7 +110,13 @@ export function fixtureFetch(fixture: Fixture, origin: string): PreflightFetch {
         for (const [k, v] of Object.entries(init?.headers ?? {})) headers[k.toLowerCase()] = v;
         const res = handle(fixture, origin, { method: init?.method ?? "GET", path: u.pathname + u.search, headers });
         const lower = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), v]));
-        return { status: res.status, headers: { get: (name: string) => lower[name.toLowerCase()] ?? null }, text: async () => (init?.method === "HEAD" ? "" : res.body) };
+        const bytes = Buffer.isBuffer(res.body) ? res.body : Buffer.from(res.body);
+        return {
+            status: res.status,
+            headers: { get: (name: string) => lower[name.toLowerCase()] ?? null },
+            text: async () => (init?.method === "HEAD" ? "" : bytes.toString("utf8")),
+            arrayBuffer: async () => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+        };
     };
 }
 
@@ -127,8 +167,16 @@ export function completeFixture(): Fixture {
             cu132: torchWheels("2.15.0+cu132", py),
             cpu: [...torchWheels("2.15.0+cpu", py, ["x86_64"]), ...torchWheels("2.15.0", py, ["aarch64"])],
         },
-        tags: ["nvidia/cuda:13.0.2-cudnn-devel-ubuntu24.04", "nvidia/cuda:13.2.1-cudnn-devel-ubuntu24.04", "library/python:3.12-slim-bookworm", "library/python:3.13-slim-bookworm"],
+        tags: [
+            "nvidia/cuda:13.0.2-cudnn-devel-ubuntu24.04",
+            "nvidia/cuda:13.2.1-cudnn-devel-ubuntu24.04",
+            "nvidia/cuda:13.0.2-devel-ubuntu24.04",
+            "nvidia/cuda:13.2.1-devel-ubuntu24.04",
+            "library/python:3.12-slim-bookworm",
+            "library/python:3.13-slim-bookworm",
+        ],
         log: [],
+        packages: lockIndexPackages(require("path").resolve(__dirname, "..")),
     };
 }
 
@@ -152,4 +200,81 @@ export async function serveFixture(current: () => Fixture): Promise<{ origin: st
             await new Promise<void>((resolve) => server.close(() => resolve()));
         },
     };
+}
+
+/** A .tar.gz sdist with `<name-version>/PKG-INFO` and, when given, `<name-version>/pyproject.toml` (ustar headers). */
+export function sdistArchive(filename: string, pyproject?: string): Buffer {
+    const { gzipSync } = require("zlib") as typeof import("zlib");
+    const top = filename.replace(/\.tar\.gz$/, "");
+    const entry = (name: string, text: string) => {
+        const body = Buffer.from(text);
+        const header = Buffer.alloc(512);
+        header.write(name, 0, 100);
+        header.write("0000644\0", 100);
+        header.write("0000000\0", 108);
+        header.write("0000000\0", 116);
+        header.write(body.length.toString(8).padStart(11, "0") + "\0", 124);
+        header.write("00000000000\0", 136);
+        header.write("0", 156);
+        header.write("ustar\0", 257);
+        header.write("00", 263);
+        header.write("        ", 148);
+        let sum = 0;
+        for (const b of header) sum += b;
+        header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148);
+        return Buffer.concat([header, body, Buffer.alloc((512 - (body.length % 512)) % 512)]);
+    };
+    const parts = [entry(`${top}/PKG-INFO`, `Metadata-Version: 2.1\nName: ${top}\n`)];
+    if (pyproject !== undefined) parts.push(entry(`${top}/pyproject.toml`, pyproject));
+    return gzipSync(Buffer.concat([...parts, Buffer.alloc(1024)]));
+}
+
+/** labmaze 1.0.6 as PyPI has it: wheels for cp37 to cp312 (manylinux 2_17/2014 x86_64 and aarch64) and an sdist without pyproject.toml. */
+export function labmazeFiles(): FixturePackageFile[] {
+    const wheels = ["37", "38", "39", "310", "311", "312"].flatMap((v) =>
+        ["x86_64", "aarch64"].map((arch) => ({ filename: `labmaze-1.0.6-cp${v}-cp${v}-manylinux_2_17_${arch}.manylinux2014_${arch}.whl` })),
+    );
+    return [...wheels, { filename: "labmaze-1.0.6.tar.gz" }];
+}
+
+/**
+ * A Python index serving every pin of the project's lock files as a `py3-none-any` wheel, except
+ * labmaze (its real wheel set, {@link labmazeFiles}): what the full-lock preflight asks for.
+ */
+export function lockIndexPackages(projectRoot: string): Record<string, FixturePackageFile[]> {
+    const fs = require("fs") as typeof import("fs");
+    const path = require("path") as typeof import("path");
+    const packages: Record<string, FixturePackageFile[]> = {};
+    for (const family of fs.readdirSync(path.join(projectRoot, "docker"))) {
+        const dir = path.join(projectRoot, "docker", family);
+        if (!fs.statSync(dir).isDirectory()) continue;
+        for (const file of fs.readdirSync(dir).filter((f) => /^requirements-py.*\.lock$/.test(f))) {
+            for (const raw of fs.readFileSync(path.join(dir, file), "utf8").split("\n")) {
+                const m = raw.replace(/#.*/, "").split(";")[0].trim().match(/^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==(\S+)$/);
+                if (!m) continue;
+                const name = m[1].toLowerCase().replace(/[-_.]+/g, "-");
+                const wheel = `${name.replace(/-/g, "_")}-${m[2]}-py3-none-any.whl`;
+                const files = (packages[name] ??= []);
+                if (!files.some((f) => f.filename === wheel)) files.push({ filename: wheel });
+            }
+        }
+    }
+    packages.labmaze = labmazeFiles();
+    return packages;
+}
+
+/**
+ * A copy of the project's stack files and docker/ contexts in a temp dir whose pinned base images
+ * (placeholders in the shipped stacks) carry the digest the fixture registry serves.
+ */
+export function projectCopyPinnedToFixture(projectRoot: string, digest: string = FIXTURE_BASE_DIGEST): string {
+    const fs = require("fs") as typeof import("fs");
+    const os = require("os") as typeof import("os");
+    const path = require("path") as typeof import("path");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-pinned-"));
+    for (const f of fs.readdirSync(projectRoot).filter((f) => /^Pulumi(\.[^.]+)?\.yaml$/.test(f))) {
+        fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(projectRoot, f), "utf8").replace(/@sha256:0{64}/g, `@${digest}`));
+    }
+    fs.cpSync(path.join(projectRoot, "docker"), path.join(dir, "docker"), { recursive: true });
+    return dir;
 }

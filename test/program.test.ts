@@ -133,7 +133,8 @@ describe("program: image builds (dev stack)", function () {
             // Pinned torch (stable, cpu) is checked by version; the date-rebuilt family (nightly) by freshness.
             const pinned = img.buildArgs.TORCH_VERSION ? ` --torch-version ${img.buildArgs.TORCH_VERSION}` : "";
             const fresh = img.family === "nightly" ? ` --rebuild-epoch ${run.outputs.rebuildEpoch}` : "";
-            assert.equal(smoke.inputs.create, `sh scripts/with-registry-auth.sh bash docker/test_image.sh ${ref} --size-budget-gb 10${img.smokeImports.length ? ` --imports ${img.smokeImports.join(",")}` : ""}${pinned}${fresh}`);
+            const cell = ` --python ${img.cell.python} --cuda ${img.cell.cuda ? img.cell.cuda.split(".").slice(0, 2).join(".") : "none"}`;
+            assert.equal(smoke.inputs.create, `sh scripts/with-registry-auth.sh bash docker/test_image.sh ${ref}${cell} --size-budget-gb 10${img.smokeImports.length ? ` --imports ${img.smokeImports.join(",")}` : ""}${pinned}${fresh}`);
             assert.equal(smoke.inputs.dir, undefined, "the provider's cwd is the project root");
             assert.equal(smoke.inputs.update, "true", "a rotated token alone reruns nothing");
             // The engine stores the environment map as a secret once a value in it is one.

@@ -13,7 +13,7 @@ import { readStackConfigFile } from "../lib/stackPlan";
 
 const ROOT = path.resolve(__dirname, "..");
 export const WORKFLOW_DIR = path.join(ROOT, ".github", "workflows");
-const WORKFLOWS = ["test.yml", "preview.yml", "weekly-rebuild.yml", "pr-images.yml", "consumer-example.yml"];
+const WORKFLOWS = ["test.yml", "preview.yml", "weekly-rebuild.yml", "pr-images.yml", "consumer-example.yml", "lock-refresh.yml", "digest-bump.yml"];
 const IMAGE_SUMMARY = path.join(ROOT, ".github", "scripts", "image-summary.js");
 
 /**

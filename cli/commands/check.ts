@@ -11,6 +11,7 @@ import type { StackConfig } from "../../lib/config/schema";
 import { lintDockerfile } from "../../lib/images/dockerfileRules";
 import { passedBuildArgNames, TaggedImage } from "../../lib/images/graph";
 import { formatPreflightProblems, preflight, PreflightProblem } from "../../lib/images/preflight";
+import { lockPreflight, SourceBuildNote } from "../../lib/images/lockPreflight";
 import type { FetchLike } from "../../lib/registry/registryHttp";
 import type { CommandContext } from "../context";
 import { storageCheckProblems } from "./storage";
@@ -30,21 +31,51 @@ export function dockerfileProblems(root: string, images: TaggedImage[]): string[
     return problems;
 }
 
+/** The lock file each image installs: `requirements-py<X.Y>.lock` of its build context, when present. */
+export function imageLocks(root: string, images: TaggedImage[]): Record<string, { path: string; text: string }> {
+    const locks: Record<string, { path: string; text: string }> = {};
+    for (const image of images) {
+        const rel = path.posix.join(image.context, `requirements-py${image.cell.python}.lock`);
+        const abs = path.join(root, rel);
+        if (fs.existsSync(abs)) locks[image.name] = { path: rel, text: fs.readFileSync(abs, "utf8") };
+    }
+    return locks;
+}
+
+/** What `check --online` found. */
+export interface OnlineResult {
+    problems: PreflightProblem[];
+    sourceBuilds: SourceBuildNote[];
+    /** Lock pins checked (image × platform × pin). */
+    pinsChecked: number;
+    /** What does not fail the check: pinned base tags that now point elsewhere. */
+    notes: PreflightProblem[];
+}
+
 /**
- * `check --online`: the preflight of lib/images/preflight.ts against the real wheel index and base
- * registry (or MLCI_PYTORCH_INDEX_URL / MLCI_BASE_REGISTRY_URL), each request bounded by a time-out.
+ * `check --online`: the preflight of lib/images/preflight.ts (torch wheels, base images) and the
+ * full-lock preflight of lib/images/lockPreflight.ts (every pin of every cell's lock, per platform)
+ * against the real indexes and registry, or MLCI_PYTORCH_INDEX_URL / MLCI_PYTHON_INDEX_URL /
+ * MLCI_BASE_REGISTRY_URL; each request bounded by a time-out.
  */
-export async function onlinePreflight(root: string, images: TaggedImage[], env: NodeJS.ProcessEnv, fetchImpl: FetchLike = (u, i) => fetch(u, i as RequestInit)): Promise<PreflightProblem[]> {
+export async function onlinePreflight(root: string, images: TaggedImage[], env: NodeJS.ProcessEnv, fetchImpl: FetchLike = (u, i) => fetch(u, i as RequestInit)): Promise<OnlineResult> {
     const dockerfiles: Record<string, string> = {};
     for (const image of images) dockerfiles[image.dockerfile] ??= fs.readFileSync(path.join(root, image.dockerfile), "utf8");
     const timeoutMs = Number(env.MLCI_PREFLIGHT_TIMEOUT_MS ?? 20_000);
-    return preflight({
-        images,
-        dockerfiles,
-        fetch: (url, init) => fetchImpl(url, { ...init, signal: AbortSignal.timeout(timeoutMs) } as never),
-        indexUrl: env.MLCI_PYTORCH_INDEX_URL || undefined,
-        registryUrl: env.MLCI_BASE_REGISTRY_URL || undefined,
-    });
+    const bounded: FetchLike = (url, init) => fetchImpl(url, { ...init, signal: AbortSignal.timeout(timeoutMs) } as never);
+    const notes: PreflightProblem[] = [];
+    const [problems, locks] = await Promise.all([
+        preflight({
+            images,
+            dockerfiles,
+            onNote: (n) => notes.push(n),
+            fetch: bounded,
+            indexUrl: env.MLCI_PYTORCH_INDEX_URL || undefined,
+            registryUrl: env.MLCI_BASE_REGISTRY_URL || undefined,
+        }),
+        lockPreflight({ images, dockerfiles, locks: imageLocks(root, images), fetch: bounded, indexUrl: env.MLCI_PYTHON_INDEX_URL || undefined }),
+    ]);
+    return { problems: [...problems, ...locks.problems], sourceBuilds: locks.sourceBuilds, pinsChecked: locks.checked, notes };
 }
 
 /**
@@ -65,17 +96,28 @@ export async function run(ctx: CommandContext): Promise<number> {
     const since = ctx.flag("since");
     const previous = since !== undefined ? await planStackAtRevision(root, stack, since, ctx.env) : undefined;
     const budget = [...storageCheckProblems(config), ...deployRightsProblems(config, stack), ...(previous ? protectTransitionProblems(previous.config, config) : [])];
-    const online = lint.length === 0 && budget.length === 0 && ctx.has("online") ? await onlinePreflight(root, images, ctx.env, ctx.services.fetch) : [];
+    const result = lint.length === 0 && budget.length === 0 && ctx.has("online") ? await onlinePreflight(root, images, ctx.env, ctx.services.fetch) : undefined;
+    const online = result?.problems ?? [];
+    const sourceBuilds = result?.sourceBuilds ?? [];
     const ok = lint.length === 0 && budget.length === 0 && online.length === 0;
     if (ctx.json) {
-        ctx.out.write(`${JSON.stringify({ stack, valid: ok, images: images.length, online: ctx.has("online"), dockerfileProblems: lint, configProblems: budget, preflightProblems: online }, null, 2)}\n`);
+        ctx.out.write(`${JSON.stringify({ stack, valid: ok, images: images.length, online: ctx.has("online"), dockerfileProblems: lint, configProblems: budget, preflightProblems: online, sourceBuilds }, null, 2)}\n`);
     }
     if (lint.length > 0) ctx.err.write(`Dockerfile checks failed (${lint.length}):\n${lint.map((l) => `  - ${l}`).join("\n")}\n`);
     if (budget.length > 0) ctx.err.write(`${formatProblems(budget)}\n`);
     if (online.length > 0) ctx.err.write(`online preflight failed (${online.length}):\n${formatPreflightProblems(online)}\n`);
+    const notes = result?.notes ?? [];
+    if (notes.length > 0) ctx.err.write(`base images to bump (${notes.length}):\n${formatPreflightProblems(notes)}\n`);
+    if (!ctx.json && sourceBuilds.length > 0) {
+        const lines = sourceBuilds.map((n) => `  - ${n.image} ${n.platform}: ${n.pin} (${n.lock}) builds from source (${n.sdist}; build requirements: ${n.buildRequires === undefined ? "unknown" : n.buildRequires.join(", ") || "none declared"})`);
+        ctx.out.write(`pins without a wheel for their cell, built from source by the image build (${sourceBuilds.length}):\n${lines.join("\n")}\n`);
+    }
     if (!ok) return 1;
     if (!ctx.json) {
-        if (ctx.has("online")) ctx.out.write(`stack ${stack}: every torch wheel and base image tag the ${images.length} images need exists\n`);
+        if (ctx.has("online")) {
+            ctx.out.write(`stack ${stack}: every torch wheel and base image tag the ${images.length} images need exists\n`);
+            ctx.out.write(`stack ${stack}: every pin of every cell's lock file resolves on each platform (${result?.pinsChecked ?? 0} image × platform × pin checks)\n`);
+        }
         ctx.out.write(`stack ${stack}: config valid, ${images.length} images, Dockerfiles pass the checks and copy only from their contexts\n`);
     }
     return 0;

@@ -9,6 +9,7 @@ import type { StackConfig } from "../../lib/config/schema";
 import { defaultRebuildEpoch } from "../../lib/config/config";
 import { CliError, CommandContext, UsageError } from "../context";
 import { forecastFamiliesFromStack, forecastStorage, StorageForecast, storageBudgetProblems } from "../../lib/registry/storageForecast";
+import type { RepositoryMeasurement } from "../../lib/registry/layerStorage";
 
 /** Options of {@link storageForecastFor}. */
 export interface StorageOptions {
@@ -16,13 +17,15 @@ export interface StorageOptions {
     weeks?: number;
     /** Compressed GB per platform, by family, measured in the registry. */
     measuredGb?: Record<string, number>;
+    /** GB a root family's builds of one cell share (its upstream layers), measured in the registry. */
+    measuredSharedGb?: Record<string, number>;
     /** Clock: the replay starts on the rebuild epoch (Sunday) on or before it. */
     now?: Date;
 }
 
 /** The forecast of a parsed stack. */
 export function storageForecastFor(config: StackConfig, opts: StorageOptions = {}): StorageForecast {
-    return forecastStorage(forecastFamiliesFromStack(config, opts.measuredGb), { start: defaultRebuildEpoch(opts.now ?? new Date()), weeks: opts.weeks });
+    return forecastStorage(forecastFamiliesFromStack(config, opts.measuredGb, opts.measuredSharedGb), { start: defaultRebuildEpoch(opts.now ?? new Date()), weeks: opts.weeks });
 }
 
 /** The budget problems `ci-images check` reports: none without `registry.storageBudgetGb` or on the local backend. */
@@ -64,13 +67,13 @@ export function storageTable(stack: string, forecast: StorageForecast, budgetGb:
         "",
         `stack ${stack}: ${forecast.totalGb} GB at steady state, $${forecast.monthlyCostUsd.toFixed(2)}/month at $${forecast.usdPerGbMonth}/GB-month (replayed ${forecast.weeks} weeks of the lifecycle policy)`,
         budgetGb === undefined ? "no budget set (mlci:registry.storageBudgetGb)" : `budget ${budgetGb} GB: ${forecast.totalGb <= budgetGb ? "within" : "EXCEEDED"}`,
-        "Sizes count every stored manifest in full; ECR stores shared layers once per repository, so the bill is at most this.",
+        "Layers are counted once per repository, as ECR stores them: a child's builds share their parent's layers while the parent is unchanged, a root's builds their upstream base's (measured with --measure).",
     );
     return lines.join("\n");
 }
 
 /** `ci-images storage`: prints the forecast; exits 1 when it exceeds the budget. */
-export function runStorage(config: StackConfig, stack: string, flags: { weeks?: string; from?: string; json?: boolean }, out: NodeJS.WritableStream, now?: Date): number {
+export function runStorage(config: StackConfig, stack: string, flags: { weeks?: string; from?: string; json?: boolean; measured?: RepositoryMeasurement[] }, out: NodeJS.WritableStream, now?: Date): number {
     const weeks = flags.weeks !== undefined ? Number(flags.weeks) : undefined;
     if (weeks !== undefined && (!Number.isInteger(weeks) || weeks < 5)) throw new UsageError(`--weeks must be a whole number of at least 5, got ${flags.weeks}`);
     let measuredGb: Record<string, number> = {};
@@ -87,15 +90,49 @@ export function runStorage(config: StackConfig, stack: string, flags: { weeks?: 
             throw new CliError(`--from ${flags.from} is not \`pulumi stack output --json\`: ${(e as Error).message}`);
         }
     }
-    const forecast = storageForecastFor(config, { weeks, measuredGb, now });
+    const measuredSharedGb: Record<string, number> = {};
+    const measuredNow = (flags.measured ?? []).map((m) => ({ repository: m.repository, storedGb: round3(m.storedBytes / 1e9), manifestsGb: round3(m.manifestBytes / 1e9), manifests: m.manifests.length, blobs: m.blobs.size }));
+    if (flags.measured) {
+        const { largestImageGb, sharedAcrossBuildsGb } = require("../../lib/registry/layerStorage") as typeof import("../../lib/registry/layerStorage");
+        for (const f of config.families) {
+            const m = flags.measured.find((x) => x.repository === `${config.registry.prefix}/${f.name}`);
+            if (!m) continue;
+            const size = largestImageGb(m);
+            if (size !== undefined) measuredGb[f.name] = round3(size);
+            const shared = sharedAcrossBuildsGb(m);
+            if (shared !== undefined && f.parent === undefined) measuredSharedGb[f.name] = round3(shared);
+        }
+    }
+    const forecast = storageForecastFor(config, { weeks, measuredGb, measuredSharedGb, now });
     const budget = config.registry.storageBudgetGb;
-    if (flags.json) out.write(`${JSON.stringify({ stack, budgetGb: budget ?? null, ...forecast }, null, 2)}\n`);
-    else out.write(`${storageTable(stack, forecast, budget)}\n`);
+    if (flags.json) out.write(`${JSON.stringify({ stack, budgetGb: budget ?? null, ...forecast, ...(flags.measured ? { measuredNow } : {}) }, null, 2)}\n`);
+    else {
+        if (flags.measured) {
+            const lines = measuredNow.map((m) => `  ${m.repository}: ${m.storedGb} GB stored (${m.blobs} distinct blobs of ${m.manifests} manifests; ${m.manifestsGb} GB if each manifest counted in full)`);
+            out.write(`measured in the registry now:\n${lines.join("\n")}\n\n`);
+        }
+        out.write(`${storageTable(stack, forecast, budget)}\n`);
+    }
     return budget !== undefined && forecast.totalGb > budget ? 1 : 0;
+}
+
+function round3(n: number): number {
+    return Math.round(n * 1000) / 1000;
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
     const stack = ctx.stack();
-    const { config } = await ctx.plan();
-    return runStorage(config, stack, { weeks: ctx.flag("weeks"), from: ctx.flag("from"), json: ctx.json }, ctx.out, ctx.services.now());
+    const plan = await ctx.plan();
+    let measured: RepositoryMeasurement[] | undefined;
+    if (ctx.has("measure")) {
+        const { registryAccess } = require("../registryAccess") as typeof import("../registryAccess");
+        const { measureRepository } = require("../../lib/registry/layerStorage") as typeof import("../../lib/registry/layerStorage");
+        const access = await registryAccess(ctx, plan, { registry: ctx.flag("registry") });
+        try {
+            measured = await Promise.all([...new Set(plan.images.map((i) => i.repositoryName))].map((r) => measureRepository(access.client, r)));
+        } catch (e) {
+            throw new CliError(`measuring ${access.host} failed: ${(e as Error).message}. Fix: the caller needs ecr:ListImages and ecr:BatchGetImage on the repositories (the pipeline role has them), or start the local registry`);
+        }
+    }
+    return runStorage(plan.config, stack, { weeks: ctx.flag("weeks"), from: ctx.flag("from"), json: ctx.json, measured }, ctx.out, ctx.services.now());
 }

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { lifecyclePolicy, RetentionSettings } from "../../lib/registry/lifecyclePolicy";
+import { familyRetention, lifecyclePolicy, RetentionSettings } from "../../lib/registry/lifecyclePolicy";
 import { MUTABLE_TAG_PATTERNS } from "../../lib/images/tags";
 import {
     DOCKER_HUB_UPSTREAM,
@@ -38,6 +38,8 @@ export interface EcrRegistryArgs {
     datedFamilies?: string[];
     /** Retention the lifecycle policies are generated from. */
     retention: RetentionSettings;
+    /** Families that keep another number of content-hash builds than `retention.keepHashBuilds`. @default {} */
+    familyKeepHashBuilds?: Record<string, number>;
     /** Protect repositories (and the credential secret) and retain them on delete (prod). @default false */
     protect?: boolean;
     /** Let `pulumi destroy` delete repositories with their images, and the secret without a recovery window (dev). @default false */
@@ -104,7 +106,7 @@ export class EcrRegistry extends pulumi.ComponentResource {
         for (const family of args.families) {
             this.repositories[family] = new FamilyRepository(`${name}-${family}`, {
                 repositoryName: `${args.prefix}/${family}`,
-                retention: args.retention,
+                retention: familyRetention(args.retention, { keepHashBuilds: args.familyKeepHashBuilds?.[family] }),
                 datedTags: dated.has(family),
                 protect,
                 forceDelete,
@@ -167,8 +169,9 @@ export class EcrRegistry extends pulumi.ComponentResource {
                         description: `Replicas of ${args.prefix}/*: same tag mutability, lifecycle and pull policy as the source repositories`,
                         imageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
                         imageTagMutabilityExclusionFilters: MUTABLE_TAG_PATTERNS.map((filter) => ({ filter, filterType: "WILDCARD" })),
-                        // One policy for every family: the dated rule selects nothing in a family without dated tags.
-                        lifecyclePolicy: JSON.stringify(lifecyclePolicy(args.retention, { datedTags: dated.size > 0 })),
+                        // One policy for every family: the dated rule selects nothing in a family without dated tags,
+                        // and a replica keeps the most builds any family keeps (never fewer than its source).
+                        lifecyclePolicy: JSON.stringify(lifecyclePolicy({ ...args.retention, keepHashBuilds: Math.max(args.retention.keepHashBuilds, ...Object.values(args.familyKeepHashBuilds ?? {})) }, { datedTags: dated.size > 0 })),
                         repositoryPolicy: pullPolicy,
                     }, { parent: this });
                 }

@@ -107,6 +107,7 @@ export function createRegistryBackend(config: StackConfig, secrets: RegistrySecr
         forceDelete: config.registry.forceDelete,
         encryption: config.registry.encryption,
         retention: config.registry.retention,
+        familyKeepHashBuilds: Object.fromEntries(config.families.filter((f) => f.keepHashBuilds !== undefined).map((f) => [f.name, f.keepHashBuilds!])),
         scanning: config.registry.scanning,
         pullThroughCache: { ...config.registry.pullThroughCache, dockerHubAccessToken: secrets.dockerHubAccessToken },
         replicationRegions: config.registry.replicationRegions,

@@ -1,13 +1,13 @@
 /**
  * Semantic checks across config keys that the schema cannot express: paths inside the project,
- * parents and cycles, family restrictions against the matrix, forced images, GitHub and local-backend
- * consistency, and credentials. Each pushes config problems; none throws.
+ * parents and cycles, GitHub and local-backend consistency, and credentials. Each pushes config
+ * problems; none throws. Checks that need the build matrix live in lib/images/matrixChecks.ts and
+ * reach validation through `STACK_CHECKS`, so this module imports nothing from lib/images.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { cudaShort, familyCells, stackImageNames } from "../images/matrix";
 import { CONFIG_NAMESPACE, ConfigProblem, closest } from "./problems";
-import { buildArgName, ECR_NAME_PART, FamilyConfig, MatrixConfig, RESERVED_BUILD_ARGS, ResolvedFamily, StackConfig } from "./schema";
+import { buildArgName, ECR_NAME_PART, FamilyConfig, RESERVED_BUILD_ARGS, ResolvedFamily, StackConfig } from "./schema";
 
 /** What the composition root knows about credentials, without their values. */
 export interface CredentialFacts {
@@ -112,66 +112,7 @@ export function checkParents(families: ResolvedFamily[], problems: ConfigProblem
     }
 }
 
-export function checkFamilyMatrix(families: ResolvedFamily[], matrix: MatrixConfig, problems: ConfigProblem[]): void {
-    const byName = new Map(families.map((f) => [f.name, f]));
-    const matrixCuda = new Set(matrix.cuda);
-    const matrixPython = new Set(matrix.python);
-    for (const f of families) {
-        const at = `families.${f.name}`;
-        if (f.cpuOnly && f.matrix?.cuda) {
-            problems.push({ path: `${at}.matrix.cuda`, message: "a cpuOnly family has no CUDA versions", fix: "remove matrix.cuda or cpuOnly" });
-        }
-        for (const v of f.matrix?.cuda ?? []) {
-            if (!matrixCuda.has(v)) problems.push({ path: `${at}.matrix.cuda`, message: `CUDA ${v} is not in mlci:matrix.cuda (${matrix.cuda.join(", ") || "empty"})`, fix: "add it to mlci:matrix.cuda or remove it from the family's restriction" });
-        }
-        for (const v of f.matrix?.python ?? []) {
-            if (!matrixPython.has(v)) problems.push({ path: `${at}.matrix.python`, message: `Python ${v} is not in mlci:matrix.python (${matrix.python.join(", ")})`, fix: "add it to mlci:matrix.python or remove it from the family's restriction" });
-        }
-        if (!f.cpuOnly && matrix.cuda.length === 0) {
-            problems.push({ path: "matrix.cuda", message: `family "${f.name}" is a GPU family but the matrix lists no CUDA version`, fix: 'add versions like "12.4.1", or set cpuOnly: true on the family' });
-        }
-    }
-    // A child must be built only on cells its parent is built for.
-    for (const f of families) {
-        const parent = f.parent !== undefined ? byName.get(f.parent) : undefined;
-        if (!parent || parent === f) continue;
-        const at = `families.${f.name}`;
-        if (parent.cpuOnly !== f.cpuOnly) {
-            problems.push({ path: `${at}.parent`, message: `"${f.name}" is ${f.cpuOnly ? "cpuOnly" : "a GPU family"} but its parent "${parent.name}" is ${parent.cpuOnly ? "cpuOnly" : "a GPU family"}`, fix: "parent and child must both be cpuOnly or both GPU" });
-            continue;
-        }
-        const parentCells = new Set(familyCells(parent, matrix).map((c) => c.label));
-        const missing = familyCells(f, matrix).filter((c) => !parentCells.has(c.label)).map((c) => c.label);
-        if (missing.length > 0) {
-            problems.push({ path: `${at}.matrix`, message: `cells ${missing.join(", ")} are not built for parent "${parent.name}"`, fix: `restrict ${CONFIG_NAMESPACE}:${at}.matrix to the parent's cells, or widen the parent's matrix` });
-        }
-    }
-}
-
-export function checkMatrix(matrix: MatrixConfig, problems: ConfigProblem[]): void {
-    const dup = (values: string[], key: string, label: (v: string) => string) => {
-        const seen = new Map<string, string>();
-        for (const v of values) {
-            const l = label(v);
-            if (seen.has(l)) problems.push({ path: `matrix.${key}`, message: `"${v}" duplicates "${seen.get(l)}" (both give image names with ${l})`, fix: "list each version once" });
-            else seen.set(l, v);
-        }
-    };
-    dup(matrix.cuda, "cuda", (v) => `cuda${cudaShort(v)}`);
-    dup(matrix.python, "python", (v) => `py${v}`);
-}
-
-
-export function checkBuildAndGithub(cfg: StackConfig, problems: ConfigProblem[]): void {
-    const imageNames = new Set(stackImageNames(cfg));
-    if (Array.isArray(cfg.build.forceRebuild)) {
-        cfg.build.forceRebuild.forEach((n, i) => {
-            if (!imageNames.has(n)) {
-                const hint = closest(n, [...imageNames]);
-                problems.push({ path: `build.forceRebuild[${i}]`, message: `"${n}" is not an image of this stack${hint ? ` (did you mean "${hint}"?)` : ""}`, fix: "name an image from `npx ci-images tags`, or use true for all" });
-            }
-        });
-    }
+export function checkGithubAndBackend(cfg: StackConfig, problems: ConfigProblem[]): void {
     if (cfg.github.enabled) {
         if (!cfg.github.owner) problems.push({ path: "github.owner", message: "is required when github.enabled is true", fix: "set the GitHub organization or user that owns the repositories, or set github.enabled: false" });
         if (cfg.github.repositories.length === 0) problems.push({ path: "github.repositories", message: "is empty while github.enabled is true", fix: "list the repositories to write Actions variables to, or set github.enabled: false" });

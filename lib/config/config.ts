@@ -3,7 +3,7 @@
  * (checks.ts), every problem in the one format (problems.ts). Shared by the Pulumi program and the
  * offline `ci-images` CLI; registers no resources and reads no environment (callers pass it in).
  */
-import { CredentialFacts, checkBuildAndGithub, checkFamilyMatrix, checkMatrix, checkParents, credentialProblems, resolveFamilies } from "./checks";
+import { CredentialFacts, checkGithubAndBackend, checkParents, credentialProblems, resolveFamilies } from "./checks";
 import { CONFIG_NAMESPACE, ConfigError, ConfigProblem, closest } from "./problems";
 import { ResolvedFamily, SECRET_KEYS, SECTION_SCHEMAS, Sections, StackConfig, zodProblems } from "./schema";
 import { z } from "zod";
@@ -20,6 +20,12 @@ export interface ParseOptions {
     region?: string;
     /** Clock for the default rebuild epoch. @default new Date() */
     now?: Date;
+    /**
+     * Checks contributed by other modules whose problems make every later check meaningless (the
+     * build matrix: its cells are what retention, builders and GitHub limits count): run first, and
+     * their problems are reported alone.
+     */
+    gateChecks?: ((config: StackConfig) => ConfigProblem[])[];
     /** Extra cross-key checks contributed by other modules (retention, access…). */
     extraChecks?: ((config: StackConfig) => ConfigProblem[])[];
 }
@@ -67,11 +73,9 @@ export function parseStackConfig(rawConfig: RawConfig, opts: ParseOptions): Stac
         if (result.success) (parsed as Record<string, unknown>)[key] = result.data;
         else problems.push(...zodProblems(key, result.error, value));
     }
-    if (parsed.matrix) checkMatrix(parsed.matrix, problems);
     let families: ResolvedFamily[] | undefined;
     if (parsed.families) families = resolveFamilies(parsed.families, opts.projectRoot, problems);
     if (families) checkParents(families, problems);
-    if (families && parsed.matrix) checkFamilyMatrix(families, parsed.matrix, problems);
     if (problems.length > 0 || !families) throw new ConfigError(problems);
 
     const config: StackConfig = {
@@ -87,7 +91,9 @@ export function parseStackConfig(rawConfig: RawConfig, opts: ParseOptions): Stac
         secretsPresent: SECRET_KEYS.filter((k) => raw[k] !== undefined),
         region: opts.region,
     };
-    checkBuildAndGithub(config, problems);
+    for (const check of opts.gateChecks ?? []) problems.push(...check(config));
+    if (problems.length > 0) throw new ConfigError(problems);
+    checkGithubAndBackend(config, problems);
     problems.push(...credentialProblems(config, opts.credentials));
     for (const check of opts.extraChecks ?? []) problems.push(...check(config));
     if (problems.length > 0) throw new ConfigError(problems);

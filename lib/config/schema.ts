@@ -6,7 +6,7 @@ import { z } from "zod";
 import { CONFIG_NAMESPACE, ConfigProblem } from "./problems";
 
 /** Build args the program computes itself; a family may not set them in `buildArgs`. */
-export const RESERVED_BUILD_ARGS = ["CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION", "BASE_IMAGE", "BASE_REGISTRY"] as const;
+export const RESERVED_BUILD_ARGS = ["CUDA_VERSION", "CUDNN_VARIANT", "PYTHON_VERSION", "BASE_IMAGE", "BASE_REGISTRY", "UPSTREAM_IMAGE"] as const;
 
 /** ECR repository-name component rule (lowercase, separators `.`, `_`, `-` between alphanumerics). */
 export const ECR_NAME_PART = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -54,6 +54,16 @@ const familySchema = z.strictObject({
     sizeEstimateGb: z.number().positive("must be a positive number of GB").optional(),
     /** Compressed registry size budget of one image of this family, checked by the smoke test. @default build.smokeTest.sizeBudgetGb */
     sizeBudgetGb: z.number().positive("must be a positive number of GB").optional(),
+    /**
+     * A root family's upstream image per cell, pinned by digest (`nvidia/cuda:13.2.1-devel-ubuntu24.04@sha256:…`),
+     * keyed by the cell's CUDA version (by its Python version for a cpuOnly family); passed as the
+     * UPSTREAM_IMAGE build arg, so a digest bump changes the content hash. @default none
+     */
+    baseImages: z
+        .record(z.string(), z.string().regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)+:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}@sha256:[0-9a-f]{64}$/, "must be <repository>:<tag>@sha256:<64 hex digits> (pinned by digest; the tag says what it was), e.g. nvidia/cuda:13.2.1-devel-ubuntu24.04@sha256:…"))
+        .optional(),
+    /** Content-hash builds this family's repository keeps (across its cells). @default registry.retention.keepHashBuilds */
+    keepHashBuilds: z.number().int("must be a whole number of images").positive("must be a positive number of images").optional(),
     /** Python modules the smoke test imports (beyond torch). @default [] */
     smokeImports: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, "must be a Python module name")).default([]),
 });

@@ -77,24 +77,87 @@ export function listContextFiles(contextDir: string, dockerfilePath: string): Co
 export interface ContextViolation {
     line: number;
     instruction: string;
+    /** The source as written, e.g. `requirements-py${PYTHON_VERSION}.lock`. */
     source: string;
+    /** The source after build-arg and ARG-default substitution, e.g. `requirements-py3.13.lock`. */
+    expanded: string;
     reason: "outside-context" | "not-in-context";
 }
 
 const VALUE_FLAGS = /^--(from|chown|chmod|parents|link|exclude|checksum|keep-git-dir)(=|$)/;
 
+interface PropertyLike {
+    getName(): string;
+    getValue(): string | null;
+}
+
+/** Marks a variable the Dockerfile does not define (it may come from the parent image's ENV). */
+const UNKNOWN = "\u0000";
+
+/**
+ * Expands `$X`, `${X}`, `${X:-d}`, `${X-d}`, `${X:+d}`, `${X+d}` as BuildKit does for COPY/ADD, from the
+ * variables in scope. A variable not in scope becomes {@link UNKNOWN}.
+ */
+export function expandVariables(text: string, scope: Map<string, string>): string {
+    return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced, op, word, bare) => {
+        const name = (braced ?? bare) as string;
+        const value = scope.get(name);
+        const set = value !== undefined;
+        const nonEmpty = set && value !== "";
+        switch (op) {
+            case ":-":
+                return nonEmpty ? value! : (word as string);
+            case "-":
+                return set ? value! : (word as string);
+            case ":+":
+                return nonEmpty ? (word as string) : "";
+            case "+":
+                return set ? (word as string) : "";
+            default:
+                return set ? value! : UNKNOWN;
+        }
+    });
+}
+
 /**
  * Checks each COPY/ADD of a Dockerfile against the files the context sends: a source that
  * escapes the context, or matches no sent file (missing, or excluded by .dockerignore), breaks
- * both the build and the content-hash tag.
+ * both the build and the content-hash tag. Sources are expanded first with what one image's build
+ * sees: `buildArgs` (the args the program passes) over the Dockerfile's ARG defaults, with Docker's
+ * scoping (an ARG before the first FROM is visible in a stage only when redeclared there; an ARG
+ * declared without a value and not passed is empty), and the stage's ENV. A source that uses a
+ * variable the Dockerfile never defines (the parent image's ENV) cannot be known and is skipped.
  */
-export function checkCopySources(dockerfileText: string, sentPaths: string[]): ContextViolation[] {
+export function checkCopySources(dockerfileText: string, sentPaths: string[], buildArgs: Record<string, string> = {}): ContextViolation[] {
     const violations: ContextViolation[] = [];
     // Loaded on first use: a warm `ci-images tags` answers from the hash cache's verdicts without it.
     const { DockerfileParser } = require("dockerfile-ast") as { DockerfileParser: typeof Parser };
     const doc = DockerfileParser.parse(dockerfileText);
+    const globalDefaults = new Map<string, string>();
+    let scope = new Map<string, string>();
+    let inStage = false;
     for (const ins of doc.getInstructions()) {
         const keyword = ins.getKeyword();
+        if (keyword === "FROM") {
+            inStage = true;
+            scope = new Map();
+            continue;
+        }
+        if (keyword === "ARG") {
+            const property = (ins as unknown as { getProperty?: () => PropertyLike | null }).getProperty?.();
+            if (!property) continue;
+            const name = property.getName();
+            const declared = property.getValue();
+            const fallback = declared !== null ? expandVariables(declared, inStage ? scope : globalDefaults) : inStage ? globalDefaults.get(name) : undefined;
+            const value = Object.prototype.hasOwnProperty.call(buildArgs, name) ? buildArgs[name] : fallback ?? "";
+            (inStage ? scope : globalDefaults).set(name, value);
+            continue;
+        }
+        if (keyword === "ENV" && inStage) {
+            const properties = (ins as unknown as { getProperties?: () => PropertyLike[] }).getProperties?.() ?? [];
+            for (const p of properties) scope.set(p.getName(), expandVariables(p.getValue() ?? "", scope));
+            continue;
+        }
         if (keyword !== "COPY" && keyword !== "ADD") continue;
         const flags = (ins as unknown as { getFlags?: () => { getName(): string }[] }).getFlags?.() ?? [];
         if (flags.some((f) => f.getName() === "from")) continue; // stage or image copy
@@ -106,16 +169,51 @@ export function checkCopySources(dockerfileText: string, sentPaths: string[]): C
         const line = (ins.getRange()?.start.line ?? 0) + 1;
         for (const source of args.slice(0, -1)) {
             if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) || source.startsWith("git@")) continue; // remote ADD: the linter forbids it
-            if (source.includes("$")) continue; // variable: unknowable statically
-            const normalized = path.posix.normalize(source.replace(/^\/+/, "") || ".");
+            const expanded = expandVariables(source, scope);
+            if (expanded.includes(UNKNOWN)) continue; // a variable from the parent image's ENV: unknowable statically
+            const normalized = path.posix.normalize(expanded.replace(/^\/+/, "") || ".");
             if (normalized === ".." || normalized.startsWith("../")) {
-                violations.push({ line, instruction: keyword, source, reason: "outside-context" });
+                violations.push({ line, instruction: keyword, source, expanded, reason: "outside-context" });
                 continue;
             }
             if (normalized === "." || normalized === "./") continue;
             const matches = dockerignoreMatcher([normalized.replace(/\/$/, "")]);
-            if (!sentPaths.some((p) => matches(p))) violations.push({ line, instruction: keyword, source, reason: "not-in-context" });
+            if (!sentPaths.some((p) => matches(p))) violations.push({ line, instruction: keyword, source, expanded, reason: "not-in-context" });
         }
     }
     return violations;
+}
+
+/** Why a COPY source reaches no sent file: no such file, or the ignore-file line that excludes it. */
+export type MissingSourceCause = { kind: "missing" } | { kind: "excluded"; ignoreFile: string; line: number; pattern: string; file: string };
+
+/**
+ * Explains a `not-in-context` violation: when a file on disk matches the (expanded) source, names the
+ * `.dockerignore` line that excludes it (Docker's rule: the last matching pattern decides).
+ */
+export function explainMissingSource(contextDir: string, dockerfilePath: string, expandedSource: string): MissingSourceCause {
+    const normalized = path.posix.normalize(expandedSource.replace(/^\/+/, "")).replace(/\/$/, "");
+    const matches = dockerignoreMatcher([normalized]);
+    const onDisk: string[] = [];
+    const walk = (dirAbs: string, dirRel: string) => {
+        for (const e of fs.readdirSync(dirAbs, { withFileTypes: true })) {
+            const rel = dirRel === "" ? e.name : `${dirRel}/${e.name}`;
+            if (e.isDirectory()) walk(path.join(dirAbs, e.name), rel);
+            else if (matches(rel)) onDisk.push(rel);
+        }
+    };
+    walk(contextDir, "");
+    const ignorePath = dockerignoreFile(contextDir, dockerfilePath);
+    if (onDisk.length === 0 || !ignorePath) return { kind: "missing" };
+    const lines = fs.readFileSync(ignorePath, "utf8").split(/\r?\n/);
+    const file = onDisk.sort()[0];
+    let decisive: { line: number; pattern: string } | undefined;
+    lines.forEach((text, i) => {
+        const pattern = text.trim();
+        if (pattern === "" || pattern.startsWith("#")) return;
+        const body = pattern.startsWith("!") ? pattern.slice(1) : pattern;
+        if (dockerignoreMatcher([body])(file)) decisive = { line: i + 1, pattern };
+    });
+    if (!decisive || decisive.pattern.startsWith("!")) return { kind: "missing" };
+    return { kind: "excluded", ignoreFile: ignorePath, line: decisive.line, pattern: decisive.pattern, file };
 }

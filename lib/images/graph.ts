@@ -9,7 +9,7 @@ import { ConfigError, ConfigProblem, CONFIG_NAMESPACE } from "../config/problems
 import { familyCells, imageName, MatrixCell } from "./matrix";
 import type { StackConfig } from "../config/schema";
 import { FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
-import { checkCopySources, ContextFile, listContextFiles } from "./dockerContext";
+import { checkCopySources, ContextFile, ContextViolation, explainMissingSource, listContextFiles } from "./dockerContext";
 import { cacheTag, contentTag, datedTag, latestTag } from "./tags";
 
 /** One image to build: a family on one matrix cell. */
@@ -62,6 +62,12 @@ export function cellBuildArgs(cell: MatrixCell): Record<string, string> {
     return cell.cuda ? { CUDA_VERSION: cell.cuda, CUDNN_VARIANT: cudnnVariant(cell.cuda), PYTHON_VERSION: cell.python } : { PYTHON_VERSION: cell.python };
 }
 
+/** The UPSTREAM_IMAGE build arg of a root family that pins its upstream image per cell (`baseImages`). */
+export function upstreamImageArg(family: { baseImages?: Record<string, string> }, cell: MatrixCell): Record<string, string> {
+    const ref = family.baseImages?.[cell.cuda ?? cell.python];
+    return ref === undefined ? {} : { UPSTREAM_IMAGE: ref };
+}
+
 /** Expands families × cells into nodes, parents before children (config must be validated). */
 export function expandImageGraph(config: Pick<StackConfig, "families" | "matrix" | "registry">): ImageNode[] {
     const byName = new Map(config.families.map((f) => [f.name, f]));
@@ -87,7 +93,7 @@ export function expandImageGraph(config: Pick<StackConfig, "families" | "matrix"
                 context: f.context,
                 dockerfilePath: f.dockerfilePath,
                 contextPath: f.contextPath,
-                buildArgs: { ...cellBuildArgs(cell), ...f.buildArgs },
+                buildArgs: { ...cellBuildArgs(cell), ...f.buildArgs, ...upstreamImageArg(f, cell) },
                 target: f.target,
                 platforms: f.platforms,
                 dateRebuilt: f.dateRebuilt,
@@ -134,23 +140,7 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
         const dockerfileBytes = fs.readFileSync(n.dockerfilePath);
         const dockerfileSha256 = createHash("sha256").update(dockerfileBytes).digest("hex");
         const files = listContextFiles(n.contextPath, n.dockerfilePath);
-        // The copy check reads only the Dockerfile and the sent paths: a pass is cached under their hashes.
-        const copyCheck = `copy-sources:${dockerfileSha256}:${createHash("sha256").update(files.map((f) => f.path).join("\n")).digest("hex")}`;
-        const violations = opts.cache?.hasVerdict(copyCheck) ? [] : checkCopySources(dockerfileBytes.toString("utf8"), files.map((f) => f.path));
-        if (violations.length === 0) opts.cache?.addVerdict(copyCheck);
-        for (const v of violations) {
-            problems.push({
-                path: `families.${n.family}.dockerfile`,
-                message:
-                    v.reason === "outside-context"
-                        ? `${n.dockerfile}:${v.line} ${v.instruction} "${v.source}" reaches outside the build context "${n.context}"`
-                        : `${n.dockerfile}:${v.line} ${v.instruction} "${v.source}" matches no file the build context "${n.context}" sends (missing, or excluded by .dockerignore)`,
-                fix:
-                    v.reason === "outside-context"
-                        ? `move the file into ${n.context}/ and commit it there (never copy it in with a script: untracked context files break content-hash tags), or set ${CONFIG_NAMESPACE}:families.${n.family}.context to a directory that contains it`
-                        : `add the file to ${n.context}/ or stop excluding it in .dockerignore`,
-            });
-        }
+        problems.push(...copySourceProblems(nodes.filter((m) => m.family === n.family), dockerfileBytes.toString("utf8"), dockerfileSha256, files, opts.cache));
         const { digest } = await hashContext(files, { cache: opts.cache });
         perFamily.set(n.family, { files, dockerfileSha256, contextDigest: digest });
     }
@@ -183,6 +173,59 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
         });
     }
     return nodes.map((n) => tagged.get(n.name)!);
+}
+
+/**
+ * COPY/ADD sources of one family's Dockerfile, expanded per image with that image's build args (its
+ * cell's PYTHON_VERSION selects its lock file) and checked against what the context sends. A pass is
+ * cached under the hashes of the Dockerfile, the sent paths and the image's build args: everything the
+ * expansion and the check read. One problem per broken source, naming every image (cell) it breaks.
+ */
+function copySourceProblems(familyNodes: ImageNode[], dockerfileText: string, dockerfileSha256: string, files: ContextFile[], cache: FileHashCache | undefined): ConfigProblem[] {
+    const sent = files.map((f) => f.path);
+    const sentSha256 = createHash("sha256").update(sent.join("\n")).digest("hex");
+    const broken = new Map<string, { violation: ContextViolation; images: ImageNode[] }>();
+    for (const n of familyNodes) {
+        const argsSha256 = createHash("sha256").update(JSON.stringify(Object.entries(n.buildArgs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))).digest("hex");
+        const verdict = `copy-sources/v2:${dockerfileSha256}:${sentSha256}:${argsSha256}`;
+        if (cache?.hasVerdict(verdict)) continue;
+        const violations = checkCopySources(dockerfileText, sent, n.buildArgs);
+        if (violations.length === 0) cache?.addVerdict(verdict);
+        for (const v of violations) {
+            const key = `${v.line}\0${v.instruction}\0${v.expanded}\0${v.reason}`;
+            const entry = broken.get(key) ?? { violation: v, images: [] };
+            entry.images.push(n);
+            broken.set(key, entry);
+        }
+    }
+    const problems: ConfigProblem[] = [];
+    for (const { violation: v, images } of broken.values()) {
+        const n = images[0];
+        // A source without a variable breaks every image of the family alike; one that expands per cell names its cells.
+        const cells = v.expanded === v.source ? "" : `${images.length === 1 ? "cell" : "cells"} ${images.map((m) => `${m.cell.label} (${m.name})`).join(", ")}: `;
+        const shown = v.expanded === v.source ? `"${v.source}"` : `"${v.source}" (= "${v.expanded}" for ${images.length === 1 ? "this cell" : "these cells"})`;
+        if (v.reason === "outside-context") {
+            problems.push({
+                path: `families.${n.family}.dockerfile`,
+                message: `${cells}${n.dockerfile}:${v.line} ${v.instruction} ${shown} reaches outside the build context "${n.context}"`,
+                fix: `move the file into ${n.context}/ and commit it there (never copy it in with a script: untracked context files break content-hash tags), or set ${CONFIG_NAMESPACE}:families.${n.family}.context to a directory that contains it`,
+            });
+            continue;
+        }
+        const cause = explainMissingSource(n.contextPath, n.dockerfilePath, v.expanded);
+        const ignoreFile = cause.kind === "excluded" ? path.posix.normalize(path.posix.join(n.context, path.relative(n.contextPath, cause.ignoreFile).split(path.sep).join("/"))) : "";
+        problems.push({
+            path: `families.${n.family}.dockerfile`,
+            message:
+                `${cells}${n.dockerfile}:${v.line} ${v.instruction} ${shown} matches no file the build context "${n.context}" sends (missing, or excluded by .dockerignore): ` +
+                (cause.kind === "excluded" ? `${n.context}/${cause.file} is excluded by ${ignoreFile}:${cause.line} "${cause.pattern}"` : `no such file in ${n.context}/`),
+            fix:
+                cause.kind === "excluded"
+                    ? `remove or narrow line ${cause.line} of ${ignoreFile}, or re-include the file after it with "!${cause.file}"`
+                    : `add ${n.context}/${v.expanded.replace(/^\/+/, "")} (for a lock file: see docs/catalog.md, "Lock files"), or drop the cell from ${CONFIG_NAMESPACE}:families.${n.family}.matrix`,
+        });
+    }
+    return problems;
 }
 
 /** Every build arg name the program passes to this image (hashed args plus BASE_IMAGE or BASE_REGISTRY). */

@@ -6,6 +6,9 @@
  * flow Docker Hub uses for anonymous pulls). Pure: the caller passes the base URLs, the
  * Dockerfile texts and a fetch function; nothing here reads the environment.
  */
+import { baseLibc, parseWheelName, PLATFORM_MACHINE, PythonEnvironment, wheelFits } from "./pythonTags";
+
+export { parseWheelName } from "./pythonTags";
 
 /** PyTorch's wheel index (PEP 503 simple pages under `<url>/[nightly/]<variant>/torch/`). */
 export const DEFAULT_PYTORCH_INDEX_URL = "https://download.pytorch.org/whl";
@@ -17,6 +20,8 @@ export interface PreflightResponse {
     status: number;
     headers: { get(name: string): string | null };
     text(): Promise<string>;
+    /** The body as bytes (sdists); the global fetch's Response has it. */
+    arrayBuffer?(): Promise<ArrayBuffer>;
 }
 
 /** A fetch function (the global `fetch` fits); it may reject on a network error or time-out. */
@@ -49,6 +54,8 @@ export interface PreflightInput {
     indexUrl?: string;
     /** @default DEFAULT_BASE_REGISTRY_URL */
     registryUrl?: string;
+    /** Told about what does not fail the check: a pinned base tag that now points elsewhere (drift). */
+    onNote?: (note: PreflightProblem) => void;
 }
 
 /** One thing an image cell needs that is not there (or could not be checked). */
@@ -79,9 +86,23 @@ export interface BaseImageRequirement {
     /** Repository path in the registry, e.g. `nvidia/cuda`, `library/python`. */
     repository: string;
     tag: string;
+    /** The digest the stack pins (`…@sha256:…`), if any. */
+    digest?: string;
 }
 
-const PLATFORM_ARCH: Record<string, string> = { "linux/amd64": "x86_64", "linux/arm64": "aarch64", "linux/ppc64le": "ppc64le", "linux/s390x": "s390x" };
+const PLATFORM_ARCH = PLATFORM_MACHINE;
+
+/**
+ * The C library of an image's cell: from its root's base image tag (ubuntu24.04 → glibc 2.39,
+ * bookworm → glibc 2.36). Undefined when the root's FROM or its distribution is unknown.
+ */
+export function cellLibc(image: PreflightImage, byName: Map<string, PreflightImage>, dockerfiles: Record<string, string>): PythonEnvironment["libc"] | undefined {
+    let root = image;
+    while (root.parent !== undefined && byName.has(root.parent)) root = byName.get(root.parent)!;
+    const text = dockerfiles[root.dockerfile];
+    const base = text !== undefined ? baseImageRequirement(text, root.buildArgs) : undefined;
+    return base ? baseLibc(base.tag) : undefined;
+}
 
 /**
  * The torch wheel an image installs: a family with a `TORCH_VERSION` build arg installs that
@@ -140,20 +161,14 @@ function joinContinuations(text: string): string[] {
 
 /** `docker.io/nvidia/cuda:13.2.1-…` → `{repository: "nvidia/cuda", tag}`; `python:3.12` → `library/python`. */
 function splitImageRef(ref: string): BaseImageRequirement | undefined {
+    const digest = ref.includes("@") ? ref.slice(ref.indexOf("@") + 1) : undefined;
     let rest = ref.split("@")[0];
     const slash = rest.indexOf("/");
     if (slash > 0 && /[.:]|^localhost$/.test(rest.slice(0, slash))) rest = rest.slice(slash + 1);
     const colon = rest.lastIndexOf(":");
     if (colon <= 0) return undefined;
     const repository = rest.slice(0, colon);
-    return { repository: repository.includes("/") ? repository : `library/${repository}`, tag: rest.slice(colon + 1) };
-}
-
-/** A wheel file name's parts (PEP 427), or undefined when it is not a wheel. */
-export function parseWheelName(file: string): { name: string; version: string; pythonTags: string[]; abiTags: string[]; platformTags: string[] } | undefined {
-    const m = file.match(/^([^-]+)-([^-]+)(?:-\d[^-]*)?-([^-]+)-([^-]+)-([^-]+)\.whl$/);
-    if (!m) return undefined;
-    return { name: m[1].toLowerCase().replace(/[-_.]+/g, "_"), version: m[2], pythonTags: m[3].split("."), abiTags: m[4].split("."), platformTags: m[5].split(".") };
+    return { repository: repository.includes("/") ? repository : `library/${repository}`, tag: rest.slice(colon + 1), ...(digest ? { digest } : {}) };
 }
 
 /** File names linked from a PEP 503 simple page (anchor hrefs, fragment and query removed, percent-decoded). */
@@ -173,18 +188,25 @@ export function simplePageFiles(html: string): string[] {
 
 const stripLocal = (version: string) => version.split("+")[0];
 
-/** Which of the requirement's platforms have a matching torch wheel among `files`. */
-function matchingPlatforms(files: string[], req: WheelRequirement, withPython: boolean): Set<string> {
+/**
+ * Which of the requirement's platforms have a matching torch wheel among `files`: the PEP 425 tags
+ * of lib/images/pythonTags.ts, for the cell's Python (or any CPython when `withPython` is false) and
+ * C library (any glibc when unknown).
+ */
+function matchingPlatforms(files: string[], req: WheelRequirement, withPython: boolean, libc: PythonEnvironment["libc"] | undefined): Set<string> {
     const found = new Set<string>();
+    const python = `${req.pythonTag.slice(2, 3)}.${req.pythonTag.slice(3)}`;
     for (const file of files) {
         const w = parseWheelName(file);
         if (!w || w.name !== "torch") continue;
         if (req.version !== undefined && stripLocal(w.version) !== req.version) continue;
         if (req.channel === "nightly" && !/\.dev/.test(w.version)) continue;
-        if (withPython && !(w.pythonTags.includes(req.pythonTag) && w.abiTags.includes(req.pythonTag))) continue;
         for (const platform of req.platforms) {
-            const arch = PLATFORM_ARCH[platform];
-            if (arch !== undefined && w.platformTags.some((p) => /^(many)?linux/.test(p) && p.endsWith(`_${arch}`))) found.add(platform);
+            const machine = PLATFORM_ARCH[platform];
+            if (machine === undefined) continue;
+            const pythons = withPython ? [python] : [...new Set(w.pythonTags.filter((t) => /^cp\d\d+$/.test(t)).map((t) => `${t.slice(2, 3)}.${t.slice(3)}`))];
+            const fits = pythons.some((py) => wheelFits(file, { python: py, machine, libc: libc ?? { kind: "glibc", major: 2, minor: 99 } }));
+            if (fits) found.add(platform);
         }
     }
     return found;
@@ -200,7 +222,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightProblem
     const registryUrl = (input.registryUrl ?? DEFAULT_BASE_REGISTRY_URL).replace(/\/+$/, "");
     const byName = new Map(input.images.map((i) => [i.name, i]));
     const pages = new Map<string, Promise<{ status: number; files: string[] } | { error: string }>>();
-    const tags = new Map<string, Promise<{ status: number } | { error: string }>>();
+    const tags = new Map<string, Promise<{ status: number; digest?: string } | { error: string }>>();
     const registry = new RegistryClient(registryUrl, input.fetch);
 
     const page = (url: string) => {
@@ -219,7 +241,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightProblem
     const checks = input.images.map(async (image): Promise<PreflightProblem[]> => {
         const problems: PreflightProblem[] = [];
         const req = wheelRequirement(image, byName);
-        if (req) problems.push(...(await checkWheel(image, req, indexUrl, page)));
+        if (req) problems.push(...(await checkWheel(image, req, indexUrl, page, cellLibc(image, byName, input.dockerfiles))));
         if (image.parent === undefined) {
             const text = input.dockerfiles[image.dockerfile];
             const base = text !== undefined ? baseImageRequirement(text, image.buildArgs) : undefined;
@@ -244,6 +266,21 @@ export async function preflight(input: PreflightInput): Promise<PreflightProblem
                     });
                 } else if (res.status !== 200) {
                     problems.push({ image: image.name, message: `could not check the base image ${key}: HEAD ${where} → ${res.status}`, fix: "check registry credentials or rate limits and retry" });
+                } else if (base.digest !== undefined) {
+                    const pinned = `${key}@${base.digest}`;
+                    const bump = `run the digest-bump workflow (.github/workflows/digest-bump.yml), which opens a PR setting mlci:families.${image.family}.baseImages to the tag's current digest`;
+                    if (/^sha256:0{64}$/.test(base.digest)) {
+                        problems.push({ image: image.name, message: `the pinned base image ${pinned} is a placeholder (all-zero digest); the tag now points at ${res.digest ?? "an unknown digest"}`, fix: bump });
+                    } else {
+                        const dkey = `${base.repository}@${base.digest}`;
+                        if (!tags.has(dkey)) tags.set(dkey, registry.manifestStatus(base.repository, base.digest));
+                        const byDigest = await tags.get(dkey)!;
+                        if ("error" in byDigest || byDigest.status !== 200) {
+                            problems.push({ image: image.name, message: `the pinned base image ${pinned} is not in the registry (HEAD ${registryUrl}/v2/${base.repository}/manifests/${base.digest} → ${"error" in byDigest ? byDigest.error : byDigest.status})`, fix: bump });
+                        } else if (res.digest !== undefined && res.digest !== base.digest) {
+                            input.onNote?.({ image: image.name, message: `base tag drift: ${key} now points at ${res.digest}, the stack pins ${base.digest} (a re-push, e.g. a security update: NVIDIA/nvidia-container-toolkit#152)`, fix: bump });
+                        }
+                    }
                 }
             }
         }
@@ -257,6 +294,7 @@ async function checkWheel(
     req: WheelRequirement,
     indexUrl: string,
     page: (url: string) => Promise<{ status: number; files: string[] } | { error: string }>,
+    libc: PythonEnvironment["libc"] | undefined,
 ): Promise<PreflightProblem[]> {
     const channelPath = `${req.channel === "nightly" ? "nightly/" : ""}${req.variant}`;
     const url = `${indexUrl}/${channelPath}/torch/`;
@@ -279,8 +317,8 @@ async function checkWheel(
     if (res.status !== 200) return [{ image: image.name, message: `could not read the wheel index: GET ${url} → ${res.status}`, fix: "retry; check the index URL" }];
 
     const problems: PreflightProblem[] = [];
-    const anyPython = matchingPlatforms(res.files, req, false);
-    const withPython = matchingPlatforms(res.files, req, true);
+    const anyPython = matchingPlatforms(res.files, req, false, libc);
+    const withPython = matchingPlatforms(res.files, req, true, libc);
     if (req.version !== undefined && anyPython.size === 0) {
         return [
             {
@@ -318,7 +356,7 @@ class RegistryClient {
         private readonly fetch: PreflightFetch,
     ) {}
 
-    async manifestStatus(repository: string, tag: string): Promise<{ status: number } | { error: string }> {
+    async manifestStatus(repository: string, tag: string): Promise<{ status: number; digest?: string } | { error: string }> {
         const url = `${this.baseUrl}/v2/${repository}/manifests/${encodeURIComponent(tag)}`;
         const accept = [
             "application/vnd.oci.image.index.v1+json",
@@ -338,7 +376,7 @@ class RegistryClient {
                 if (token === undefined) return { error: `the token endpoint ${challenge.realm} gave no token for ${scope}` };
                 res = await this.fetch(url, { method: "HEAD", headers: { Accept: accept, Authorization: `Bearer ${token}` } });
             }
-            return { status: res.status };
+            return { status: res.status, digest: res.headers.get("docker-content-digest") ?? undefined };
         } catch (e) {
             return { error: e instanceof Error ? e.message : String(e) };
         }

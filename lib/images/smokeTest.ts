@@ -4,6 +4,7 @@
  * marker it earns means the same thing.
  */
 import type { TaggedImage } from "./graph";
+import { cudaShort } from "./matrix";
 
 /** The smoke test script, relative to the project root. */
 export const SMOKE_TEST_SCRIPT = "docker/test_image.sh";
@@ -17,12 +18,18 @@ export interface SmokeTestOptions {
 }
 
 /**
- * The script's flags for an image: the size budget, `--gpu` (CUDA cells on a GPU host), the family's
- * imports, the pinned torch version (families with a TORCH_VERSION arg) and the rebuild epoch of
- * date-rebuilt families, so a nightly wheel older than 8 days before the epoch fails (freshness).
+ * The script's flags for an image: the cell (`--python X.Y`, `--cuda X.Y` or `--cuda none`) always,
+ * so an image referenced by digest, whose tag the script cannot read, is still checked against its
+ * cell; the size budget, `--gpu` (CUDA cells on a GPU host), the family's imports, the pinned torch
+ * version (families with a TORCH_VERSION arg) and the rebuild epoch of date-rebuilt families, so a
+ * nightly wheel older than 8 days before the epoch fails (freshness).
  */
 export function smokeTestArgs(image: Pick<TaggedImage, "cell" | "smokeImports" | "buildArgs" | "hashInputs">, opts: SmokeTestOptions): string[] {
     return [
+        "--python",
+        image.cell.python,
+        "--cuda",
+        image.cell.cuda ? cudaShort(image.cell.cuda) : "none",
         "--size-budget-gb",
         String(opts.sizeBudgetGb),
         ...(opts.gpu && image.cell.cuda ? ["--gpu"] : []),

@@ -287,9 +287,22 @@ export function validateKeepHashBuilds(r: Pick<RetentionSettings, "keepHashBuild
     return keepHashBuildsProblems(r, cellsByFamily).map(render);
 }
 
+/** A family's retention: the stack's, with the family's own `keepHashBuilds` when it sets one. */
+export function familyRetention(retention: RetentionSettings, family: { keepHashBuilds?: number }): RetentionSettings {
+    return family.keepHashBuilds === undefined ? retention : { ...retention, keepHashBuilds: family.keepHashBuilds };
+}
+
 /** Every retention check against a parsed stack config; pass it in `ParseOptions.extraChecks`. */
 export function retentionConfigChecks(config: StackConfig): ConfigProblem[] {
     if (config.registry.backend !== "ecr") return [];
-    const cellsByFamily = Object.fromEntries(config.families.map((f) => [f.name, familyCells(f, config.matrix).length]));
-    return [...retentionProblems(config.registry.retention), ...keepHashBuildsProblems(config.registry.retention, cellsByFamily)];
+    const stackWide = config.families.filter((f) => f.keepHashBuilds === undefined);
+    const cellsByFamily = Object.fromEntries(stackWide.map((f) => [f.name, familyCells(f, config.matrix).length]));
+    const own = config.families
+        .filter((f) => f.keepHashBuilds !== undefined && f.keepHashBuilds < familyCells(f, config.matrix).length)
+        .map((f) => ({
+            path: `families.${f.name}.keepHashBuilds`,
+            message: `${f.keepHashBuilds} is fewer than the ${familyCells(f, config.matrix).length} matrix cells of family "${f.name}"`,
+            fix: `set it to at least ${familyCells(f, config.matrix).length}`,
+        }));
+    return [...retentionProblems(config.registry.retention), ...keepHashBuildsProblems(config.registry.retention, cellsByFamily), ...own];
 }

@@ -16,16 +16,19 @@
  * and `-latest` (moved off the previous digest) and, for date-rebuilt families, the dated tag.
  * ECR evaluates lifecycle policies "within 24 hours"; the replay evaluates once a day at 12:00 UTC.
  *
- * Sizes are compressed GB per platform manifest, each stored manifest counted in full. ECR stores
- * a layer once per repository, so builds sharing base layers (and `cache-<cell>` refs, which
- * reuse the image's layers) cost less: the forecast is an upper bound, as a budget check wants.
+ * Sizes are compressed GB per platform manifest. ECR stores a layer once per repository, and so
+ * does the forecast: an image's layers are its parent's layers (the whole parent image, for a child)
+ * or its upstream base's (for a root, `sharedGb`), which every build of a cell shares while the
+ * parent build (or the upstream base) is unchanged, plus its own layers, new with every build. A
+ * repository's stored GB is the sum of its distinct layers. A family without `sharedGb` counts every
+ * stored manifest in full (an upper bound).
  */
 import { createHash } from "crypto";
 import type { ConfigProblem } from "../config/problems";
 import { buildTag, datedTag, latestTag, markerTag } from "../images/tags";
 import type { StackConfig } from "../config/schema";
 import { familyCells } from "../images/matrix";
-import { EcrLifecyclePolicy, lifecyclePolicy } from "./lifecyclePolicy";
+import { EcrLifecyclePolicy, familyRetention, lifecyclePolicy } from "./lifecyclePolicy";
 import { RegistryImage, simulateLifecycle } from "./lifecycleSimulator";
 
 /** ECR private repository storage, USD per GB-month (us-east-1; aws.amazon.com/ecr/pricing, checked 2026-11). */
@@ -41,6 +44,12 @@ export interface ForecastFamily {
     platforms: string[];
     /** Compressed GB of one platform manifest (measured, or `sizeEstimateGb`). */
     sizeGb: number;
+    /**
+     * Compressed GB of the layers every build of a cell shares with the other builds of that cell
+     * while the parent (or upstream base) is unchanged: the parent image's size for a child, the
+     * upstream base's layers for a root. Undefined: no sharing, every manifest counted in full.
+     */
+    sharedGb?: number;
     /** Where `sizeGb` comes from, for the report. */
     sizeSource: "measured" | "estimate" | "size budget";
     dateRebuilt: boolean;
@@ -103,8 +112,16 @@ export interface PushEvent {
     movingTag?: string;
     /** GB of each platform manifest. */
     platformSizesGb: number[];
+    /** The layer groups of each platform manifest (a key per distinct group), when the family models sharing. */
+    platformLayers?: LayerGroup[][];
     /** Seed of the digests. */
     seed: string;
+}
+
+/** A group of layers stored once per repository, e.g. the upstream base of a cell or one build's own layers. */
+export interface LayerGroup {
+    key: string;
+    gb: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -133,6 +150,15 @@ export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions
     const pushes: PushEvent[] = [];
     /** Content hash and forced-rebuild counter of each image, as of its last push. */
     const current = new Map<string, { hash: string; rebuild: number }>();
+    /** The layer groups of one platform of an image as currently built (parents first, so a parent's build is current). */
+    const layersOf = (f: ForecastFamily, cell: string, platform: number): LayerGroup[] => {
+        const build = current.get(`${f.name}/${cell}`)!;
+        const own = (gb: number): LayerGroup => ({ key: `${f.name}/${cell}/${build.hash}/r${build.rebuild}/p${platform}`, gb: Math.max(gb, 0) });
+        const parent = f.parent !== undefined ? byName.get(f.parent) : undefined;
+        if (parent && current.has(`${parent.name}/${cell}`)) return [...layersOf(parent, cell, platform), own(f.sizeGb - parent.sizeGb)];
+        return [{ key: `upstream/${f.name}/${cell}/p${platform}`, gb: f.sharedGb ?? 0 }, own(f.sizeGb - (f.sharedGb ?? 0))];
+    };
+    const layerModel = (f: ForecastFamily, cell: string): LayerGroup[][] | undefined => (f.sharedGb === undefined ? undefined : f.platforms.map((_, i) => layersOf(f, cell, i)));
     for (let w = 0; w < weeks; w++) {
         const epochDay = new Date(start + w * 7 * DAY_MS);
         const epoch = epochDay.toISOString().slice(0, 10);
@@ -143,7 +169,7 @@ export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions
                 const hash = hex12(`${f.name}/${cell}/week${w}`);
                 current.set(`${f.name}/${cell}`, { hash, rebuild: 0 });
                 const tags = [buildTag(cell, hash, 0), markerTag(cell, hash), ...(f.dateRebuilt ? [datedTag(cell, epoch)] : [])];
-                pushes.push({ at, repository: f.repository, cell, tags, movingTag: latestTag(cell), platformSizesGb: f.platforms.map(() => f.sizeGb), seed: `${f.name}/${cell}/w${w}` });
+                pushes.push({ at, repository: f.repository, cell, tags, movingTag: latestTag(cell), platformSizesGb: f.platforms.map(() => f.sizeGb), platformLayers: layerModel(f, cell), seed: `${f.name}/${cell}/w${w}` });
             }
         });
         if (forcedEvery > 0 && w % forcedEvery === forcedEvery - 1) {
@@ -153,7 +179,7 @@ export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions
                     const build = current.get(`${f.name}/${cell}`)!;
                     build.rebuild += 1;
                     const tags = [buildTag(cell, build.hash, build.rebuild), markerTag(cell, build.hash, build.rebuild)];
-                    pushes.push({ at: forcedAt, repository: f.repository, cell, tags, movingTag: latestTag(cell), platformSizesGb: f.platforms.map(() => f.sizeGb), seed: `${f.name}/${cell}/w${w}/forced` });
+                    pushes.push({ at: forcedAt, repository: f.repository, cell, tags, movingTag: latestTag(cell), platformSizesGb: f.platforms.map(() => f.sizeGb), platformLayers: layerModel(f, cell), seed: `${f.name}/${cell}/w${w}/forced` });
                 }
             }
         }
@@ -164,6 +190,20 @@ export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions
 /** A repository's stored manifests, with their sizes. */
 interface StoredImage extends RegistryImage {
     sizeGb: number;
+    /** Its layer groups; undefined: the whole manifest is its own group. */
+    layers?: LayerGroup[];
+}
+
+/** GB a repository stores for these images: each distinct layer group once (ECR stores a layer once per repository). */
+export function storedGb(images: { digest: string; sizeGb: number; layers?: LayerGroup[] }[]): number {
+    const groups = new Map<string, number>();
+    for (const image of images) {
+        if (image.layers === undefined) groups.set(`manifest/${image.digest}`, image.sizeGb);
+        else for (const layer of image.layers) groups.set(layer.key, layer.gb);
+    }
+    let gb = 0;
+    for (const v of groups.values()) gb += v;
+    return gb;
 }
 
 /** Applies one push to a repository's images (new manifests, moved tag). */
@@ -171,11 +211,11 @@ function applyPush(images: StoredImage[], push: PushEvent): void {
     if (push.movingTag !== undefined) for (const img of images) img.tags = img.tags.filter((t) => t !== push.movingTag);
     const tags = [...push.tags, ...(push.movingTag !== undefined ? [push.movingTag] : [])];
     if (push.platformSizesGb.length === 1) {
-        images.push({ digest: digestOf(push.seed), tags, pushedAt: push.at, sizeGb: push.platformSizesGb[0] });
+        images.push({ digest: digestOf(push.seed), tags, pushedAt: push.at, sizeGb: push.platformSizesGb[0], layers: push.platformLayers?.[0] });
         return;
     }
-    const children = push.platformSizesGb.map((gb, i) => ({ digest: digestOf(`${push.seed}#${i}`), tags: [] as string[], pushedAt: push.at, sizeGb: gb }));
-    images.push(...children, { digest: digestOf(`${push.seed}#index`), tags, pushedAt: push.at, sizeGb: 0, childDigests: children.map((c) => c.digest) });
+    const children = push.platformSizesGb.map((gb, i) => ({ digest: digestOf(`${push.seed}#${i}`), tags: [] as string[], pushedAt: push.at, sizeGb: gb, layers: push.platformLayers?.[i] }));
+    images.push(...children, { digest: digestOf(`${push.seed}#index`), tags, pushedAt: push.at, sizeGb: 0, layers: [], childDigests: children.map((c) => c.digest) });
 }
 
 /**
@@ -200,7 +240,7 @@ export function replayHistory(policies: Map<string, EcrLifecyclePolicy>, pushes:
             const outcome = simulateLifecycle(policy, images, evaluation);
             const kept = outcome.kept.map((k) => k.image as StoredImage);
             stored.set(repository, kept);
-            dailyGb.get(repository)!.push(kept.reduce((gb, i) => gb + i.sizeGb, 0));
+            dailyGb.get(repository)!.push(storedGb(kept));
         }
     }
     return { dailyGb, stored };
@@ -281,7 +321,7 @@ export function storageBudgetProblems(forecast: StorageForecast, budgetGb: numbe
  * first, then `families.<f>.sizeEstimateGb`, then the smoke test's size budget (the most an
  * image may weigh).
  */
-export function forecastFamiliesFromStack(config: Pick<StackConfig, "families" | "matrix" | "registry" | "build">, measuredGb: Record<string, number> = {}): ForecastFamily[] {
+export function forecastFamiliesFromStack(config: Pick<StackConfig, "families" | "matrix" | "registry" | "build">, measuredGb: Record<string, number> = {}, measuredSharedGb: Record<string, number> = {}): ForecastFamily[] {
     return config.families.map((f) => {
         const measured = measuredGb[f.name];
         const [sizeGb, sizeSource]: [number, ForecastFamily["sizeSource"]] =
@@ -293,9 +333,12 @@ export function forecastFamiliesFromStack(config: Pick<StackConfig, "families" |
             platforms: f.platforms,
             sizeGb,
             sizeSource,
+            // A child's lower layers are its parent image (the forecast derives them); a root shares
+            // its upstream base's layers across builds: measured in the registry, else none assumed.
+            sharedGb: f.parent !== undefined ? 0 : (measuredSharedGb[f.name] ?? 0),
             dateRebuilt: f.dateRebuilt,
             parent: f.parent,
-            policy: lifecyclePolicy(config.registry.retention, { datedTags: f.dateRebuilt }),
+            policy: lifecyclePolicy(familyRetention(config.registry.retention, f), { datedTags: f.dateRebuilt }),
         };
     });
 }

@@ -61,6 +61,7 @@ describe("integration: the program's declared builds, executed on a real engine"
             "/opt/parent/docs/README.md",
             "/opt/parent/greeting",
             "/opt/parent/python-version",
+            "/opt/parent/uv", // the uv stand-in the smoke test calls (also copied to /usr/bin/uv)
         ]);
         assert.equal(docker(env, ["run", "--rm", "--network", "none", parentTag, "cat", "/opt/parent/greeting"]), "hello from the parent\n");
         assert.equal(docker(env, ["run", "--rm", "--network", "none", parentTag, "cat", "/opt/parent/python-version"]), `${env.pythonVersion}\n`);

@@ -6,7 +6,7 @@
 import { strict as assert } from "assert";
 import { spawn, spawnSync } from "child_process";
 import { CLI_BIN, ensureBuiltCli, PROJECT_ROOT } from "../builtCli";
-import { completeFixture, Fixture, serveFixture } from "../preflightFixture";
+import { completeFixture, Fixture, projectCopyPinnedToFixture, serveFixture } from "../preflightFixture";
 
 describe("integration: ci-images check --online against a fixture index and registry over HTTP", function () {
     this.timeout(60_000);
@@ -28,8 +28,9 @@ describe("integration: ci-images check --online against a fixture index and regi
     function check(stack: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
         return new Promise((resolve) => {
             const child = spawn(process.execPath, [CLI_BIN, "check", "--online", "--stack", stack], {
-                cwd: PROJECT_ROOT,
-                env: { ...process.env, MLCI_PYTORCH_INDEX_URL: `${origin}/whl`, MLCI_BASE_REGISTRY_URL: origin },
+                // The shipped stacks pin placeholder digests (pending the digest-bump workflow): the copy pins the fixture's.
+                cwd: projectCopyPinnedToFixture(PROJECT_ROOT),
+                env: { ...process.env, MLCI_PYTORCH_INDEX_URL: `${origin}/whl`, MLCI_PYTHON_INDEX_URL: `${origin}/simple`, MLCI_BASE_REGISTRY_URL: origin },
             });
             let stdout = "";
             let stderr = "";
@@ -55,10 +56,10 @@ describe("integration: ci-images check --online against a fixture index and regi
     });
 
     it("names a missing base image tag", async () => {
-        fixture.tags = fixture.tags.filter((t) => t !== "nvidia/cuda:13.0.2-cudnn-devel-ubuntu24.04");
+        fixture.tags = fixture.tags.filter((t) => t !== "nvidia/cuda:13.0.2-devel-ubuntu24.04");
         const r = await check("prod");
         assert.equal(r.status, 1, r.stdout + r.stderr);
-        assert.match(r.stderr, /nvidia\/cuda:13\.0\.2-cudnn-devel-ubuntu24\.04/);
+        assert.match(r.stderr, /nvidia\/cuda:13\.0\.2-devel-ubuntu24\.04/);
     });
 
     it("the offline check never touches the network (no --online)", () => {

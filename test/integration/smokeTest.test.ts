@@ -23,10 +23,10 @@ describe("integration: docker/test_image.sh against real images in a real regist
     let otherPython: string;
 
     /** Builds the fake-torch fixture, pushes it under `<ns>/nightly:<tag>`, and drops the local copy (the script must pull it). */
-    async function pushFixture(env: IntegrationEnv, tag: string, torchVersion: string): Promise<Pushed> {
+    async function pushFixture(env: IntegrationEnv, tag: string, torchVersion: string, extraArgs: Record<string, string> = {}): Promise<Pushed> {
         const repository = `${env.namespace}/nightly`;
         const local = `${env.registry}/${repository}:${tag}`;
-        build(env, { context: FIXTURE, buildArgs: { BASE_IMAGE: env.pythonImage, TORCH_VERSION: torchVersion, TORCH_CUDA: "13.0" }, tag: local });
+        build(env, { context: FIXTURE, buildArgs: { BASE_IMAGE: env.pythonImage, TORCH_VERSION: torchVersion, TORCH_CUDA: "13.0", ...extraArgs }, tag: local });
         const uncompressed = Number(docker(env, ["image", "inspect", "--format", "{{.Size}}", local]).trim());
         const digest = push(env, local);
         docker(env, ["rmi", local]);
@@ -48,6 +48,7 @@ describe("integration: docker/test_image.sh against real images in a real regist
         images.fresh = await pushFixture(env, `cuda13.0-py${env.pythonVersion}-0123456789ab`, FRESH);
         images.wrongPython = await pushFixture(env, `cuda13.0-py${otherPython}-0123456789ab`, FRESH);
         images.stale = await pushFixture(env, `cuda13.0-py${env.pythonVersion}-fedcba987654`, STALE);
+        images.brokenDeps = await pushFixture(env, `cuda13.0-py${env.pythonVersion}-0a0a0a0a0a0a`, FRESH, { UV_CHECK_OUTPUT: "goodmod 1.0 requires numpy>=2, which is not installed" });
     });
 
     it("a good image passes every check, pulling it by digest, with its compressed size from the registry", () => {
@@ -63,7 +64,8 @@ describe("integration: docker/test_image.sh against real images in a real regist
             "PASS freshness: torch built 2026-11-20, 2 days before the rebuild epoch 2026-11-22 (at most 8)",
             "PASS cuda: torch.version.cuda=13.0 (expected 13.0)",
             "PASS import goodmod",
-            "SUMMARY: 6 passed, 0 failed",
+            "PASS pip check: uv pip check finds no broken requirement",
+            "SUMMARY: 7 passed, 0 failed",
         ]) {
             assert.ok(r.lines.includes(line), `missing "${line}" in:\n${r.stdout}`);
         }
@@ -74,7 +76,7 @@ describe("integration: docker/test_image.sh against real images in a real regist
         const r = smoke(images.wrongPython.ref, "--imports", "goodmod");
         assert.equal(r.status, 1, r.stdout);
         assert.ok(r.lines.includes(`FAIL python: ${env.pythonVersion} (expected ${otherPython})`), r.stdout);
-        assert.ok(r.lines.includes("SUMMARY: 4 passed, 1 failed"), r.stdout);
+        assert.ok(r.lines.includes("SUMMARY: 5 passed, 1 failed"), r.stdout);
     });
 
     it("a dependency that fails to import fails with its error, the others still pass", () => {
@@ -113,5 +115,35 @@ describe("integration: docker/test_image.sh against real images in a real regist
         const r = smoke(images.fresh.ref, "--gpu", "--imports", "");
         assert.equal(r.status, 1, r.stdout);
         assert.ok(r.lines.some((l) => /^FAIL probe: could not run python in the image \(docker run exit 125\): .*(device driver|gpu|GPU)/.test(l)), r.stdout);
+    });
+
+    it("uv pip check in the image: a broken requirement fails with uv's line", () => {
+        const r = smoke(images.brokenDeps.ref, "--imports", "");
+        assert.equal(r.status, 1, r.stdout);
+        assert.ok(r.lines.includes("FAIL pip check: uv pip check (exit 1): goodmod 1.0 requires numpy>=2, which is not installed"), r.stdout);
+    });
+
+    it("removes what it pulled, by digest, and nothing the engine already had (#28)", () => {
+        const env = getEnv();
+        const img = images.fresh;
+        const digestRef = `${env.registry}/${img.repository}@${img.ref.split("@")[1]}`;
+        const present = (ref: string) => spawnSync("docker", ["image", "inspect", ref], { env: env.processEnv }).status === 0;
+        assert.ok(!present(digestRef), "not local before the test");
+        let r = smoke(img.ref, "--imports", "");
+        assert.equal(r.status, 0, r.stdout);
+        assert.ok(r.lines.some((l) => l.startsWith(`cleanup: removed ${digestRef}`)), r.stdout);
+        assert.ok(!present(digestRef) && !present(img.ref), "the pulled image is gone from the engine");
+        // An image the engine already had is the caller's: kept.
+        docker(env, ["pull", img.ref]);
+        r = smoke(img.ref, "--imports", "");
+        assert.equal(r.status, 0, r.stdout);
+        assert.ok(!r.stdout.includes("cleanup:"), r.stdout);
+        assert.ok(present(digestRef), "kept");
+        docker(env, ["image", "rm", digestRef]);
+        // --keep-image keeps what it pulled.
+        r = smoke(img.ref, "--imports", "", "--keep-image");
+        assert.equal(r.status, 0, r.stdout);
+        assert.ok(present(digestRef));
+        docker(env, ["image", "rm", digestRef]);
     });
 });
