@@ -208,19 +208,39 @@ export interface ImageHashInputs {
     rebuildEpoch: string | null;
 }
 
-/** The image's content hash: SHA-256 over a canonical JSON of its inputs. */
-export function imageContentHash(inputs: ImageHashInputs): string {
-    const canonical = JSON.stringify([
-        HASH_SCHEME,
-        inputs.dockerfileSha256,
-        inputs.contextDigest,
-        Object.keys(inputs.buildArgs)
+/** The inputs an image's hash commits to, in the order it commits to them. */
+export const HASH_INPUT_NAMES = ["scheme", "dockerfile", "context", "buildArgs", "target", "platforms", "parentTag", "rebuildEpoch"] as const;
+
+/** One input of an image's hash. */
+export type HashInputName = (typeof HASH_INPUT_NAMES)[number];
+
+/** One SHA-256 per hash input (of that input's canonical JSON): two images differ in exactly the inputs whose digests differ. */
+export type ImageHashManifest = Record<HashInputName, string>;
+
+/** Each input in its canonical form (args and platforms sorted, absent values null), in {@link HASH_INPUT_NAMES} order. */
+function canonicalInputs(inputs: ImageHashInputs): unknown[] {
+    const byName: Record<HashInputName, unknown> = {
+        scheme: HASH_SCHEME,
+        dockerfile: inputs.dockerfileSha256,
+        context: inputs.contextDigest,
+        buildArgs: Object.keys(inputs.buildArgs)
             .sort()
             .map((k) => [k, inputs.buildArgs[k]]),
-        inputs.target ?? null,
-        [...inputs.platforms].sort(),
-        inputs.parentTag,
-        inputs.rebuildEpoch,
-    ]);
-    return createHash("sha256").update(canonical).digest("hex");
+        target: inputs.target ?? null,
+        platforms: [...inputs.platforms].sort(),
+        parentTag: inputs.parentTag,
+        rebuildEpoch: inputs.rebuildEpoch,
+    };
+    return HASH_INPUT_NAMES.map((name) => byName[name]);
+}
+
+/** The per-input digests of an image's hash inputs (what `ci-images explain` compares). */
+export function imageHashManifest(inputs: ImageHashInputs): ImageHashManifest {
+    const parts = canonicalInputs(inputs);
+    return Object.fromEntries(HASH_INPUT_NAMES.map((name, i) => [name, createHash("sha256").update(JSON.stringify(parts[i])).digest("hex")])) as ImageHashManifest;
+}
+
+/** The image's content hash: SHA-256 over the canonical JSON array of its inputs ({@link HASH_INPUT_NAMES} order). */
+export function imageContentHash(inputs: ImageHashInputs): string {
+    return createHash("sha256").update(JSON.stringify(canonicalInputs(inputs))).digest("hex");
 }

@@ -8,8 +8,8 @@ import * as path from "path";
 import { ConfigError, ConfigProblem, CONFIG_NAMESPACE } from "../config/problems";
 import { familyCells, imageName, MatrixCell } from "./matrix";
 import type { StackConfig } from "../config/schema";
-import { FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
-import { checkCopySources, ContextFile, listContextFiles } from "./dockerContext";
+import { ContextEntry, FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
+import { checkCopySources, listContextFiles } from "./dockerContext";
 import { cacheTag, contentTag, datedTag, latestTag } from "./tags";
 
 /** One image to build: a family on one matrix cell. */
@@ -48,8 +48,17 @@ export interface TaggedImage extends ImageNode {
     datedTag?: string;
     /** Tag of the registry layer cache `cache-<cell>`. */
     cacheTag: string;
-    /** What the hash was computed from, for `ci-images tags` and debugging. */
-    hashInputs: ImageHashInputs & { contextFiles: number };
+    /** What the hash was computed from, for `ci-images tags`, `explain` and debugging. */
+    hashInputs: ImageHashInputs & {
+        contextFiles: number;
+        /** The context manifest the digest is computed from, with each file's size (shown, not hashed). Shared by a family's images. */
+        contextManifest: SizedContextEntry[];
+    };
+}
+
+/** A context manifest line with the file's size in bytes (a symlink's: its target's length). */
+export interface SizedContextEntry extends ContextEntry {
+    size: number;
 }
 
 /** `CUDNN_VARIANT` for a CUDA version, matching nvidia/cuda tag names (cudnn8 before CUDA 12). */
@@ -111,7 +120,7 @@ export interface TagImagesOptions {
 }
 
 interface FamilyInputs {
-    files: ContextFile[];
+    manifest: SizedContextEntry[];
     dockerfileSha256: string;
     contextDigest: string;
 }
@@ -151,8 +160,9 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
                         : `add the file to ${n.context}/ or stop excluding it in .dockerignore`,
             });
         }
-        const { digest } = await hashContext(files, { cache: opts.cache });
-        perFamily.set(n.family, { files, dockerfileSha256, contextDigest: digest });
+        const { digest, entries } = await hashContext(files, { cache: opts.cache });
+        const manifest = entries.map((e, i) => ({ ...e, size: Number(files[i].stat.size) }));
+        perFamily.set(n.family, { manifest, dockerfileSha256, contextDigest: digest });
     }
     if (problems.length > 0) throw new ConfigError(problems);
     opts.cache?.save();
@@ -179,7 +189,7 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
             latestTag: latestTag(n.cell.label),
             datedTag: n.dateRebuilt ? datedTag(n.cell.label, rebuildEpoch) : undefined,
             cacheTag: cacheTag(n.cell.label),
-            hashInputs: { ...inputs, contextFiles: fam.files.length },
+            hashInputs: { ...inputs, contextFiles: fam.manifest.length, contextManifest: fam.manifest },
         });
     }
     return nodes.map((n) => tagged.get(n.name)!);
