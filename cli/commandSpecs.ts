@@ -58,6 +58,49 @@ older revisions do not exist: use fetch-depth: 0.`,
         load: () => require("./commands/changed").run,
     },
     {
+        name: "explain",
+        summary: "why an image rebuilds: which hash inputs differ from a git revision's, and what that causes",
+        args: "[<image>]",
+        positionals: { min: 0, max: 1 },
+        stack: "required",
+        flags: { since: { value: "<git-rev>", help: "revision to compare with; default HEAD (e.g. origin/main in a pull request)" } },
+        details: `Plans the stack at <git-rev> (git archive, no checkout change) and at the working tree with the
+same code, and compares each image's hash inputs one by one: the context files added, removed or
+modified (with the mode or size where it changed), the Dockerfile, build args, target, platforms,
+the parent's tag, the rebuild epoch and the hash-scheme version (read from the revision's source).
+An image whose only moved input is its parent's tag "rebuilds because its parent \`<parent>\` rebuilds".
+Without <image>, every image that rebuilds is explained.
+
+Exit codes: 0 explained (whether or not anything rebuilds); 1 invalid stack config; 2 usage, an
+unknown image, or an unknown revision. In a shallow checkout (actions/checkout's default
+fetch-depth: 1) older revisions do not exist: use fetch-depth: 0.
+
+Examples:
+  npx ci-images explain torch-cuda13.2-py3.12 --stack prod --since origin/main
+  npx ci-images explain --stack prod --since origin/main --json | jq -r '.images[] | "\\(.name): \\(.reason)"'`,
+        load: () => require("./commands/explain").run,
+    },
+    {
+        name: "graph",
+        summary: "the image DAG, each image unchanged / rebuilds (own input) / rebuilds (cascade), as mermaid, dot or json",
+        stack: "required",
+        flags: {
+            since: { value: "<git-rev>", help: "revision to compare with; default HEAD" },
+            format: { value: "<mermaid|dot|json>", help: "output format (required)" },
+        },
+        details: `The same comparison as explain, drawn: one node per image (parents above children), marked
+unchanged, rebuilds (own input) or rebuilds (cascade), each rebuilding node with its one-line
+reason. mermaid renders in GitHub comments and markdown; dot renders with Graphviz; json is
+{ since, nodes: [{ name, parent, status, previousTag, tag, reason, changes }], edges: [{ from, to }] }.
+--json is --format json.
+
+Exit codes: 0 printed; 1 invalid stack config; 2 usage or an unknown revision.
+
+Example:
+  npx ci-images graph --stack prod --since origin/main --format mermaid > graph.mmd`,
+        load: () => require("./commands/graph").run,
+    },
+    {
         name: "bake",
         summary: "a `docker buildx bake` file (JSON) for the whole graph, as the program builds it",
         stack: "required",

@@ -1,0 +1,22 @@
+/**
+ * `ci-images graph --stack S [--since <rev>] --format mermaid|dot|json`: the image DAG, each image
+ * unchanged, rebuilds (own input) or rebuilds (cascade) since a git revision, with its one-line reason.
+ */
+import { closest } from "../../lib/config/problems";
+import { GRAPH_FORMATS, GraphFormat, renderGraph } from "../../lib/images/rebuildGraph";
+import { CommandContext, UsageError } from "../context";
+import { DEFAULT_SINCE, rebuildsSince } from "../revisionPlan";
+
+export async function run(ctx: CommandContext): Promise<number> {
+    const format = ctx.flag("format") ?? (ctx.json ? "json" : undefined);
+    if (format === undefined) throw new UsageError(`graph needs --format ${GRAPH_FORMATS.join("|")}`);
+    if (!(GRAPH_FORMATS as readonly string[]).includes(format)) {
+        const hint = closest(format, [...GRAPH_FORMATS]);
+        throw new UsageError(`unknown --format "${format}"${hint ? ` (did you mean ${hint}?)` : ""}: use one of ${GRAPH_FORMATS.join(", ")}`);
+    }
+    if (ctx.json && format !== "json") throw new UsageError(`--json prints JSON: drop it, or use --format json instead of --format ${format}`);
+    const since = ctx.flag("since") ?? DEFAULT_SINCE;
+    const { rebuilds } = await rebuildsSince(ctx, since);
+    ctx.out.write(renderGraph(rebuilds, format as GraphFormat, since));
+    return 0;
+}
