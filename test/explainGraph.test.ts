@@ -8,6 +8,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
+import { HASH_SCHEME } from "../lib/images/contentHash";
 import type { ImageRebuild } from "../lib/images/rebuildReasons";
 import { cliFixtureProject, runCli } from "./cliContext";
 import { parseMermaid } from "./mermaidParser";
@@ -110,6 +111,19 @@ describe("ci-images explain", function () {
         ]);
         const added = images.find((i) => i.name === "base-cuda12.4-py3.12")!;
         assert.deepEqual([added.status, added.reason], ["rebuilds-own-input", "rebuilds: new image"]);
+    });
+
+    it("names the hash-scheme version the revision tagged with, read from its lib/images/contentHash.ts", async () => {
+        const { root, commit } = fixtureRepo();
+        const source = path.join(root, "lib/images/contentHash.ts");
+        fs.mkdirSync(path.dirname(source), { recursive: true });
+        fs.writeFileSync(source, 'export const HASH_SCHEME = "mlci-content-hash/v0";\n');
+        commit("an older scheme");
+        fs.writeFileSync(source, `export const HASH_SCHEME = "${HASH_SCHEME}";\n`);
+        commit("this scheme");
+        const { images } = await explainJson(root, "cpu-py3.11");
+        assert.deepEqual(images[0].changes, [{ input: "scheme", from: "mlci-content-hash/v0", to: HASH_SCHEME }]);
+        assert.equal(images[0].reason, `rebuilds: hash scheme mlci-content-hash/v0 → ${HASH_SCHEME}`);
     });
 
     it("reads the revision from git without touching the working tree, and an unknown image or revision is a usage error", async () => {
