@@ -87,11 +87,14 @@ Examples:
         flags: {
             since: { value: "<git-rev>", help: "revision to compare with; default HEAD" },
             format: { value: "<mermaid|dot|json>", help: "output format (required)" },
+            "minutes-per-build": { value: "<N>", help: "minutes one build is assumed to take, for json's estimate; default 30" },
         },
         details: `The same comparison as explain, drawn: one node per image (parents above children), marked
 unchanged, rebuilds (own input) or rebuilds (cascade), each rebuilding node with its one-line
 reason. mermaid renders in GitHub comments and markdown; dot renders with Graphviz; json is
-{ since, nodes: [{ name, parent, status, previousTag, tag, reason, changes }], edges: [{ from, to }] }.
+{ since, nodes: [{ name, parent, status, previousTag, tag, reason, changes }], edges: [{ from, to }],
+estimate: { builds, waves, minutesPerBuild, minutes } }: the estimate is the build plan's critical
+path (waves, lib/images/buildPlan.ts, within each builder's maxParallel) × --minutes-per-build.
 --json is --format json.
 
 Exit codes: 0 printed; 1 invalid stack config; 2 usage or an unknown revision.

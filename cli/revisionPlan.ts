@@ -11,7 +11,7 @@ import * as path from "path";
 import { ConfigError } from "../lib/config/problems";
 import type { TaggedImage } from "../lib/images/graph";
 import { explainRebuilds, ImageRebuild } from "../lib/images/rebuildReasons";
-import { planStackFile } from "../lib/stackPlan";
+import { planStackFile, StackPlan } from "../lib/stackPlan";
 import { CliError, CommandContext, UsageError } from "./context";
 
 function git(cwd: string, args: string[], input?: Buffer): { ok: boolean; stdout: Buffer; stderr: string } {
@@ -85,9 +85,10 @@ export function readHashScheme(file: string): string | undefined {
 export const DEFAULT_SINCE = "HEAD";
 
 /** Every image of the working tree's plan compared with its self at `rev`: what rebuilds, and why. */
-export async function rebuildsSince(ctx: Pick<CommandContext, "plan" | "root" | "stack" | "env">, rev: string): Promise<{ commit: string; rebuilds: ImageRebuild[] }> {
-    const { images } = await ctx.plan();
+export async function rebuildsSince(ctx: Pick<CommandContext, "plan" | "root" | "stack" | "env">, rev: string): Promise<{ commit: string; rebuilds: ImageRebuild[]; plan: StackPlan }> {
+    const plan = await ctx.plan();
+    const { images } = plan;
     const before = await planAtRevision(ctx.root(), ctx.stack(), rev, ctx.env);
     const previous = before.images === undefined ? "invalid" : { images: before.images, hashScheme: before.hashScheme };
-    return { commit: before.commit, rebuilds: explainRebuilds(previous, { images }) };
+    return { commit: before.commit, rebuilds: explainRebuilds(previous, { images }), plan };
 }

@@ -166,6 +166,9 @@ describe("ci-images graph", function () {
         // 4 base + 4 nightly + 1 habitat + 2 cpu nodes; an edge per parent.
         assert.equal(r.stdout.split("\n").filter((l) => /^ {4}n\d+\["/.test(l)).length, 11);
         assert.equal(r.stdout.split("\n").filter((l) => /^ {4}n\d+ --> n\d+$/.test(l)).length, 5);
+        // The estimate: 4 nightly builds in one wave, then habitat (its child): 2 waves on the default builder.
+        const json = await runCli(["graph", "--stack", "ci", "--since", "HEAD~1", "--format", "json", "--root", root]);
+        assert.deepEqual(JSON.parse(json.stdout).estimate, { builds: 5, waves: 2, minutesPerBuild: 30, minutes: 60 });
     });
 
     it("the mermaid parser rejects a broken diagram (so the check above can fail)", async () => {
@@ -176,11 +179,12 @@ describe("ci-images graph", function () {
         const { root, commit } = fixtureRepo();
         fs.writeFileSync(path.join(root, "docker/habitat/extra.txt"), 'a "quoted" file\n');
         commit("habitat file");
-        const json = await runCli(["graph", "--stack", "ci", "--since", "HEAD~1", "--json", "--root", root]);
+        const json = await runCli(["graph", "--stack", "ci", "--since", "HEAD~1", "--json", "--minutes-per-build", "45", "--root", root]);
         assert.equal(json.code, 0, json.stderr);
         const g = JSON.parse(json.stdout);
         assert.deepEqual(g.nodes.filter((n: any) => n.status !== "unchanged").map((n: any) => [n.name, n.status]), [["habitat-cuda12.4-py3.10", "rebuilds-own-input"]]);
         assert.deepEqual(g.edges.find((e: any) => e.to === "habitat-cuda12.4-py3.10"), { from: "nightly-cuda12.4-py3.10", to: "habitat-cuda12.4-py3.10" });
+        assert.deepEqual(g.estimate, { builds: 1, waves: 1, minutesPerBuild: 45, minutes: 45 });
         const dot = await runCli(["graph", "--stack", "ci", "--since", "HEAD~1", "--format", "dot", "--root", root]);
         assert.match(dot.stdout, /^digraph images \{\n/);
         assert.match(dot.stdout, /"habitat-cuda12\.4-py3\.10" \[label="habitat-cuda12\.4-py3\.10\\nrebuilds \(own input\)\\nrebuilds: docker\/habitat\/extra\.txt added", fillcolor="#ffd6d6"/);

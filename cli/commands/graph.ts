@@ -3,7 +3,8 @@
  * unchanged, rebuilds (own input) or rebuilds (cascade) since a git revision, with its one-line reason.
  */
 import { closest } from "../../lib/config/problems";
-import { GRAPH_FORMATS, GraphFormat, renderGraph } from "../../lib/images/rebuildGraph";
+import { planBuilds } from "../../lib/images/buildPlan";
+import { DEFAULT_MINUTES_PER_BUILD, estimateBuildTime, GRAPH_FORMATS, GraphFormat, renderGraph } from "../../lib/images/rebuildGraph";
 import { CommandContext, UsageError } from "../context";
 import { DEFAULT_SINCE, rebuildsSince } from "../revisionPlan";
 
@@ -16,7 +17,12 @@ export async function run(ctx: CommandContext): Promise<number> {
     }
     if (ctx.json && format !== "json") throw new UsageError(`--json prints JSON: drop it, or use --format json instead of --format ${format}`);
     const since = ctx.flag("since") ?? DEFAULT_SINCE;
-    const { rebuilds } = await rebuildsSince(ctx, since);
-    ctx.out.write(renderGraph(rebuilds, format as GraphFormat, since));
+    const minutes = ctx.flag("minutes-per-build");
+    const minutesPerBuild = minutes === undefined ? DEFAULT_MINUTES_PER_BUILD : Number(minutes);
+    if (!(minutesPerBuild > 0)) throw new UsageError(`--minutes-per-build must be a positive number of minutes, not "${minutes}"`);
+    const { rebuilds, plan } = await rebuildsSince(ctx, since);
+    const rebuilding = new Set(rebuilds.filter((r) => r.status !== "unchanged").map((r) => r.name));
+    const buildPlan = planBuilds(plan.images, plan.config.build.builders, { isBuilt: (name) => rebuilding.has(name), defaultBuilderName: plan.config.build.builder?.name });
+    ctx.out.write(renderGraph(rebuilds, format as GraphFormat, since, estimateBuildTime(buildPlan, minutesPerBuild)));
     return 0;
 }

@@ -2,6 +2,7 @@
  * The image DAG with each image's rebuild verdict (rebuildReasons.ts), drawn as Mermaid, Graphviz dot
  * or JSON: one node per image, an edge from each parent to its child. Pure: verdicts in, text out.
  */
+import type { BuildPlan } from "./buildPlan";
 import type { ImageRebuild, RebuildStatus } from "./rebuildReasons";
 
 /** Output formats of `ci-images graph`. */
@@ -68,14 +69,33 @@ export function dotGraph(images: ImageRebuild[]): string {
     return `${lines.join("\n")}\n`;
 }
 
+/** Minutes one image build is assumed to take when nothing better is known (a CUDA image with PyTorch). */
+export const DEFAULT_MINUTES_PER_BUILD = 30;
+
+/** The rebuilds' estimated wall-clock time: the build plan's critical path (its waves) × minutes per build. */
+export interface BuildEstimate {
+    /** Builds the plan runs (one per image, or per platform with builders). */
+    builds: number;
+    /** Waves of the plan: builds in one wave run at once, within each builder's maxParallel. */
+    waves: number;
+    minutesPerBuild: number;
+    /** waves × minutesPerBuild. */
+    minutes: number;
+}
+
+/** The estimate for a build plan of the rebuilding images (lib/images/buildPlan.ts `planBuilds`). */
+export function estimateBuildTime(plan: Pick<BuildPlan, "tasks" | "waves">, minutesPerBuild: number = DEFAULT_MINUTES_PER_BUILD): BuildEstimate {
+    return { builds: plan.tasks.length, waves: plan.waves, minutesPerBuild, minutes: plan.waves * minutesPerBuild };
+}
+
 /** The JSON shape of `ci-images graph --format json`. */
-export function jsonGraph(images: ImageRebuild[], since: string) {
-    return { since, nodes: images, edges: edges(images) };
+export function jsonGraph(images: ImageRebuild[], since: string, estimate: BuildEstimate) {
+    return { since, nodes: images, edges: edges(images), estimate };
 }
 
 /** The graph in one of {@link GRAPH_FORMATS}. */
-export function renderGraph(images: ImageRebuild[], format: GraphFormat, since: string): string {
+export function renderGraph(images: ImageRebuild[], format: GraphFormat, since: string, estimate: BuildEstimate): string {
     if (format === "mermaid") return mermaidGraph(images);
     if (format === "dot") return dotGraph(images);
-    return `${JSON.stringify(jsonGraph(images, since), null, 2)}\n`;
+    return `${JSON.stringify(jsonGraph(images, since, estimate), null, 2)}\n`;
 }
