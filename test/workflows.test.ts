@@ -491,7 +491,7 @@ describe("preview", () => {
         assert.strictEqual(step.with?.command, "preview");
         assert.strictEqual(step.with?.["stack-name"], "prod");
         assert.strictEqual(step.with?.policyPacks, "policy");
-        assert.strictEqual(step.with?.["comment-on-pr"], true);
+        assert.strictEqual(step.with?.["comment-on-pr"], false, "the rebuild-graph job posts the one sticky comment (test/previewComment.test.ts)");
     });
 
     it("uses a separate read-only role trusted for pull_request subjects, never the push role or the PAT, never for forks", () => {
