@@ -4,7 +4,7 @@
  * matching rules (via @balena/dockerignore, a port of Docker's matcher). Also checks that a
  * Dockerfile's COPY/ADD sources are inside the context and not excluded.
  */
-import ignore from "@balena/dockerignore";
+import { createHash } from "crypto";
 import type { DockerfileParser as Parser } from "dockerfile-ast";
 import * as fs from "fs";
 import * as path from "path";
@@ -36,25 +36,194 @@ export function parseDockerignore(text: string): string[] {
         .filter((l) => l !== "" && !l.startsWith("#"));
 }
 
-/** A matcher answering "does Docker exclude this relative path?" (@balena/dockerignore's public API). */
+/** One compiled `.dockerignore` line. */
+interface IgnoreRule {
+    negative: boolean;
+    /** The pattern's `/`-separated segments. */
+    dirs: string[];
+    /** Segments other than `**` (where a `**` pattern starts testing parent directories). */
+    fixedDirs: number;
+    hasGlobstar: boolean;
+    regexp: RegExp;
+}
+
+/** Go's filepath.Clean for POSIX paths, without a trailing slash. */
+function cleanPath(p: string): string {
+    return path.posix.normalize(p).replace(/(?<=.)\/$/, "");
+}
+
+/** A pattern line as Docker (moby fileutils) and @balena/dockerignore 1.0.2 (`_createRule`) read it; null when empty. */
+function compileRule(line: string): IgnoreRule | null {
+    if (!line || line.indexOf("#") === 0 || line.trim() === "") return null;
+    let pattern = line.trim();
+    let negative = false;
+    if (pattern[0] === "!") {
+        negative = true;
+        pattern = pattern.substring(1).trim();
+    }
+    if (pattern.length > 0) {
+        pattern = cleanPath(pattern);
+        if (pattern.length > 1 && pattern[0] === "/") pattern = pattern.slice(1);
+    }
+    if (negative) pattern = `!${pattern}`;
+    pattern = pattern.trim();
+    if (pattern === "") return null;
+    pattern = cleanPath(pattern);
+    if (pattern[0] === "!") {
+        if (pattern.length === 1) return null;
+        negative = true;
+        pattern = pattern.substring(1);
+    } else negative = false;
+    // The regexp, as moby's fileutils.regexpMatch builds it (and the library's `_compile`, case-insensitive like it).
+    let re = "^";
+    for (let i = 0; i < pattern.length; i++) {
+        const ch = pattern[i];
+        if (ch === "*") {
+            if (pattern[i + 1] === "*") {
+                i++;
+                if (pattern[i + 1] === "/") i++; // `**/` is `**`
+                re += pattern[i + 1] === undefined ? ".*" : "(.*/)?";
+            } else re += "[^/]*";
+        } else if (ch === "?") re += "[^/]";
+        else if (ch === "." || ch === "$") re += `\\${ch}`;
+        else if (ch === "\\") {
+            if (pattern[i + 1] !== undefined) {
+                re += `\\${pattern[i + 1]}`;
+                i++;
+            } else re += "\\";
+        } else re += ch;
+    }
+    const dirs = pattern.split("/");
+    return { negative, dirs, fixedDirs: dirs.filter((d) => d !== "**").length, hasGlobstar: dirs.includes("**"), regexp: new RegExp(`${re}$`, "i") };
+}
+
+/** Whether `rule` matches the parent directory `parentDirs` (or, for `**` patterns, one of its ancestors), as moby's Matches does. */
+function matchesParent(rule: IgnoreRule, parentDirs: string[]): boolean {
+    if (rule.hasGlobstar) {
+        for (let i = rule.fixedDirs; i <= parentDirs.length; i++) if (rule.regexp.test(parentDirs.slice(0, i).join("/"))) return true;
+        return false;
+    }
+    return rule.dirs.length <= parentDirs.length && rule.regexp.test(parentDirs.slice(0, rule.dirs.length).join("/"));
+}
+
+/**
+ * A matcher answering "does Docker exclude this relative path?": Docker's rules (moby pkg/fileutils, as
+ * @balena/dockerignore 1.0.2 ports them; test/hashCache.test.ts checks every answer against that library):
+ * the last pattern that matches the path, or its parent directory, decides. The parent-directory half
+ * depends only on the directory, so it is computed once per directory, not once per file.
+ */
 export function dockerignoreMatcher(patterns: string[]): (relPath: string) => boolean {
-    const ig = ignore().add(patterns);
-    return (p) => ig.ignores(p);
+    const rules = patterns.map(compileRule).filter((r): r is IgnoreRule => r !== null);
+    const parentMatches = new Map<string, boolean[]>();
+    return (file) => {
+        if (!file) return true;
+        const parentPath = cleanPath(path.posix.dirname(file));
+        let parents = parentMatches.get(parentPath);
+        if (parents === undefined) {
+            const parentDirs = parentPath.split("/");
+            parents = rules.map((r) => parentPath !== "." && matchesParent(r, parentDirs));
+            parentMatches.set(parentPath, parents);
+        }
+        let excluded = false;
+        for (let i = 0; i < rules.length; i++) if (parents[i] || rules[i].regexp.test(file)) excluded = !rules[i].negative;
+        return excluded;
+    };
+}
+
+/**
+ * A context's sent-file list remembered with the stat stamp of every directory the walk read, as git's
+ * untracked cache does: adding, removing or renaming an entry moves its directory's mtime and ctime,
+ * so while every stamp holds, the list holds, and a warm listing needs no readdir and no
+ * `.dockerignore` evaluation, only a stat per directory and per file.
+ */
+export interface CachedListing {
+    /** SHA-256 of the ignore file's path and text the list was made under. */
+    ignoreSha256: string;
+    /** Each walked directory (relative, `""` for the context root) and its stamp. */
+    dirs: [string, string][];
+    /** The sent files, sorted: relative path and `f` (file) or `l` (symlink). */
+    files: [string, "f" | "l"][];
+}
+
+/** Where listings persist (the hash cache, lib/images/contentHash.ts `FileHashCache`). */
+export interface ListingCache {
+    getListing(contextDir: string): CachedListing | undefined;
+    setListing(contextDir: string, listing: CachedListing): void;
+}
+
+/** Options for {@link listContextFiles}. */
+export interface ListContextOptions {
+    /** Remembered listings. @default none (every directory read, every path matched) */
+    cache?: ListingCache;
+    /** Now (wall clock, ns): a directory changed within the racy window is not remembered. @default Date.now() */
+    nowNs?: bigint;
+    /** @default 2 s, as the file hash cache */
+    racyWindowNs?: bigint;
+}
+
+/** What a remembered listing is valid for: a directory's mtime (ns), ctime (ns) and inode. */
+function dirStamp(st: fs.BigIntStats): string {
+    return `${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+}
+
+/** The files of a remembered listing, when every directory's stamp still holds (else undefined). */
+function replayListing(contextDir: string, cached: CachedListing): ContextFile[] | undefined {
+    for (const [rel, stamp] of cached.dirs) {
+        let st: fs.BigIntStats;
+        try {
+            st = fs.lstatSync(rel === "" ? contextDir : path.join(contextDir, rel), { bigint: true });
+        } catch {
+            return undefined;
+        }
+        if (!st.isDirectory() || dirStamp(st) !== stamp) return undefined;
+    }
+    const out = new Array<ContextFile>(cached.files.length);
+    for (let i = 0; i < cached.files.length; i++) {
+        const [rel, kind] = cached.files[i];
+        const abs = path.join(contextDir, rel);
+        let st: fs.BigIntStats;
+        try {
+            st = fs.lstatSync(abs, { bigint: true });
+        } catch {
+            return undefined; // removed after its directory was stamped: walk again
+        }
+        if (kind === "l" ? !st.isSymbolicLink() : !st.isFile()) return undefined;
+        out[i] = { path: rel, absolutePath: abs, kind: kind === "l" ? "symlink" : "file", stat: st };
+    }
+    return out;
 }
 
 /**
  * Lists the files of `contextDir` that a build with `dockerfilePath` sends, sorted by path.
- * Excluded directories are not walked unless the file has a `!` (re-include) pattern.
+ * Excluded directories are not walked unless the file has a `!` (re-include) pattern. With a cache,
+ * a listing whose directories are all unchanged (and made under the same ignore file) is reused.
  */
-export function listContextFiles(contextDir: string, dockerfilePath: string): ContextFile[] {
+export function listContextFiles(contextDir: string, dockerfilePath: string, opts: ListContextOptions = {}): ContextFile[] {
     const ignorePath = dockerignoreFile(contextDir, dockerfilePath);
-    const patterns = ignorePath ? parseDockerignore(fs.readFileSync(ignorePath, "utf8")) : [];
+    const ignoreText = ignorePath ? fs.readFileSync(ignorePath, "utf8") : "";
+    const ignoreSha256 = createHash("sha256").update(`${ignorePath ?? ""}\0${ignoreText}`).digest("hex");
+    const cached = opts.cache?.getListing(contextDir);
+    if (cached !== undefined && cached.ignoreSha256 === ignoreSha256) {
+        const replayed = replayListing(contextDir, cached);
+        if (replayed !== undefined) return replayed;
+    }
+    const patterns = parseDockerignore(ignoreText);
     // One matcher over the library's public API (its private _rules/_compile bought a faster walk
     // only on the bench's generated 10k-file context; real contexts are a few files).
     const excluded = dockerignoreMatcher(patterns);
     const hasReinclude = patterns.some((p) => p.startsWith("!"));
+    const nowNs = opts.nowNs ?? BigInt(Date.now()) * 1_000_000n;
+    const racyWindowNs = opts.racyWindowNs ?? 2_000_000_000n;
+    const dirs: [string, string][] = [];
+    let racy = false;
     const out: ContextFile[] = [];
     const walk = (dirAbs: string, dirRel: string) => {
+        if (opts.cache) {
+            // Stamped before it is read: an entry added meanwhile moves the stamp, so the next run walks again.
+            const st = fs.lstatSync(dirAbs, { bigint: true });
+            if (nowNs - st.mtimeNs < racyWindowNs || nowNs - st.ctimeNs < racyWindowNs) racy = true;
+            dirs.push([dirRel, dirStamp(st)]);
+        }
         const entries = fs.readdirSync(dirAbs, { withFileTypes: true });
         for (const e of entries) {
             const rel = dirRel === "" ? e.name : `${dirRel}/${e.name}`;
@@ -70,6 +239,8 @@ export function listContextFiles(contextDir: string, dockerfilePath: string): Co
     };
     walk(contextDir, "");
     out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    // A directory changed within the racy window could change again without its stamp moving: not remembered.
+    if (opts.cache && !racy) opts.cache.setListing(contextDir, { ignoreSha256, dirs, files: out.map((f) => [f.path, f.kind === "symlink" ? "l" : "f"]) });
     return out;
 }
 

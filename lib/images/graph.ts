@@ -142,7 +142,7 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
         if (perFamily.has(n.family)) continue;
         const dockerfileBytes = fs.readFileSync(n.dockerfilePath);
         const dockerfileSha256 = createHash("sha256").update(dockerfileBytes).digest("hex");
-        const files = listContextFiles(n.contextPath, n.dockerfilePath);
+        const files = listContextFiles(n.contextPath, n.dockerfilePath, { cache: opts.cache });
         // The copy check reads only the Dockerfile and the sent paths: a pass is cached under their hashes.
         const copyCheck = `copy-sources:${dockerfileSha256}:${createHash("sha256").update(files.map((f) => f.path).join("\n")).digest("hex")}`;
         const violations = opts.cache?.hasVerdict(copyCheck) ? [] : checkCopySources(dockerfileBytes.toString("utf8"), files.map((f) => f.path));
