@@ -15,6 +15,9 @@ export const GLOBAL_FLAGS: CommandSpec["flags"] = {
 
 const REGISTRY_FLAG = { value: "<host>", help: "registry host; default: $CI_IMAGES_REGISTRY, else the stack's (localhost:<port>, or the caller's ECR registry)" };
 
+/** explain's and graph's revision (cli/revisionPlan.ts DEFAULT_SINCE). */
+const SINCE_FLAG = { value: "<git-rev>", help: "revision to compare with; default HEAD (in a pull request: origin/<base>, or the base commit)" };
+
 /** The commands, in the order the global usage lists them. */
 export const COMMANDS: CommandSpec[] = [
     {
@@ -63,7 +66,7 @@ older revisions do not exist: use fetch-depth: 0.`,
         args: "[<image>]",
         positionals: { min: 0, max: 1 },
         stack: "required",
-        flags: { since: { value: "<git-rev>", help: "revision to compare with; default HEAD (e.g. origin/main in a pull request)" } },
+        flags: { since: SINCE_FLAG },
         details: `Plans the stack at <git-rev> (git archive, no checkout change) and at the working tree with the
 same code, and compares each image's hash inputs one by one: the context files added, removed or
 modified (with the mode or size where it changed), the Dockerfile, build args, target, platforms,
@@ -85,7 +88,7 @@ Examples:
         summary: "the image DAG, each image unchanged / rebuilds (own input) / rebuilds (cascade), as mermaid, dot or json",
         stack: "required",
         flags: {
-            since: { value: "<git-rev>", help: "revision to compare with; default HEAD" },
+            since: SINCE_FLAG,
             format: { value: "<mermaid|dot|json>", help: "output format (required)" },
             "minutes-per-build": { value: "<N>", help: "minutes one build is assumed to take, for json's estimate; default 30" },
         },
