@@ -140,19 +140,18 @@ export function describeChange(c: InputChange): string {
     }
 }
 
-/** The one-line reason of a rebuild: its own inputs (the first few context files), else its parent. */
+/** The one-line reason of a rebuild: its own inputs (a new image or scheme first, then at most a few context files), else its parent. */
 function reasonLine(image: ExplainedImage, changes: InputChange[], parentRebuilds: boolean): string {
+    const parent = image.parent !== undefined && parentRebuilds ? image.parent : undefined;
     const own = changes.filter((c) => c.input !== "parentTag");
-    if (own.length === 0) return image.parent !== undefined && parentRebuilds ? `rebuilds because its parent \`${image.parent}\` rebuilds` : `rebuilds because its parent tag moved`;
+    if (own.length === 0) return parent !== undefined ? `rebuilds because its parent \`${parent}\` rebuilds` : "rebuilds because its parent tag moved";
+    const leads = (c: InputChange) => c.input === "image" || c.input === "scheme";
+    const first = own.filter(leads);
     const files = own.filter((c) => c.input === "context");
-    const phrases = [
-        ...own.filter((c) => c.input !== "context" && c.input !== "scheme" && c.input !== "image").map(describeChange),
-        ...files.slice(0, CONTEXT_PREVIEW).map(describeChange),
-        ...(files.length > CONTEXT_PREVIEW ? [`${files.length - CONTEXT_PREVIEW} more context files changed`] : []),
-    ];
-    const head = own.find((c) => c.input === "image") ? "new image" : own.find((c) => c.input === "scheme") ? describeChange(own.find((c) => c.input === "scheme")!) : undefined;
-    const all = [...(head ? [head] : []), ...phrases];
-    return `rebuilds: ${all.join("; ")}${image.parent !== undefined && parentRebuilds ? ` (and its parent \`${image.parent}\` rebuilds)` : ""}`;
+    const rest = own.filter((c) => !leads(c) && c.input !== "context");
+    const phrases = [...first, ...rest, ...files.slice(0, CONTEXT_PREVIEW)].map(describeChange);
+    if (files.length > CONTEXT_PREVIEW) phrases.push(`${files.length - CONTEXT_PREVIEW} more context files changed`);
+    return `rebuilds: ${phrases.join("; ")}${parent !== undefined ? ` (and its parent \`${parent}\` rebuilds)` : ""}`;
 }
 
 /**
