@@ -43,6 +43,8 @@ export interface RevisionPlan {
     commit: string;
     /** Its images (this checkout's hashing over the revision's tree), or undefined when its config did not validate (or it had no such stack). */
     images: TaggedImage[] | undefined;
+    /** Why the revision's config did not validate under this checkout's rules: the config paths of its problems. */
+    invalid?: string;
     /** The hash-scheme version the revision's code tagged with (`HASH_SCHEME` in its lib/images/contentHash.ts), or undefined when it cannot be read. */
     hashScheme: string | undefined;
 }
@@ -63,13 +65,15 @@ export async function planAtRevision(root: string, stack: string, rev: string, e
         if (tar.status !== 0) throw new CliError(`unpacking ${rev} failed: ${tar.stderr.toString().trim()}`);
         const oldRoot = path.join(tmp, sub);
         let images: TaggedImage[] | undefined;
+        let invalid: string | undefined;
         try {
             images = (await planStackFile(oldRoot, stack, { env, useHashCache: false })).images;
         } catch (e) {
             // The old tree did not validate (or had no such stack): every image counts as changed.
             if (!(e instanceof ConfigError)) throw e;
+            invalid = [...new Set(e.problems.map((p) => `mlci:${p.path}`))].join(", ");
         }
-        return { commit, images, hashScheme: readHashScheme(path.join(oldRoot, HASH_SCHEME_SOURCE)) };
+        return { commit, images, invalid, hashScheme: readHashScheme(path.join(oldRoot, HASH_SCHEME_SOURCE)) };
     } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
     }
@@ -89,6 +93,6 @@ export async function rebuildsSince(ctx: Pick<CommandContext, "plan" | "root" | 
     const plan = await ctx.plan();
     const { images } = plan;
     const before = await planAtRevision(ctx.root(), ctx.stack(), rev, ctx.env);
-    const previous = before.images === undefined ? "invalid" : { images: before.images, hashScheme: before.hashScheme };
+    const previous = before.images === undefined ? { invalid: `${rev}: ${before.invalid ?? "no valid config"}` } : { images: before.images, hashScheme: before.hashScheme };
     return { commit: before.commit, rebuilds: explainRebuilds(previous, { images }), plan };
 }

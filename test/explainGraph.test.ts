@@ -126,6 +126,19 @@ describe("ci-images explain", function () {
         assert.equal(images[0].reason, `rebuilds: hash scheme mlci-content-hash/v0 → ${HASH_SCHEME}`);
     });
 
+    it("a revision whose config does not validate under this checkout's rules names the config paths in each reason", async () => {
+        const { root, commit } = fixtureRepo();
+        const file = path.join(root, "Pulumi.ci.yaml");
+        const good = fs.readFileSync(file, "utf8");
+        fs.writeFileSync(file, good.replace("parent: nightly", "parent: nightli"));
+        commit("a typo");
+        fs.writeFileSync(file, good);
+        commit("fixed");
+        const { images } = await explainJson(root, "cpu-py3.11");
+        assert.deepEqual([images[0].status, images[0].previousTag], ["rebuilds-own-input", null]);
+        assert.equal(images[0].reason, "rebuilds: no previous tag is known, since the stack's config at HEAD~1: mlci:families.habitat.parent does not validate under this checkout's rules");
+    });
+
     it("reads the revision from git without touching the working tree, and an unknown image or revision is a usage error", async () => {
         const { root, git, commit } = fixtureRepo();
         fs.writeFileSync(path.join(root, "docker/nightly/requirements.lock"), "pytest==8.3.5\n");

@@ -44,7 +44,7 @@ describe("rebuild reasons", () => {
     });
 
     it("a revision whose config did not validate: every image rebuilds, and the reason says why", () => {
-        const verdicts = explainRebuilds("invalid", { images: [image("base", undefined)] });
-        assert.deepEqual(verdicts.map((v) => [v.status, v.previousTag, v.reason]), [["rebuilds-own-input", null, "rebuilds: the stack's config at the revision did not validate, so no previous tag is known"]]);
+        const verdicts = explainRebuilds({ invalid: "HEAD~9: mlci:registry.pullThroughCache" }, { images: [image("base", undefined)] });
+        assert.deepEqual(verdicts.map((v) => [v.status, v.previousTag, v.reason]), [["rebuilds-own-input", null, "rebuilds: no previous tag is known, since the stack's config at HEAD~9: mlci:registry.pullThroughCache does not validate under this checkout's rules"]]);
     });
 });

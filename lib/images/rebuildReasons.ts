@@ -46,8 +46,8 @@ export interface ComparedPlan {
     hashScheme?: string;
 }
 
-/** Where `explainRebuilds` gets the previous side: a plan, or `invalid` when the revision's config did not validate. */
-export type PreviousPlan = ComparedPlan | "invalid";
+/** Where `explainRebuilds` gets the previous side: a plan, or why the revision's config did not validate (e.g. the config paths of its problems). */
+export type PreviousPlan = ComparedPlan | { invalid: string };
 
 const CONTEXT_PREVIEW = 3;
 
@@ -159,8 +159,9 @@ function reasonLine(image: ExplainedImage, changes: InputChange[], parentRebuild
  * for one of its own or only because its parent does. Images come parents first.
  */
 export function explainRebuilds(previous: PreviousPlan, current: ComparedPlan): ImageRebuild[] {
-    const before = previous === "invalid" ? new Map<string, ExplainedImage>() : new Map(previous.images.map((i) => [i.name, i]));
-    const schemes = { from: (previous === "invalid" ? undefined : previous.hashScheme) ?? HASH_SCHEME, to: current.hashScheme ?? HASH_SCHEME };
+    const invalid = "invalid" in previous ? previous.invalid : undefined;
+    const before = "invalid" in previous ? new Map<string, ExplainedImage>() : new Map(previous.images.map((i) => [i.name, i]));
+    const schemes = { from: ("invalid" in previous ? undefined : previous.hashScheme) ?? HASH_SCHEME, to: current.hashScheme ?? HASH_SCHEME };
     const verdicts = new Map<string, ImageRebuild>();
     for (const image of current.images) {
         const old = before.get(image.name);
@@ -169,7 +170,7 @@ export function explainRebuilds(previous: PreviousPlan, current: ComparedPlan): 
         const parentRebuilds = image.parent !== undefined && verdicts.get(image.parent)?.status !== "unchanged";
         const ownInput = changes.some((c) => c.input !== "parentTag");
         let reason: string | null = null;
-        if (rebuilds) reason = previous === "invalid" ? "rebuilds: the stack's config at the revision did not validate, so no previous tag is known" : reasonLine(image, changes, parentRebuilds);
+        if (rebuilds) reason = invalid !== undefined ? `rebuilds: no previous tag is known, since the stack's config at ${invalid} does not validate under this checkout's rules` : reasonLine(image, changes, parentRebuilds);
         verdicts.set(image.name, {
             name: image.name,
             parent: image.parent ?? null,
