@@ -109,6 +109,22 @@ describe("the remembered context listing", () => {
         assert.ok(!specific.files.some(([p]) => p === "a.txt"));
     });
 
+    it("keeps one listing per ignore file, so two Dockerfiles sharing a context both stay warm", () => {
+        write(ctx, "Dockerfile.b", "FROM x\n");
+        write(ctx, "Dockerfile.b.dockerignore", "src\n");
+        const listB = () => {
+            const cache = new FileHashCache(cacheFile);
+            const { result, calls } = readdirCalls(() => listContextFiles(ctx, path.join(ctx, "Dockerfile.b"), { cache, nowNs: settled() }));
+            cache.save();
+            return { files: result.map((f) => f.path), readdirs: calls };
+        };
+        cached();
+        const b = listB();
+        assert.ok(!b.files.includes("src/m.py") && b.files.includes("NOTES.md"));
+        assert.equal(cached().readdirs, 0);
+        assert.equal(listB().readdirs, 0);
+    });
+
     it("is not stored while a directory changed within the racy window (it could change again without its stamp moving)", () => {
         const justNow = cached(BigInt(Date.now()) * 1_000_000n);
         assert.ok(justNow.readdirs > 0);

@@ -45,7 +45,7 @@ export class FileHashCache implements ListingCache {
     private entries = new Map<string, [string, string]>();
     /** Content-addressed keys of checks that passed (e.g. a Dockerfile's COPY sources against its context). */
     private verdicts = new Set<string>();
-    /** absolute context directory → its last listing */
+    /** context directory and ignore file (dockerContext.ts) → the last listing made under them */
     private listings = new Map<string, CachedListing>();
     private dirty = false;
 
@@ -66,7 +66,7 @@ export class FileHashCache implements ListingCache {
                 if (data?.scheme === HASH_SCHEME && data.format === CACHE_FORMAT && Array.isArray(data.entries)) {
                     for (const key of Array.isArray(data.verdicts) ? data.verdicts : []) if (typeof key === "string" && /^[0-9a-z:-]+$/.test(key)) this.verdicts.add(key);
                     if (typeof data.listings === "object" && data.listings !== null) {
-                        for (const [dir, listing] of Object.entries(data.listings)) if (isCachedListing(listing)) this.listings.set(dir, listing);
+                        for (const [key, listing] of Object.entries(data.listings)) if (isCachedListing(listing)) this.listings.set(key, listing);
                     }
                     for (const row of data.entries) {
                         if (Array.isArray(row) && row.length === 3 && typeof row[0] === "string" && typeof row[1] === "string" && typeof row[2] === "string" && /^[0-9a-f]{64}$/.test(row[2])) {
@@ -116,12 +116,12 @@ export class FileHashCache implements ListingCache {
         this.dirty = true;
     }
 
-    getListing(contextDir: string): CachedListing | undefined {
-        return this.listings.get(contextDir);
+    getListing(key: string): CachedListing | undefined {
+        return this.listings.get(key);
     }
 
-    setListing(contextDir: string, listing: CachedListing): void {
-        this.listings.set(contextDir, listing);
+    setListing(key: string, listing: CachedListing): void {
+        this.listings.set(key, listing);
         this.dirty = true;
     }
 

@@ -1,7 +1,8 @@
 /**
  * What Docker sends as a build context: the files of a directory that `.dockerignore`
  * (or `<Dockerfile>.dockerignore`, which BuildKit prefers) lets through, with Docker's own
- * matching rules (via @balena/dockerignore, a port of Docker's matcher). Also checks that a
+ * matching rules (moby's pkg/fileutils, as @balena/dockerignore 1.0.2 ports them; that library is the
+ * tests' reference). Also checks that a
  * Dockerfile's COPY/ADD sources are inside the context and not excluded.
  */
 import { createHash } from "crypto";
@@ -145,10 +146,10 @@ export interface CachedListing {
     files: [string, "f" | "l"][];
 }
 
-/** Where listings persist (the hash cache, lib/images/contentHash.ts `FileHashCache`). */
+/** Where listings persist (the hash cache, lib/images/contentHash.ts `FileHashCache`), keyed by context directory and ignore file. */
 export interface ListingCache {
-    getListing(contextDir: string): CachedListing | undefined;
-    setListing(contextDir: string, listing: CachedListing): void;
+    getListing(key: string): CachedListing | undefined;
+    setListing(key: string, listing: CachedListing): void;
 }
 
 /** Options for {@link listContextFiles}. */
@@ -202,14 +203,14 @@ export function listContextFiles(contextDir: string, dockerfilePath: string, opt
     const ignorePath = dockerignoreFile(contextDir, dockerfilePath);
     const ignoreText = ignorePath ? fs.readFileSync(ignorePath, "utf8") : "";
     const ignoreSha256 = createHash("sha256").update(`${ignorePath ?? ""}\0${ignoreText}`).digest("hex");
-    const cached = opts.cache?.getListing(contextDir);
+    // Two Dockerfiles sharing a context with their own ignore files keep one listing each.
+    const key = `${contextDir}\0${ignorePath ?? ""}`;
+    const cached = opts.cache?.getListing(key);
     if (cached !== undefined && cached.ignoreSha256 === ignoreSha256) {
         const replayed = replayListing(contextDir, cached);
         if (replayed !== undefined) return replayed;
     }
     const patterns = parseDockerignore(ignoreText);
-    // One matcher over the library's public API (its private _rules/_compile bought a faster walk
-    // only on the bench's generated 10k-file context; real contexts are a few files).
     const excluded = dockerignoreMatcher(patterns);
     const hasReinclude = patterns.some((p) => p.startsWith("!"));
     const nowNs = opts.nowNs ?? BigInt(Date.now()) * 1_000_000n;
@@ -240,7 +241,7 @@ export function listContextFiles(contextDir: string, dockerfilePath: string, opt
     walk(contextDir, "");
     out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     // A directory changed within the racy window could change again without its stamp moving: not remembered.
-    if (opts.cache && !racy) opts.cache.setListing(contextDir, { ignoreSha256, dirs, files: out.map((f) => [f.path, f.kind === "symlink" ? "l" : "f"]) });
+    if (opts.cache && !racy) opts.cache.setListing(key, { ignoreSha256, dirs, files: out.map((f) => [f.path, f.kind === "symlink" ? "l" : "f"]) });
     return out;
 }
 
