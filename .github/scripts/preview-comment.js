@@ -3,7 +3,8 @@
 // `pulumi preview` summary. Each run edits the comment it posted before, found by a hidden marker
 // among the comments of github-actions[bot]; the same text goes to the step summary.
 //
-// Run by actions/github-script: `require("./.github/scripts/preview-comment.js").run({ github, context, core }, inputs)`.
+// Run by actions/github-script: `require("./.github/scripts/preview-comment.js").run({ github, context, core }, inputs)`
+// (its README, "Run a separate file": `require` resolves relative paths from the working directory, the checkout).
 // Pure parts (commentBody, findStickyComment) are exported for test/previewComment.test.ts.
 "use strict";
 const fs = require("fs");
