@@ -1,14 +1,17 @@
 /**
  * What Docker sends as a build context: the files of a directory that `.dockerignore`
- * (or `<Dockerfile>.dockerignore`, which BuildKit prefers) lets through, with Docker's own
- * matching rules (moby's pkg/fileutils, as @balena/dockerignore 1.0.2 ports them; that library is the
- * tests' reference). Also checks that a
+ * (or `<Dockerfile>.dockerignore`, which BuildKit prefers) lets through, with BuildKit's own
+ * matching rules (moby/patternmatcher + tonistiigi/fsutil, ported in ./dockerignorePatterns.ts; see
+ * docs/decisions/0010-own-dockerignore-matcher-and-listing-cache.md). Also checks that a
  * Dockerfile's COPY/ADD sources are inside the context and not excluded.
  */
 import { createHash } from "crypto";
 import type { DockerfileParser as Parser } from "dockerfile-ast";
 import * as fs from "fs";
 import * as path from "path";
+import { compileIgnoreLines, DockerignoreError, IgnoreRules, MATCHER_VERSION, matchUsingParentResults, ParentMatchInfo, pathExcluder, readIgnoreLines } from "./dockerignorePatterns";
+
+export { DockerignoreError } from "./dockerignorePatterns";
 
 /** A file the context sends: its POSIX path relative to the context and its stat. */
 export interface ContextFile {
@@ -29,106 +32,20 @@ export function dockerignoreFile(contextDir: string, dockerfilePath: string): st
     return fs.existsSync(general) ? general : undefined;
 }
 
-/** Parses .dockerignore text as Docker does: `#` comments, blank lines, trimmed patterns. */
+/** Parses .dockerignore text as Docker does (moby/patternmatcher ignorefile.ReadAll): the patterns, cleaned. */
 export function parseDockerignore(text: string): string[] {
-    return text
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l !== "" && !l.startsWith("#"));
-}
-
-/** One compiled `.dockerignore` line. */
-interface IgnoreRule {
-    negative: boolean;
-    /** The pattern's `/`-separated segments. */
-    dirs: string[];
-    /** Segments other than `**` (where a `**` pattern starts testing parent directories). */
-    fixedDirs: number;
-    hasGlobstar: boolean;
-    regexp: RegExp;
-}
-
-/** Go's filepath.Clean for POSIX paths, without a trailing slash. */
-function cleanPath(p: string): string {
-    return path.posix.normalize(p).replace(/(?<=.)\/$/, "");
-}
-
-/** A pattern line as Docker (moby fileutils) and @balena/dockerignore 1.0.2 (`_createRule`) read it; null when empty. */
-function compileRule(line: string): IgnoreRule | null {
-    if (!line || line.indexOf("#") === 0 || line.trim() === "") return null;
-    let pattern = line.trim();
-    let negative = false;
-    if (pattern[0] === "!") {
-        negative = true;
-        pattern = pattern.substring(1).trim();
-    }
-    if (pattern.length > 0) {
-        pattern = cleanPath(pattern);
-        if (pattern.length > 1 && pattern[0] === "/") pattern = pattern.slice(1);
-    }
-    if (negative) pattern = `!${pattern}`;
-    pattern = pattern.trim();
-    if (pattern === "") return null;
-    pattern = cleanPath(pattern);
-    if (pattern[0] === "!") {
-        if (pattern.length === 1) return null;
-        negative = true;
-        pattern = pattern.substring(1);
-    } else negative = false;
-    // The regexp, as moby's fileutils.regexpMatch builds it (and the library's `_compile`, case-insensitive like it).
-    let re = "^";
-    for (let i = 0; i < pattern.length; i++) {
-        const ch = pattern[i];
-        if (ch === "*") {
-            if (pattern[i + 1] === "*") {
-                i++;
-                if (pattern[i + 1] === "/") i++; // `**/` is `**`
-                re += pattern[i + 1] === undefined ? ".*" : "(.*/)?";
-            } else re += "[^/]*";
-        } else if (ch === "?") re += "[^/]";
-        else if (ch === "." || ch === "$") re += `\\${ch}`;
-        else if (ch === "\\") {
-            if (pattern[i + 1] !== undefined) {
-                re += `\\${pattern[i + 1]}`;
-                i++;
-            } else re += "\\";
-        } else re += ch;
-    }
-    const dirs = pattern.split("/");
-    return { negative, dirs, fixedDirs: dirs.filter((d) => d !== "**").length, hasGlobstar: dirs.includes("**"), regexp: new RegExp(`${re}$`, "i") };
-}
-
-/** Whether `rule` matches the parent directory `parentDirs` (or, for `**` patterns, one of its ancestors), as moby's Matches does. */
-function matchesParent(rule: IgnoreRule, parentDirs: string[]): boolean {
-    if (rule.hasGlobstar) {
-        for (let i = rule.fixedDirs; i <= parentDirs.length; i++) if (rule.regexp.test(parentDirs.slice(0, i).join("/"))) return true;
-        return false;
-    }
-    return rule.dirs.length <= parentDirs.length && rule.regexp.test(parentDirs.slice(0, rule.dirs.length).join("/"));
+    return readIgnoreLines(text).map((l) => l.pattern);
 }
 
 /**
- * A matcher answering "does Docker exclude this relative path?": Docker's rules (moby pkg/fileutils, as
- * @balena/dockerignore 1.0.2 ports them; test/hashCache.test.ts checks every answer against that library):
- * the last pattern that matches the path, or its parent directory, decides. The parent-directory half
- * depends only on the directory, so it is computed once per directory, not once per file.
+ * A matcher answering "does Docker exclude this relative path?" with BuildKit's rules
+ * (lib/images/dockerignorePatterns.ts: moby/patternmatcher's MatchesUsingParentResults with the
+ * per-directory match state tonistiigi/fsutil's walker carries). Throws DockerignoreError for a
+ * pattern Docker rejects (a lone `!`, `[]`).
  */
 export function dockerignoreMatcher(patterns: string[]): (relPath: string) => boolean {
-    const rules = patterns.map(compileRule).filter((r): r is IgnoreRule => r !== null);
-    const parentMatches = new Map<string, boolean[]>();
-    return (file) => {
-        if (!file) return true;
-        const parentPath = cleanPath(path.posix.dirname(file));
-        let parents = parentMatches.get(parentPath);
-        if (parents === undefined) {
-            const parentDirs = parentPath.split("/");
-            parents = rules.map((r) => parentPath !== "." && matchesParent(r, parentDirs));
-            parentMatches.set(parentPath, parents);
-        }
-        let excluded = false;
-        for (let i = 0; i < rules.length; i++) if (parents[i] || rules[i].regexp.test(file)) excluded = !rules[i].negative;
-        return excluded;
-    };
+    const m = pathExcluder(compileIgnoreLines(patterns.map((pattern) => ({ pattern, line: 0 }))));
+    return (file) => m.excluded(file);
 }
 
 /**
@@ -202,7 +119,8 @@ function replayListing(contextDir: string, cached: CachedListing): ContextFile[]
 export function listContextFiles(contextDir: string, dockerfilePath: string, opts: ListContextOptions = {}): ContextFile[] {
     const ignorePath = dockerignoreFile(contextDir, dockerfilePath);
     const ignoreText = ignorePath ? fs.readFileSync(ignorePath, "utf8") : "";
-    const ignoreSha256 = createHash("sha256").update(`${ignorePath ?? ""}\0${ignoreText}`).digest("hex");
+    // The matcher's version is part of the key: a listing made by an older matcher is never replayed.
+    const ignoreSha256 = createHash("sha256").update(`mlci-dockerignore-matcher/v${MATCHER_VERSION}\0${ignorePath ?? ""}\0${ignoreText}`).digest("hex");
     // Two Dockerfiles sharing a context with their own ignore files keep one listing each.
     const key = `${contextDir}\0${ignorePath ?? ""}`;
     const cached = opts.cache?.getListing(key);
@@ -210,15 +128,20 @@ export function listContextFiles(contextDir: string, dockerfilePath: string, opt
         const replayed = replayListing(contextDir, cached);
         if (replayed !== undefined) return replayed;
     }
-    const patterns = parseDockerignore(ignoreText);
-    const excluded = dockerignoreMatcher(patterns);
-    const hasReinclude = patterns.some((p) => p.startsWith("!"));
+    let rules: IgnoreRules;
+    try {
+        rules = compileIgnoreLines(readIgnoreLines(ignoreText));
+    } catch (e) {
+        if (e instanceof DockerignoreError && ignorePath) throw new DockerignoreError(e.line, e.pattern, e.problem, ignorePath);
+        throw e;
+    }
     const nowNs = opts.nowNs ?? BigInt(Date.now()) * 1_000_000n;
     const racyWindowNs = opts.racyWindowNs ?? 2_000_000_000n;
     const dirs: [string, string][] = [];
     let racy = false;
     const out: ContextFile[] = [];
-    const walk = (dirAbs: string, dirRel: string) => {
+    // BuildKit's walk (tonistiigi/fsutil filterFS.Walk): each entry is matched with its directory's match info.
+    const walk = (dirAbs: string, dirRel: string, dirInfo: ParentMatchInfo) => {
         if (opts.cache) {
             // Stamped before it is read: an entry added meanwhile moves the stamp, so the next run walks again.
             const st = fs.lstatSync(dirAbs, { bigint: true });
@@ -230,15 +153,17 @@ export function listContextFiles(contextDir: string, dockerfilePath: string, opt
             const rel = dirRel === "" ? e.name : `${dirRel}/${e.name}`;
             const abs = path.join(dirAbs, e.name);
             if (e.isDirectory()) {
-                if (excluded(rel) && !hasReinclude) continue;
-                walk(abs, rel);
+                const m = matchUsingParentResults(rules.patterns, rel, dirInfo);
+                // With no `!` pattern nothing inside an excluded directory can be sent (fsutil skips it too).
+                if (m.excluded && !rules.hasExclusions) continue;
+                walk(abs, rel, m.info);
             } else if (e.isFile() || e.isSymbolicLink()) {
-                if (excluded(rel)) continue;
+                if (matchUsingParentResults(rules.patterns, rel, dirInfo).excluded) continue;
                 out.push({ path: rel, absolutePath: abs, kind: e.isSymbolicLink() ? "symlink" : "file", stat: fs.lstatSync(abs, { bigint: true }) });
             }
         }
     };
-    walk(contextDir, "");
+    walk(contextDir, "", undefined);
     out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     // A directory changed within the racy window could change again without its stamp moving: not remembered.
     if (opts.cache && !racy) opts.cache.setListing(key, { ignoreSha256, dirs, files: out.map((f) => [f.path, f.kind === "symlink" ? "l" : "f"]) });
@@ -285,7 +210,14 @@ export function checkCopySources(dockerfileText: string, sentPaths: string[]): C
                 continue;
             }
             if (normalized === "." || normalized === "./") continue;
-            const matches = dockerignoreMatcher([normalized.replace(/\/$/, "")]);
+            let matches: (relPath: string) => boolean;
+            try {
+                // The same globbing as .dockerignore (escaping `c++`, `a(b)c`, `torch-2.5.1+cu124-….whl`; case-sensitive).
+                matches = dockerignoreMatcher([normalized.replace(/\/$/, "")]);
+            } catch (e) {
+                if (e instanceof DockerignoreError) continue; // not a pattern Docker accepts: the build reports it
+                throw e;
+            }
             if (!sentPaths.some((p) => matches(p))) violations.push({ line, instruction: keyword, source, reason: "not-in-context" });
         }
     }
