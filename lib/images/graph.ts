@@ -9,7 +9,7 @@ import { ConfigError, ConfigProblem, CONFIG_NAMESPACE } from "../config/problems
 import { familyCells, imageName, MatrixCell } from "./matrix";
 import type { StackConfig } from "../config/schema";
 import { ContextEntry, FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
-import { checkCopySources, listContextFiles } from "./dockerContext";
+import { checkCopySources, ContextFile, DockerignoreError, listContextFiles } from "./dockerContext";
 import { cacheTag, contentTag, datedTag, latestTag } from "./tags";
 
 /** One image to build: a family on one matrix cell. */
@@ -117,6 +117,8 @@ export function expandImageGraph(config: Pick<StackConfig, "families" | "matrix"
 export interface TagImagesOptions {
     /** Per-file hash cache. @default none */
     cache?: FileHashCache;
+    /** Also reuse remembered context listings from `cache` (see listContextFiles). @default true */
+    useListingCache?: boolean;
 }
 
 interface FamilyInputs {
@@ -142,7 +144,15 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
         if (perFamily.has(n.family)) continue;
         const dockerfileBytes = fs.readFileSync(n.dockerfilePath);
         const dockerfileSha256 = createHash("sha256").update(dockerfileBytes).digest("hex");
-        const files = listContextFiles(n.contextPath, n.dockerfilePath, { cache: opts.cache });
+        let files: ContextFile[];
+        try {
+            files = listContextFiles(n.contextPath, n.dockerfilePath, { cache: opts.useListingCache === false ? undefined : opts.cache });
+        } catch (e) {
+            if (!(e instanceof DockerignoreError)) throw e;
+            // Docker refuses the ignore file and fails the build: report it as the family's config problem.
+            problems.push({ path: `families.${n.family}.context`, message: `${e.file ?? ".dockerignore"}:${e.line}: ${e.problem} in pattern "${e.pattern}" (Docker fails the build on it)`, fix: "correct or delete that .dockerignore line" });
+            continue;
+        }
         // The copy check reads only the Dockerfile and the sent paths: a pass is cached under their hashes.
         const copyCheck = `copy-sources:${dockerfileSha256}:${createHash("sha256").update(files.map((f) => f.path).join("\n")).digest("hex")}`;
         const violations = opts.cache?.hasVerdict(copyCheck) ? [] : checkCopySources(dockerfileBytes.toString("utf8"), files.map((f) => f.path));
