@@ -1,8 +1,11 @@
 /**
  * A stack planned at a git revision, next to the working tree's: `changed`, `explain` and `graph`
- * compare the two. The revision's tree is read with `git archive` into a temporary directory (the
- * working tree and the index are never touched) and planned with this checkout's code, so both sides
- * are hashed the same way; only the hash-scheme version is read from the revision's own source.
+ * compare the two. The revision's tree is read into a temporary directory with `git read-tree` into a
+ * temporary index and `git checkout-index --prefix` (the working tree and the real index are never
+ * touched; unlike `git archive`, `export-ignore` and `export-subst` attributes do not alter it) and
+ * planned with this checkout's code, so both sides are hashed the same way; the hash-scheme version is
+ * read from the revision's own source, and when the code that shapes tags (tagCode.ts) differs from
+ * the revision's, every verdict carries a caveat: the revision's real tags are unknown.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -13,9 +16,10 @@ import type { TaggedImage } from "../lib/images/graph";
 import { explainRebuilds, ImageRebuild } from "../lib/images/rebuildReasons";
 import { planStackFile, StackPlan } from "../lib/stackPlan";
 import { CliError, CommandContext, UsageError } from "./context";
+import { tagCodeDifferences, tagCodeFingerprint } from "./tagCode";
 
-function git(cwd: string, args: string[], input?: Buffer): { ok: boolean; stdout: Buffer; stderr: string } {
-    const r = spawnSync("git", args, { cwd, input, maxBuffer: 1 << 30 });
+function git(cwd: string, args: string[], input?: Buffer, env?: NodeJS.ProcessEnv): { ok: boolean; stdout: Buffer; stderr: string } {
+    const r = spawnSync("git", args, { cwd, input, maxBuffer: 1 << 30, env: env ?? process.env });
     if (r.error) throw new CliError(`git could not run (${r.error.message}). Fix: install git`);
     return { ok: r.status === 0, stdout: r.stdout, stderr: r.stderr.toString().trim() };
 }
@@ -47,6 +51,8 @@ export interface RevisionPlan {
     invalid?: string;
     /** The hash-scheme version the revision's code tagged with (`HASH_SCHEME` in its lib/images/contentHash.ts), or undefined when it cannot be read. */
     hashScheme: string | undefined;
+    /** Files and packages of the tag code (tagCode.ts) that differ between the revision and the working tree, sorted; empty when the same. */
+    tagCodeChanges: string[];
 }
 
 /** The source file that declares the hash scheme, project-relative. */
@@ -59,11 +65,13 @@ export async function planAtRevision(root: string, stack: string, rev: string, e
     const sub = path.relative(top, root);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ci-images-"));
     try {
-        const archive = git(top, ["archive", "--format=tar", commit, ...(sub ? [sub] : [])]);
-        if (!archive.ok) throw new CliError(`git archive ${rev} failed: ${archive.stderr}`);
-        const tar = spawnSync("tar", ["-x", "-C", tmp], { input: archive.stdout });
-        if (tar.status !== 0) throw new CliError(`unpacking ${rev} failed: ${tar.stderr.toString().trim()}`);
-        const oldRoot = path.join(tmp, sub);
+        // A private index: the repository's own index and working tree are never touched.
+        const indexEnv = { ...process.env, GIT_INDEX_FILE: path.join(tmp, "index") };
+        const read = git(top, ["read-tree", commit], undefined, indexEnv);
+        if (!read.ok) throw new CliError(`git read-tree ${rev} failed: ${read.stderr}`);
+        const checkout = git(top, ["checkout-index", "-a", "-f", `--prefix=${path.join(tmp, "tree")}/`], undefined, indexEnv);
+        if (!checkout.ok) throw new CliError(`git checkout-index of ${rev} failed: ${checkout.stderr}`);
+        const oldRoot = path.join(tmp, "tree", sub);
         let images: TaggedImage[] | undefined;
         let invalid: string | undefined;
         try {
@@ -73,7 +81,8 @@ export async function planAtRevision(root: string, stack: string, rev: string, e
             if (!(e instanceof ConfigError)) throw e;
             invalid = [...new Set(e.problems.map((p) => `mlci:${p.path}`))].join(", ");
         }
-        return { commit, images, invalid, hashScheme: readHashScheme(path.join(oldRoot, HASH_SCHEME_SOURCE)) };
+        const tagCodeChanges = tagCodeDifferences(tagCodeFingerprint(oldRoot), tagCodeFingerprint(root));
+        return { commit, images, invalid, hashScheme: readHashScheme(path.join(oldRoot, HASH_SCHEME_SOURCE)), tagCodeChanges };
     } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
     }
@@ -88,11 +97,23 @@ export function readHashScheme(file: string): string | undefined {
 /** The revision `explain` and `graph` compare with when --since is not given: the last commit. */
 export const DEFAULT_SINCE = "HEAD";
 
-/** Every image of the working tree's plan compared with its self at `rev`: what rebuilds, and why. */
-export async function rebuildsSince(ctx: Pick<CommandContext, "plan" | "root" | "stack" | "env">, rev: string): Promise<{ commit: string; rebuilds: ImageRebuild[]; plan: StackPlan }> {
+/** The caveat every verdict carries when the tag code changed since `rev` (at most five of the differing files named). */
+export function tagCodeCaveat(rev: string, changes: string[]): string {
+    const named = changes.slice(0, 5).join(", ") + (changes.length > 5 ? ` and ${changes.length - 5} more` : "");
+    return `the tag code changed since ${rev} (${named}); previous tags unknown: the verdict compares the inputs as this checkout hashes them, not the tags ${rev} produced`;
+}
+
+/** Every image of the working tree's plan compared with its self at `rev`: what rebuilds, and why (and the caveat, when the tag code changed since). */
+export async function rebuildsSince(
+    ctx: Pick<CommandContext, "plan" | "root" | "stack" | "env">,
+    rev: string,
+): Promise<{ commit: string; rebuilds: ImageRebuild[]; plan: StackPlan; caveat?: string }> {
     const plan = await ctx.plan();
     const { images } = plan;
     const before = await planAtRevision(ctx.root(), ctx.stack(), rev, ctx.env);
     const previous = before.images === undefined ? { invalid: `${rev}: ${before.invalid ?? "no valid config"}` } : { images: before.images, hashScheme: before.hashScheme };
-    return { commit: before.commit, rebuilds: explainRebuilds(previous, { images }), plan };
+    const rebuilds = explainRebuilds(previous, { images });
+    if (before.tagCodeChanges.length === 0) return { commit: before.commit, rebuilds, plan };
+    const caveat = tagCodeCaveat(rev, before.tagCodeChanges);
+    return { commit: before.commit, rebuilds: rebuilds.map((r) => ({ ...r, caveat })), plan, caveat };
 }

@@ -17,15 +17,16 @@ const STATUS_TEXT: Record<ImageRebuild["status"], string> = {
 
 /** The text of one image's explanation: a head line, then one line per differing input. */
 export function explanationText(r: ImageRebuild, since: string): string {
-    if (r.status === "unchanged") return `${r.name}: unchanged since ${since} (${r.tag})\n`;
-    const lines = [`${r.name}: ${STATUS_TEXT[r.status]}  ${r.previousTag ?? "(new)"} -> ${r.tag}`, `  ${r.reason}`];
+    const mark = r.caveat !== undefined ? " [previous tag unknown: tag code changed]" : "";
+    if (r.status === "unchanged") return `${r.name}: unchanged since ${since} (${r.tag})${mark}\n`;
+    const lines = [`${r.name}: ${STATUS_TEXT[r.status]}  ${r.previousTag ?? "(new)"} -> ${r.tag}${mark}`, `  ${r.reason}`];
     for (const c of r.changes) if (c.input !== "image") lines.push(`  - ${describeChange(c)}`);
     return `${lines.join("\n")}\n`;
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
     const since = ctx.flag("since") ?? DEFAULT_SINCE;
-    const { rebuilds } = await rebuildsSince(ctx, since);
+    const { rebuilds, caveat } = await rebuildsSince(ctx, since);
     const name = ctx.positional[0];
     let shown: ImageRebuild[];
     if (name !== undefined) {
@@ -36,8 +37,10 @@ export async function run(ctx: CommandContext): Promise<number> {
         }
         shown = [one];
     } else shown = rebuilds.filter((r) => r.status !== "unchanged");
-    if (ctx.json) ctx.out.write(`${JSON.stringify({ since, images: shown }, null, 2)}\n`);
-    else if (shown.length === 0) ctx.out.write(`no image rebuilds since ${since}\n`);
+    if (ctx.json) ctx.out.write(`${JSON.stringify({ since, ...(caveat !== undefined ? { caveat } : {}), images: shown }, null, 2)}\n`);
+    else if (caveat !== undefined) ctx.out.write(`caveat: ${caveat}\n`);
+    if (ctx.json) return 0;
+    if (shown.length === 0) ctx.out.write(`no image rebuilds since ${since}\n`);
     else ctx.out.write(shown.map((r) => explanationText(r, since)).join(""));
     return 0;
 }

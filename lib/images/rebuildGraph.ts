@@ -35,12 +35,27 @@ export function mermaidText(s: string): string {
     return s.replace(/#/g, "#35;").replace(/"/g, "#quot;").replace(/</g, "#lt;").replace(/>/g, "#gt;").replace(/`/g, "#96;").replace(/[\r\n]+/g, " ");
 }
 
-/** A Mermaid flowchart (top-down): nodes `n<index>` labelled name / status / reason, classed by status. */
+/** The short mark on each node whose verdict carries a caveat (the caveat itself is said once, on its own node or line). */
+export const CAVEAT_MARK = "previous tag unknown (tag code changed)";
+
+/** The caveat the verdicts carry (the same on all of them), if any. */
+export function graphCaveat(images: ImageRebuild[]): string | undefined {
+    return images.find((i) => i.caveat !== undefined)?.caveat;
+}
+
+/** A node's label lines: name, status, reason, and the caveat mark. */
+function labelLines(i: ImageRebuild): string[] {
+    return [i.name, STATUS_LABEL[i.status], ...(i.reason ? [i.reason] : []), ...(i.caveat ? [CAVEAT_MARK] : [])];
+}
+
+/** A Mermaid flowchart (top-down): nodes `n<index>` labelled name / status / reason, classed by status; a `caveat` node when the tag code changed. */
 export function mermaidGraph(images: ImageRebuild[]): string {
     const id = new Map(images.map((i, k) => [i.name, `n${k}`]));
     const lines = ["flowchart TD"];
+    const caveat = graphCaveat(images);
+    if (caveat !== undefined) lines.push(`    caveat["${mermaidText(`caveat: ${caveat}`)}"]`);
     for (const i of images) {
-        const label = [i.name, STATUS_LABEL[i.status], ...(i.reason ? [i.reason] : [])].map(mermaidText).join("<br/>");
+        const label = labelLines(i).map(mermaidText).join("<br/>");
         lines.push(`    ${id.get(i.name)}["${label}"]:::${MERMAID_CLASS[i.status]}`);
     }
     for (const e of edges(images)) lines.push(`    ${id.get(e.from)} --> ${id.get(e.to)}`);
@@ -59,9 +74,11 @@ function dotString(s: string): string {
 /** A Graphviz digraph: one box per image, filled by status, the reason on its last label line. */
 export function dotGraph(images: ImageRebuild[]): string {
     const lines = ["digraph images {", "    rankdir=TB;", '    node [shape=box, style="rounded,filled", fontname="sans-serif"];'];
+    const caveat = graphCaveat(images);
+    if (caveat !== undefined) lines.push(`    label=${dotString(`caveat: ${caveat}`)};`);
     for (const i of images) {
         const { fill, stroke } = STATUS_COLOURS[i.status];
-        const label = [i.name, STATUS_LABEL[i.status], ...(i.reason ? [i.reason] : [])].map((l) => dotString(l).slice(1, -1)).join("\\n");
+        const label = labelLines(i).map((l) => dotString(l).slice(1, -1)).join("\\n");
         lines.push(`    ${dotString(i.name)} [label="${label}", fillcolor="${fill}", color="${stroke}"];`);
     }
     for (const e of edges(images)) lines.push(`    ${dotString(e.from)} -> ${dotString(e.to)};`);
@@ -90,7 +107,8 @@ export function estimateBuildTime(plan: Pick<BuildPlan, "tasks" | "waves">, minu
 
 /** The JSON shape of `ci-images graph --format json`. */
 export function jsonGraph(images: ImageRebuild[], since: string, estimate: BuildEstimate) {
-    return { since, nodes: images, edges: edges(images), estimate };
+    const caveat = graphCaveat(images);
+    return { since, ...(caveat !== undefined ? { caveat } : {}), nodes: images, edges: edges(images), estimate };
 }
 
 /** The graph in one of {@link GRAPH_FORMATS}. */

@@ -37,6 +37,8 @@ export interface ImageRebuild {
     changes: InputChange[];
     /** One line saying why it rebuilds, or null when it does not. */
     reason: string | null;
+    /** Present when the verdict may not match the revision's real tags (its tag code differed): why. */
+    caveat?: string;
 }
 
 /** A plan to compare: its images and the hash scheme they were tagged with. */
