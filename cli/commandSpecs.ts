@@ -91,6 +91,7 @@ Examples:
             since: SINCE_FLAG,
             format: { value: "<mermaid|dot|json>", help: "output format (required)" },
             "minutes-per-build": { value: "<N>", help: "minutes one build is assumed to take, for json's estimate; default 30" },
+            "from-json": { value: "<file>", help: "draw the graph a `graph --format json` run wrote, without planning again (git is not read)" },
         },
         details: `The same comparison as explain, drawn: one node per image (parents above children), marked
 unchanged, rebuilds (own input) or rebuilds (cascade), each rebuilding node with its one-line
@@ -98,9 +99,10 @@ reason. mermaid renders in GitHub comments and markdown; dot renders with Graphv
 { since, nodes: [{ name, parent, status, previousTag, tag, reason, changes }], edges: [{ from, to }],
 estimate: { builds, waves, minutesPerBuild, minutes } }: the estimate is the build plan's critical
 path (waves, lib/images/buildPlan.ts, within each builder's maxParallel) × --minutes-per-build.
---json is --format json.
+--json is --format json. --from-json <file> redraws a saved json graph in another format (the PR
+preview computes the graph once).
 
-Exit codes: 0 printed; 1 invalid stack config; 2 usage or an unknown revision.
+Exit codes: 0 printed; 1 invalid stack config; 2 usage, an unknown revision or an unreadable --from-json file.
 
 Example:
   npx ci-images graph --stack prod --since origin/main --format mermaid > graph.mmd`,

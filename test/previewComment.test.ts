@@ -88,7 +88,13 @@ function fakeCore() {
 }
 
 /** The preview.yml step's `script:` run as github-script runs it (an async function of github, context, core, require). */
-async function runWorkflowStep(github: unknown, core: unknown, env: Record<string, string>, cwd: string): Promise<void> {
+async function runWorkflowStep(github: unknown, core: unknown, inputs: { preview?: string; result: string; post?: boolean }, cwd: string): Promise<void> {
+    // What download-artifact leaves in the checkout: the preview job's output file.
+    if (inputs.preview !== undefined) {
+        fs.mkdirSync(path.join(cwd, "preview-output"), { recursive: true });
+        fs.writeFileSync(path.join(cwd, "preview-output", "pulumi-preview.txt"), inputs.preview);
+    }
+    const env = { PREVIEW_RESULT: inputs.result, POST_COMMENT: String(inputs.post ?? true) };
     const job = YAML.parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", "preview.yml"), "utf8")).jobs["rebuild-graph"];
     const step = job.steps.find((s: { uses?: string }) => s.uses?.startsWith("actions/github-script@"));
     const context = { repo: { owner: "pytorch", repo: "ml-ci-images" }, issue: { number: 42 } };
@@ -135,7 +141,7 @@ describe("preview.yml's sticky comment", () => {
         const others: FakeComment[] = Array.from({ length: 120 }, (_, i) => ({ id: i + 1, body: `review ${i}`, user: { login: "someone" } }));
         const { github, comments, calls } = fakeGithub(others);
         const { core, summaries } = fakeCore();
-        await runWorkflowStep(github, core, { PREVIEW_OUTPUT: PREVIEW, PREVIEW_RESULT: "success" }, graphFiles("2.10.0"));
+        await runWorkflowStep(github, core, { preview: PREVIEW, result: "success" }, graphFiles("2.10.0"));
         const mine = () => comments.filter((c) => c.body.includes(comment.MARKER));
         assert.equal(mine().length, 1);
         assert.deepEqual(calls, ["list page 1", "list page 2", "create"]);
@@ -143,8 +149,8 @@ describe("preview.yml's sticky comment", () => {
         assert.match(first.body, /build arg TORCH_VERSION 2\.9\.0 → 2\.10\.0/);
 
         calls.length = 0;
-        await runWorkflowStep(github, core, { PREVIEW_OUTPUT: PREVIEW, PREVIEW_RESULT: "failure" }, graphFiles("2.11.0"));
-        await runWorkflowStep(github, core, { PREVIEW_OUTPUT: PREVIEW, PREVIEW_RESULT: "success" }, graphFiles("2.12.0"));
+        await runWorkflowStep(github, core, { preview: PREVIEW, result: "failure" }, graphFiles("2.11.0"));
+        await runWorkflowStep(github, core, { preview: PREVIEW, result: "success" }, graphFiles("2.12.0"));
         assert.equal(mine().length, 1, "updated, not appended");
         assert.equal(mine()[0].id, first.id);
         assert.deepEqual(calls, ["list page 1", "list page 2", `update ${first.id}`, "list page 1", "list page 2", `update ${first.id}`]);
@@ -157,7 +163,7 @@ describe("preview.yml's sticky comment", () => {
     it("never edits a comment someone else wrote, even one that quotes the marker", async () => {
         const quoted = { id: 7, body: `look: ${comment.MARKER}`, user: { login: "reviewer" } };
         const { github, comments, calls } = fakeGithub([quoted]);
-        await runWorkflowStep(github, fakeCore().core, { PREVIEW_OUTPUT: PREVIEW, PREVIEW_RESULT: "success" }, graphFiles("2.10.0"));
+        await runWorkflowStep(github, fakeCore().core, { preview: PREVIEW, result: "success" }, graphFiles("2.10.0"));
         assert.deepEqual(calls, ["list page 1", "create"]);
         assert.equal(comments[0].body, `look: ${comment.MARKER}`);
     });
@@ -187,4 +193,82 @@ describe("preview.yml's sticky comment", () => {
         assert.match(body, /````\n[^]*```\nResources:/);
         assert.match(body, /Estimated build time:\*\* nothing to build/);
     });
+
+    it("a fork's pull request: the graph goes to the step summary, no comment is posted or listed", async () => {
+        const { github, calls } = fakeGithub();
+        const { core, summaries } = fakeCore();
+        await runWorkflowStep(github, core, { result: "skipped", post: false }, graphFiles("2.10.0"));
+        assert.deepEqual(calls, []);
+        assert.equal(summaries.length, 1);
+        assert.match(summaries[0], /TORCH_VERSION 2\.9\.0 → 2\.10\.0/);
+        assert.match(summaries[0], /_No preview output/);
+    });
+
+    it("reads a 300 KB preview output from the artifact file (no env var or job output carries it); the body stays whole: fences and <details> balanced, under 65,536", async () => {
+        const big = `${Array.from({ length: 6000 }, (_, i) => ` ~ aws:ecr:Repository r${i} update \`x\` [diff: ~tags]`).join("\n")}\nResources:\n    ~ 6000 to update\n`;
+        assert.ok(big.length > 300_000);
+        const { github, comments } = fakeGithub();
+        await runWorkflowStep(github, fakeCore().core, { preview: big, result: "success" }, graphFiles("2.10.0"));
+        const body = comments[0].body;
+        assert.ok(body.length < 65_536, `${body.length}`);
+        assert.match(body, /Resources:\n {4}~ 6000 to update/);
+        assert.match(body, /<details><summary>Full preview output<\/summary>\n\n`{3,}\n… \(first \d+ characters cut\)\n/);
+        assertBalanced(body);
+    });
+
+    it("caps the reasons list (500 rebuilding images) and drops the drawing before cutting anything, keeping blocks whole", () => {
+        const nodes = Array.from({ length: 500 }, (_, i) => ({ name: `img-${i}`, parent: null, status: "rebuilds-own-input", reason: `rebuilds: ${"r".repeat(1000)}` }));
+        const mermaid = `flowchart TD\n${nodes.map((n, i) => `    n${i}["${n.name}<br/>${"x".repeat(55)}"]:::own`).join("\n")}\n`;
+        assert.ok(mermaid.length < 45_000 && mermaid.length > 35_000, `${mermaid.length}`); // drawable alone, not with 500 reasons
+        const body = comment.commentBody({ mermaid, graph: { since: "abc", nodes, estimate: { builds: 500, waves: 1, minutesPerBuild: 30, minutes: 30 } }, preview: PREVIEW, previewResult: "success" });
+        assert.ok(body.length < 65_536, `${body.length}`);
+        assert.match(body, /_The graph \(\d+ characters\) is too large to draw here with the rest of this comment/);
+        assert.equal((body.match(/^- `img-\d+`: /gm) ?? []).length, 60);
+        assert.match(body, /- … and 440 more/);
+        assert.match(body, /: rebuilds: r{390}…\n/);
+        assertBalanced(body);
+    });
 });
+
+describe("preview.yml carries the preview's output as a file", () => {
+    const wf = YAML.parse(fs.readFileSync(path.join(ROOT, ".github", "workflows", "preview.yml"), "utf8"));
+    const text = fs.readFileSync(path.join(ROOT, ".github", "workflows", "preview.yml"), "utf8");
+
+    it("no job output or env var holds it: the preview job tees to a file and uploads it, rebuild-graph downloads it (actions pinned by SHA)", () => {
+        assert.equal(wf.jobs.preview.outputs, undefined);
+        assert.doesNotMatch(text, /steps\.pulumi\.outputs|needs\.preview\.outputs/);
+        const pulumi = wf.jobs.preview.steps.find((s: { id?: string }) => s.id === "pulumi");
+        assert.match(pulumi.run, /\bpulumi preview --stack prod\b.*--policy-pack policy.*\| tee pulumi-preview\.txt$/);
+        const up = wf.jobs.preview.steps.find((s: { uses?: string }) => s.uses?.startsWith("actions/upload-artifact@"));
+        assert.match(up.uses, /^actions\/upload-artifact@[0-9a-f]{40}$/);
+        assert.deepEqual([up.with.name, up.with.path], ["pulumi-preview", "pulumi-preview.txt"]);
+        const down = wf.jobs["rebuild-graph"].steps.find((s: { uses?: string }) => s.uses?.startsWith("actions/download-artifact@"));
+        assert.match(down.uses, /^actions\/download-artifact@[0-9a-f]{40}$/);
+        assert.deepEqual([down.with.name, down.with.path], ["pulumi-preview", "preview-output"]);
+        assert.match(wf.jobs["rebuild-graph"].steps.find((s: { uses?: string }) => s.uses?.startsWith("actions/github-script@")).with.script, /previewFile: "preview-output\/pulumi-preview\.txt"/);
+    });
+
+    it("runs on cli/ and .github/scripts/ changes; the graph runs for forks (only the comment is guarded) and is planned once", () => {
+        for (const p of ["cli/**", ".github/scripts/**"]) assert.ok(wf.on.pull_request.paths.includes(p), p);
+        const job = wf.jobs["rebuild-graph"];
+        assert.equal(job.if, "${{ !cancelled() }}");
+        const graphRuns = job.steps.map((s: { run?: string }) => s.run ?? "").join("\n");
+        assert.equal((graphRuns.match(/--since/g) ?? []).length, 1, "one planning run");
+        assert.match(graphRuns, /--from-json rebuild-graph\.json --format mermaid/);
+        const post = job.steps.find((s: { uses?: string }) => s.uses?.startsWith("actions/github-script@"));
+        assert.equal(post.env.POST_COMMENT, "${{ github.event.pull_request.head.repo.full_name == github.repository }}");
+    });
+});
+
+/** Every code fence opened is closed by the same fence, and every <details> by </details>. */
+function assertBalanced(body: string): void {
+    const fences = body.match(/^`{3,}[a-z]*$/gm) ?? [];
+    const stack: string[] = [];
+    for (const f of fences) {
+        const ticks = f.match(/^`+/)![0];
+        if (stack.length > 0 && stack[stack.length - 1] === ticks && f === ticks) stack.pop();
+        else stack.push(ticks);
+    }
+    assert.deepEqual(stack, [], "unclosed code fence");
+    assert.equal((body.match(/<details>/g) ?? []).length, (body.match(/<\/details>/g) ?? []).length, "unbalanced <details>");
+}

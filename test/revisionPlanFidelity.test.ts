@@ -92,4 +92,26 @@ describe("the revision explain and graph compare with", function () {
         assert.match(mermaid.stdout, /\n {4}caveat\["caveat: the tag code changed since HEAD~1/);
         assert.equal((mermaid.stdout.match(/previous tag unknown \(tag code changed\)/g) ?? []).length, g.nodes.length);
     });
+
+    it("graph --from-json redraws a saved json graph without planning again: the same mermaid and dot as a direct run; a bad file is a usage error", async () => {
+        const { root, commit, write } = repo();
+        commit("catalog");
+        write("docker/nightly/extra.txt", "x\n");
+        commit("context file");
+        const args = ["graph", "--stack", "ci", "--since", "HEAD~1", "--root", root];
+        const json = await runCli([...args, "--format", "json"]);
+        assert.equal(json.code, 0, json.stderr);
+        const saved = path.join(root, "..", `graph-${path.basename(root)}.json`);
+        fs.writeFileSync(saved, json.stdout);
+        for (const format of ["mermaid", "dot", "json"]) {
+            const direct = await runCli([...args, "--format", format]);
+            const redrawn = await runCli(["graph", "--stack", "ci", "--root", root, "--from-json", saved, "--format", format]);
+            assert.equal(redrawn.code, 0, redrawn.stderr);
+            assert.equal(redrawn.stdout, direct.stdout, format);
+        }
+        fs.writeFileSync(saved, "{}");
+        const bad = await runCli(["graph", "--stack", "ci", "--root", root, "--from-json", saved, "--format", "mermaid"]);
+        assert.equal(bad.code, 2);
+        assert.match(bad.stderr, /--from-json .* is not a graph .*Fix: pass a file written by `ci-images graph --format json`/);
+    });
 });

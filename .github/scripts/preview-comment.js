@@ -13,7 +13,7 @@ const fs = require("fs");
 const MARKER = "<!-- ci-images:preview-comment -->";
 /** The author of comments posted with the run's GITHUB_TOKEN. */
 const BOT_LOGIN = "github-actions[bot]";
-/** GitHub refuses comment bodies over 65,536 characters; stay under with room for the frame. */
+/** GitHub refuses comment bodies over 65,536 characters; stay under with room to spare. */
 const MAX_BODY = 60000;
 /** GitHub renders a mermaid block only up to about 50,000 characters; a bigger graph is left to the JSON. */
 const MAX_MERMAID = 45000;
@@ -45,42 +45,74 @@ function estimateLine(estimate) {
     return `**Estimated build time:** ~${estimate.minutes} min (${estimate.builds} build${estimate.builds === 1 ? "" : "s"} in ${estimate.waves} wave${estimate.waves === 1 ? "" : "s"} × ${estimate.minutesPerBuild} min per build, an assumption)`;
 }
 
+/** At most this many "why it rebuilds" lines are listed; the rest are counted (the graph JSON has them all). */
+const MAX_REASONS = 60;
+/** One reason line is cut past this many characters. */
+const MAX_REASON_CHARS = 400;
+/** The preview summary block is cut (from the top) past this many characters. */
+const MAX_SUMMARY_CHARS = 6000;
+
+/** The last `room` characters of `text`, saying how many were cut (cut before fencing, so no fence is broken). */
+function tail(text, room) {
+    if (text.length <= room) return text;
+    return `… (first ${text.length - room} characters cut)\n${text.slice(text.length - room)}`;
+}
+
+/** The "why each image rebuilds" block: whole, capped at MAX_REASONS lines. */
+function reasonsBlock(rebuilding) {
+    const lines = ["<details><summary>Why each image rebuilds</summary>", ""];
+    for (const n of rebuilding.slice(0, MAX_REASONS)) {
+        const reason = String(n.reason).replace(/\s*\n\s*/g, " ");
+        lines.push(`- \`${n.name}\`: ${reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}…` : reason}`);
+    }
+    if (rebuilding.length > MAX_REASONS) lines.push(`- … and ${rebuilding.length - MAX_REASONS} more (all in the job's \`ci-images graph --format json\`)`);
+    lines.push("", "</details>", "");
+    return lines.join("\n");
+}
+
 /**
- * The comment's Markdown.
- * @param {{ mermaid?: string, graph?: { since: string, nodes: { name: string, status: string, reason: string | null }[], estimate?: object }, graphProblem?: string, preview?: string, previewResult?: string }} inputs
+ * The comment's Markdown, whole blocks only: a block that does not fit is left out or replaced by a
+ * note, never cut through a code fence or a <details>, so the body stays under GitHub's 65,536 characters.
+ * @param {{ mermaid?: string, graph?: { since: string, caveat?: string, nodes: { name: string, status: string, reason: string | null }[], estimate?: object }, graphProblem?: string, preview?: string, previewResult?: string }} inputs
  */
 function commentBody(inputs) {
-    const parts = [MARKER, "### Images and infrastructure of this pull request", ""];
+    const head = [MARKER, "### Images and infrastructure of this pull request", ""];
+    let drawing = "";
+    let reasons = "";
     const graph = inputs.graph;
     if (graph && Array.isArray(graph.nodes)) {
         const rebuilding = graph.nodes.filter((n) => n.status !== "unchanged");
         const own = rebuilding.filter((n) => n.status === "rebuilds-own-input").length;
-        parts.push(`**Rebuilds:** ${rebuilding.length} of ${graph.nodes.length} images (${own} for an input of their own, ${rebuilding.length - own} because a parent rebuilds) since \`${graph.since}\``, "");
-        parts.push(estimateLine(graph.estimate), "");
+        head.push(`**Rebuilds:** ${rebuilding.length} of ${graph.nodes.length} images (${own} for an input of their own, ${rebuilding.length - own} because a parent rebuilds) since \`${graph.since}\``, "");
+        if (graph.caveat) head.push(`> **Caveat:** ${String(graph.caveat).replace(/\s*\n\s*/g, " ").slice(0, 1000)}`, "");
+        head.push(estimateLine(graph.estimate), "");
         const mermaid = String(inputs.mermaid || "");
-        if (mermaid.length > 0 && mermaid.length <= MAX_MERMAID) parts.push(fenced(mermaid, "mermaid"), "");
-        else if (mermaid.length > MAX_MERMAID) parts.push(`_The graph (${mermaid.length} characters) is too large to draw here: run \`npx ci-images graph --stack prod --since ${graph.since} --format dot\`._`, "");
-        if (rebuilding.length > 0) {
-            parts.push("<details><summary>Why each image rebuilds</summary>", "");
-            for (const n of rebuilding) parts.push(`- \`${n.name}\`: ${String(n.reason).replace(/\n/g, " ")}`);
-            parts.push("", "</details>", "");
-        }
+        if (mermaid.length > 0 && mermaid.length <= MAX_MERMAID) drawing = `${fenced(mermaid, "mermaid")}\n`;
+        else if (mermaid.length > MAX_MERMAID) drawing = tooLarge(mermaid.length, graph.since);
+        if (rebuilding.length > 0) reasons = reasonsBlock(rebuilding);
     } else {
-        parts.push(`_The image graph could not be computed${inputs.graphProblem ? `: ${inputs.graphProblem}` : ""} (see the rebuild-graph job's log)._`, "");
+        head.push(`_The image graph could not be computed${inputs.graphProblem ? `: ${String(inputs.graphProblem).slice(0, 500)}` : ""} (see the rebuild-graph job's log)._`, "");
     }
-    const summary = previewSummary(inputs.preview);
-    parts.push(`#### \`pulumi preview\` (prod): ${inputs.previewResult || "unknown"}`, "");
-    parts.push(summary ? fenced(summary) : "_No preview output (see the preview job's log)._", "");
-    let body = parts.join("\n");
+    const summary = tail(previewSummary(inputs.preview), MAX_SUMMARY_CHARS);
+    const previewBlock = [`#### \`pulumi preview\` (prod): ${inputs.previewResult || "unknown"}`, "", summary ? fenced(summary) : "_No preview output (see the preview job's log)._", ""].join("\n");
+    const budget = MAX_BODY - 400; // room for the notes below
+    let fixed = head.join("\n");
+    // The drawing is the first to give way, then the reasons (the graph JSON keeps everything).
+    if (fixed.length + drawing.length + reasons.length + previewBlock.length > budget && drawing) drawing = tooLarge(String(inputs.mermaid).length, graph.since, "with the rest of this comment");
+    if (fixed.length + drawing.length + reasons.length + previewBlock.length > budget) reasons = "_The reasons do not fit in this comment: see `ci-images explain` or the job's graph JSON._\n";
+    let body = [fixed, drawing, reasons, previewBlock].filter((p) => p).join("\n");
     const full = String(inputs.preview || "").trim();
-    if (full && full !== summary) {
-        const room = MAX_BODY - body.length - 200;
-        if (room > 1000) {
-            const shown = full.length > room ? `… (first ${full.length - room} characters cut)\n${full.slice(full.length - room)}` : full;
-            body += `\n<details><summary>Full preview output</summary>\n\n${fenced(shown)}\n\n</details>\n`;
-        }
+    if (full && full !== previewSummary(inputs.preview)) {
+        const frame = "\n<details><summary>Full preview output</summary>\n\n\n\n</details>\n";
+        const room = MAX_BODY - body.length - frame.length - 200;
+        if (room > 1000) body += `\n<details><summary>Full preview output</summary>\n\n${fenced(tail(full, room))}\n\n</details>\n`;
     }
-    return body.length > MAX_BODY ? `${body.slice(0, MAX_BODY)}\n\n_(cut at ${MAX_BODY} characters)_\n` : body;
+    return body;
+}
+
+/** The note that replaces a drawing too large for the comment. */
+function tooLarge(chars, since, why) {
+    return `_The graph (${chars} characters) is too large to draw here${why ? ` ${why}` : ""}: run \`npx ci-images graph --stack prod --since ${since} --format dot\`._\n`;
 }
 
 /** The bot's earlier sticky comment among `comments`, or undefined (a human's comment with the marker is not ours to edit). */
@@ -108,8 +140,14 @@ function readOptional(file) {
     }
 }
 
-/** github-script entry point. */
-async function run({ github, context, core }, { mermaidFile, graphFile, preview, previewResult }) {
+/**
+ * github-script entry point. The preview's output is read from `previewFile` (an artifact of the
+ * preview job: no job output or environment variable carries it); `postComment: false` (a fork's PR,
+ * whose token is read-only) writes the step summary only.
+ */
+async function run({ github, context, core }, { mermaidFile, graphFile, previewFile, previewResult, postComment = true }) {
+    const previewText = previewFile ? readOptional(previewFile) : {};
+    const preview = previewText.text;
     const mermaid = readOptional(mermaidFile);
     const graphText = readOptional(graphFile);
     let graph;
@@ -122,9 +160,12 @@ async function run({ github, context, core }, { mermaidFile, graphFile, preview,
         }
     }
     const body = commentBody({ mermaid: mermaid.text, graph, graphProblem, preview, previewResult });
-    const { owner, repo } = context.repo;
-    const result = await upsertComment(github, { owner, repo, issueNumber: context.issue.number, body });
-    core.info(`sticky comment ${result.action}: ${result.id}`);
+    let result = { action: "not posted (a fork's pull request: step summary only)", id: null };
+    if (postComment) {
+        const { owner, repo } = context.repo;
+        result = await upsertComment(github, { owner, repo, issueNumber: context.issue.number, body });
+    }
+    core.info(`sticky comment ${result.action}${result.id !== null ? `: ${result.id}` : ""}`);
     await core.summary.addRaw(body).write();
     return result;
 }
