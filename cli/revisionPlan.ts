@@ -53,6 +53,11 @@ export interface RevisionPlan {
     hashScheme: string | undefined;
     /** Files and packages of the tag code (tagCode.ts) that differ between the revision and the working tree, sorted; empty when the same. */
     tagCodeChanges: string[];
+    /**
+     * When the tag code differs: the tags the revision's OWN code gives (its `ci-images tags --json`,
+     * run from its tree with this checkout's node_modules), by image name; undefined when it could not run.
+     */
+    ownTags?: Map<string, string>;
 }
 
 /** The source file that declares the hash scheme, project-relative. */
@@ -82,9 +87,56 @@ export async function planAtRevision(root: string, stack: string, rev: string, e
             invalid = [...new Set(e.problems.map((p) => `mlci:${p.path}`))].join(", ");
         }
         const tagCodeChanges = tagCodeDifferences(tagCodeFingerprint(oldRoot), tagCodeFingerprint(root));
-        return { commit, images, invalid, hashScheme: readHashScheme(path.join(oldRoot, HASH_SCHEME_SOURCE)), tagCodeChanges };
+        const ownTags = tagCodeChanges.length > 0 && images !== undefined ? revisionOwnTags(oldRoot, stack, env, tmp) : undefined;
+        return { commit, images, invalid, hashScheme: readHashScheme(path.join(oldRoot, HASH_SCHEME_SOURCE)), tagCodeChanges, ownTags };
     } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
+    }
+}
+
+/** The revision's CLI entry point, project-relative: `main(argv)` as in this checkout's cli/main.ts. */
+const REVISION_CLI = "cli/main.ts";
+
+/**
+ * The tags the revision's own code computes: its `ci-images tags --json` run from its tree (ts-node,
+ * transpile-only, with this checkout's node_modules linked in, its own hash cache in `scratch`).
+ * Undefined when that cannot run (no CLI at the revision, a different interface, an error): the
+ * caller then says the previous tags are unknown.
+ */
+export function revisionOwnTags(revRoot: string, stack: string, env: NodeJS.ProcessEnv, scratch: string): Map<string, string> | undefined {
+    // This checkout's node_modules: where this CLI finds ts-node (a devDependency, which `npm ci` installs).
+    let nodeModules: string;
+    try {
+        nodeModules = path.dirname(path.dirname(require.resolve("ts-node/package.json")));
+    } catch {
+        return undefined;
+    }
+    if (!fs.existsSync(path.join(revRoot, REVISION_CLI))) return undefined;
+    try {
+        if (!fs.existsSync(path.join(revRoot, "node_modules"))) fs.symlinkSync(nodeModules, path.join(revRoot, "node_modules"), "dir");
+    } catch {
+        return undefined;
+    }
+    const script = [
+        `require(${JSON.stringify(path.join(nodeModules, "ts-node"))}).register({ transpileOnly: true, compilerOptions: { module: "commonjs", moduleResolution: "node", esModuleInterop: true }${fs.existsSync(path.join(revRoot, "tsconfig.json")) ? `, project: ${JSON.stringify(path.join(revRoot, "tsconfig.json"))}` : ""} });`,
+        `require(${JSON.stringify(path.join(revRoot, REVISION_CLI))}).main(process.argv.slice(1)).then((c) => process.exit(c), (e) => { process.stderr.write(String(e)); process.exit(3); });`,
+    ].join("\n");
+    const r = spawnSync(process.execPath, ["-e", script, "tags", "--stack", stack, "--root", revRoot, "--json"], {
+        cwd: revRoot,
+        env: { ...env, MLCI_HASH_CACHE: path.join(scratch, "revision-hashes.json") },
+        encoding: "utf8",
+        maxBuffer: 1 << 28,
+        timeout: 120_000,
+    });
+    if (r.status !== 0) return undefined;
+    try {
+        const parsed = JSON.parse(r.stdout) as { images?: { name?: unknown; tag?: unknown }[] };
+        if (!Array.isArray(parsed.images)) return undefined;
+        const tags = new Map<string, string>();
+        for (const i of parsed.images) if (typeof i.name === "string" && typeof i.tag === "string") tags.set(i.name, i.tag);
+        return tags;
+    } catch {
+        return undefined;
     }
 }
 
@@ -97,10 +149,15 @@ export function readHashScheme(file: string): string | undefined {
 /** The revision `explain` and `graph` compare with when --since is not given: the last commit. */
 export const DEFAULT_SINCE = "HEAD";
 
-/** The caveat every verdict carries when the tag code changed since `rev` (at most five of the differing files named). */
-export function tagCodeCaveat(rev: string, changes: string[]): string {
+/**
+ * The caveat every verdict carries when the tag code changed since `rev` (at most five of the differing
+ * files named) and the revision's own code could not confirm its tags (`differing`: how many of its own
+ * tags differ from the ones computed here; undefined when its code could not run).
+ */
+export function tagCodeCaveat(rev: string, changes: string[], differing?: number): string {
     const named = changes.slice(0, 5).join(", ") + (changes.length > 5 ? ` and ${changes.length - 5} more` : "");
-    return `the tag code changed since ${rev} (${named}); previous tags unknown: the verdict compares the inputs as this checkout hashes them, not the tags ${rev} produced`;
+    const own = differing === undefined ? `${rev}'s own code could not be run` : `${rev}'s own code tags ${differing} image${differing === 1 ? "" : "s"} differently`;
+    return `the tag code changed since ${rev} (${named}); previous tags unknown (${own}): the verdict compares the inputs as this checkout hashes them, not the tags ${rev} produced`;
 }
 
 /** Every image of the working tree's plan compared with its self at `rev`: what rebuilds, and why (and the caveat, when the tag code changed since). */
@@ -114,6 +171,11 @@ export async function rebuildsSince(
     const previous = before.images === undefined ? { invalid: `${rev}: ${before.invalid ?? "no valid config"}` } : { images: before.images, hashScheme: before.hashScheme };
     const rebuilds = explainRebuilds(previous, { images });
     if (before.tagCodeChanges.length === 0) return { commit: before.commit, rebuilds, plan };
-    const caveat = tagCodeCaveat(rev, before.tagCodeChanges);
+    // The tag code changed: the revision's own code decides whether its tags are the ones computed here.
+    const own = before.ownTags;
+    if (own !== undefined && before.images !== undefined && before.images.every((i) => own.get(i.name) === i.tag) && own.size === before.images.length) {
+        return { commit: before.commit, rebuilds, plan }; // a change of code that moves no tag (a refactor)
+    }
+    const caveat = tagCodeCaveat(rev, before.tagCodeChanges, own === undefined ? undefined : before.images!.filter((i) => own.get(i.name) !== i.tag).length);
     return { commit: before.commit, rebuilds: rebuilds.map((r) => ({ ...r, caveat })), plan, caveat };
 }

@@ -114,4 +114,34 @@ describe("the revision explain and graph compare with", function () {
         assert.equal(bad.code, 2);
         assert.match(bad.stderr, /--from-json .* is not a graph .*Fix: pass a file written by `ci-images graph --format json`/);
     });
+
+    it("when the tag code changed, runs the revision's own `ci-images tags --json`: the same tags drop the caveat (a refactor), different ones keep it with their count", async () => {
+        const realCli = JSON.stringify(path.resolve(__dirname, "..", "cli", "main.ts"));
+        // The revision's CLI: this checkout's (so its tags are the ones computed here), or one that moves a tag.
+        const sameCli = `export const main = (argv: string[]) => require(${realCli}).main(argv);\n`;
+        const movingCli = [
+            "export async function main(argv: string[]) {",
+            "    let out = \"\";",
+            `    const code = await require(${realCli}).main(argv, { out: { write: (s: string) => ((out += s), true) } });`,
+            "    const j = JSON.parse(out);",
+            "    j.images[0].tag = \"moved\";",
+            "    process.stdout.write(JSON.stringify(j));",
+            "    return code;",
+            "}",
+            "",
+        ].join("\n");
+        for (const [cli, differing] of [[sameCli, undefined], [movingCli, 1]] as const) {
+            const { root, commit, write } = repo();
+            writeTagCode(write, "export const hash = (s: string) => s;\n");
+            write("cli/main.ts", cli);
+            commit("catalog with its code and CLI");
+            write("lib/images/contentHash.ts", "export const hash = (s: string) => s + s;\n");
+            commit("hashing changed");
+            const r = await runCli(["graph", "--stack", "ci", "--since", "HEAD~1", "--root", root, "--format", "json"]);
+            assert.equal(r.code, 0, r.stderr);
+            const caveat = JSON.parse(r.stdout).caveat as string | undefined;
+            if (differing === undefined) assert.equal(caveat, undefined, "the revision's own code gives the same tags");
+            else assert.match(caveat ?? "", /previous tags unknown \(HEAD~1's own code tags 1 image differently\)/);
+        }
+    });
 });
