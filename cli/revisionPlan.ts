@@ -5,7 +5,8 @@
  * touched; unlike `git archive`, `export-ignore` and `export-subst` attributes do not alter it) and
  * planned with this checkout's code, so both sides are hashed the same way; the hash-scheme version is
  * read from the revision's own source, and when the code that shapes tags (tagCode.ts) differs from
- * the revision's, every verdict carries a caveat: the revision's real tags are unknown.
+ * the revision's, the revision's own `ci-images tags --json` is run: unless it confirms the tags
+ * computed here, every verdict carries a caveat that the revision's real tags are unknown.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
