@@ -7,7 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE } from "./lib/config/problems";
 import { descendantsOf } from "./lib/images/graph";
-import { plaintextCredentialKeys, planStack, rawConfigFromEntries } from "./lib/stackPlan";
+import { listingCacheAllowed, plaintextCredentialKeys, planStack, rawConfigFromEntries } from "./lib/stackPlan";
 import { GithubActionsConfig } from "./components/github/githubActionsConfig";
 import { ImageBuild } from "./components/images/imageBuild";
 import { PipelinePushAccess } from "./components/access/pipelinePushAccess";
@@ -36,6 +36,7 @@ export = async () => {
         env: process.env,
         // Where the per-file hash cache lives (the test harness points it at a temp dir). @default .cache/mlci/ in the project
         hashCachePath: process.env.MLCI_HASH_CACHE || undefined,
+        useListingCache: listingCacheAllowed(process.env),
         region: entries["aws:region"],
         credentials: { githubToken: githubTokenInEnvironment, githubTokenInConfig: entries["github:token"] !== undefined, plaintext: plaintextCredentialKeys(entries, (key) => isConfigSecret(key)) },
     });

@@ -15,6 +15,9 @@ export const GLOBAL_FLAGS: CommandSpec["flags"] = {
 
 const REGISTRY_FLAG = { value: "<host>", help: "registry host; default: $CI_IMAGES_REGISTRY, else the stack's (localhost:<port>, or the caller's ECR registry)" };
 
+/** explain's and graph's revision (cli/revisionPlan.ts DEFAULT_SINCE). */
+const SINCE_FLAG = { value: "<git-rev>", help: "revision to compare with; default HEAD (in a pull request: origin/<base>, or the base commit)" };
+
 /** The commands, in the order the global usage lists them. */
 export const COMMANDS: CommandSpec[] = [
     {
@@ -57,6 +60,54 @@ Exit codes (as \`git diff --exit-code\`): 0 no image changes; 1 images change (l
 2 usage, or an unknown revision. In a shallow checkout (actions/checkout's default fetch-depth: 1)
 older revisions do not exist: use fetch-depth: 0.`,
         load: () => require("./commands/changed").run,
+    },
+    {
+        name: "explain",
+        summary: "why an image rebuilds: which hash inputs differ from a git revision's, and what that causes",
+        args: "[<image>]",
+        positionals: { min: 0, max: 1 },
+        stack: "required",
+        flags: { since: SINCE_FLAG },
+        details: `Plans the stack at <git-rev> (git archive, no checkout change) and at the working tree with the
+same code, and compares each image's hash inputs one by one: the context files added, removed or
+modified (with the mode or size where it changed), the Dockerfile, build args, target, platforms,
+the parent's tag, the rebuild epoch and the hash-scheme version (read from the revision's source).
+An image whose only moved input is its parent's tag "rebuilds because its parent \`<parent>\` rebuilds".
+Without <image>, every image that rebuilds is explained.
+
+Exit codes: 0 explained (whether or not anything rebuilds); 1 invalid stack config; 2 usage, an
+unknown image, or an unknown revision. In a shallow checkout (actions/checkout's default
+fetch-depth: 1) older revisions do not exist: use fetch-depth: 0.
+
+Examples:
+  npx ci-images explain torch-cuda13.2-py3.12 --stack prod --since origin/main
+  npx ci-images explain --stack prod --since origin/main --json | jq -r '.images[] | "\\(.name): \\(.reason)"'`,
+        load: () => require("./commands/explain").run,
+    },
+    {
+        name: "graph",
+        summary: "the image DAG, each image unchanged / rebuilds (own input) / rebuilds (cascade), as mermaid, dot or json",
+        stack: "required",
+        flags: {
+            since: SINCE_FLAG,
+            format: { value: "<mermaid|dot|json>", help: "output format (required)" },
+            "minutes-per-build": { value: "<N>", help: "minutes one build is assumed to take, for json's estimate; default 30" },
+            "from-json": { value: "<file>", help: "draw the graph a `graph --format json` run wrote, without planning again (git is not read)" },
+        },
+        details: `The same comparison as explain, drawn: one node per image (parents above children), marked
+unchanged, rebuilds (own input) or rebuilds (cascade), each rebuilding node with its one-line
+reason. mermaid renders in GitHub comments and markdown; dot renders with Graphviz; json is
+{ since, nodes: [{ name, parent, status, previousTag, tag, reason, changes }], edges: [{ from, to }],
+estimate: { builds, waves, minutesPerBuild, minutes } }: the estimate is the build plan's critical
+path (waves, lib/images/buildPlan.ts, within each builder's maxParallel) × --minutes-per-build.
+--json is --format json. --from-json <file> redraws a saved json graph in another format (the PR
+preview computes the graph once).
+
+Exit codes: 0 printed; 1 invalid stack config; 2 usage, an unknown revision or an unreadable --from-json file.
+
+Example:
+  npx ci-images graph --stack prod --since origin/main --format mermaid > graph.mmd`,
+        load: () => require("./commands/graph").run,
     },
     {
         name: "bake",

@@ -14,9 +14,21 @@ import type { TaggedImage } from "../lib/images/graph";
 import { SMOKE_TEST_SCRIPT } from "../lib/images/smokeTest";
 import { baseRegistryFor } from "../lib/registry/documents";
 import type { StackPlan } from "../lib/stackPlan";
-import type { ImageBuilder } from "./commands/publish";
 import type { CommandContext } from "./context";
 import type { RegistryAccess } from "./registryAccess";
+
+/** Builds, pushes and smoke-tests images (docker in real runs; tests fake it). */
+export interface ImageBuilder {
+    /** What builds, for the report, e.g. `docker buildx bake`. */
+    readonly name: string;
+    /**
+     * Builds `image` with the program's inputs and pushes it as `<repositoryUrl>:<tag>`; a child
+     * builds FROM `baseImageRef` (the parent's digest-pinned ref). Returns the pushed digest.
+     */
+    buildAndPush(image: TaggedImage, tag: string, baseImageRef: string | undefined): Promise<string>;
+    /** Runs the smoke test on a digest-pinned ref; throws with the failing checks. */
+    smokeTest(ref: string, args: string[]): Promise<void>;
+}
 
 /** The login wrapper the smoke test runs through (project-relative). */
 const WITH_REGISTRY_AUTH = "scripts/with-registry-auth.sh";

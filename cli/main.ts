@@ -200,10 +200,12 @@ function makeContext(spec: CommandSpec, parsed: Parsed, io: MainIo): CommandCont
         },
         plan() {
             plan ??= (async () => {
-                const { planStackFile } = require("../lib/stackPlan") as typeof import("../lib/stackPlan");
+                const { listingCacheAllowed, planStackFile } = require("../lib/stackPlan") as typeof import("../lib/stackPlan");
                 const projectRoot = ctx.root();
                 return planStackFile(projectRoot, ctx.stack(), {
                     env: io.env,
+                    // MLCI_LISTING_CACHE=0: walk every context (where directory stamps cannot be trusted, e.g. NFS).
+                    useListingCache: listingCacheAllowed(io.env),
                     hashCachePath: hashCacheFile(projectRoot, io.env),
                     onHashCacheError: (e) => ctx.warn(`hash cache not saved (${e.message}); tags are unaffected, the next run hashes every file again. Fix: set XDG_CACHE_HOME to a writable directory`),
                 });

@@ -42,10 +42,23 @@ export const STACK_CHECKS: ((config: StackConfig) => ConfigProblem[])[] = [
 export interface PlanOptions extends Omit<ParseOptions, "extraChecks"> {
     /** Use the on-disk per-file hash cache. @default true */
     useHashCache?: boolean;
+    /**
+     * Reuse remembered context listings (a warm run is stat-only). Turn off where directory stamps
+     * cannot be trusted (NFS attribute caching, filesystems with coarse mtimes). @default true
+     */
+    useListingCache?: boolean;
     /** Where the per-file hash cache persists (outside any build context). @default `<projectRoot>/.cache/mlci/file-hashes.json` */
     hashCachePath?: string;
     /** Called when the hash cache cannot be saved (the plan is unaffected). @default the error is thrown */
     onHashCacheError?: (e: Error) => void;
+}
+
+/** The environment variable that turns the context listing cache off (`0`); read by the CLI and the program, never in lib/. */
+export const LISTING_CACHE_ENV = "MLCI_LISTING_CACHE";
+
+/** Whether `env` allows the context listing cache: anything but `MLCI_LISTING_CACHE=0`. */
+export function listingCacheAllowed(env: Readonly<Record<string, string | undefined>>): boolean {
+    return env[LISTING_CACHE_ENV] !== "0";
 }
 
 /** Validates config, expands the image graph and computes every tag. */
@@ -55,7 +68,7 @@ export async function planStack(raw: RawConfig, opts: PlanOptions): Promise<Stac
     const config = parseStackConfig(raw, { ...opts, gateChecks: GATE_CHECKS, extraChecks: [...STACK_CHECKS, (c) => scanGateProblems(c.promotion, today)] });
     const nodes = expandImageGraph(config);
     const cache = opts.useHashCache === false ? undefined : new FileHashCache(opts.hashCachePath ?? defaultHashCachePath(opts.projectRoot), undefined, opts.onHashCacheError);
-    const images = await tagImages(nodes, config.rebuildEpoch, { cache });
+    const images = await tagImages(nodes, config.rebuildEpoch, { cache, useListingCache: opts.useListingCache });
     return { config, images };
 }
 

@@ -5,7 +5,8 @@
  */
 import { strict as assert } from "assert";
 import { PassThrough } from "stream";
-import { ImageBuilder, publishImages, PublishOptions, PublishRegistry, selectImages } from "../cli/commands/publish";
+import { publishImages, PublishOptions, PublishRegistry, selectImages } from "../cli/commands/publish";
+import type { ImageBuilder } from "../cli/dockerPublish";
 import { UsageError, CliError } from "../cli/context";
 import { markerTag, parseTag } from "../lib/images/tags";
 import { RegistryHttpClient } from "../lib/registry/registryHttp";

@@ -8,7 +8,7 @@ import fc from "fast-check";
 import * as fs from "fs";
 import * as path from "path";
 import { familyCells } from "../lib/images/matrix";
-import { hashContext, imageContentHash, ImageHashInputs } from "../lib/images/contentHash";
+import { HASH_INPUT_NAMES, HashInputName, hashContext, imageContentHash, imageHashManifest, ImageHashInputs } from "../lib/images/contentHash";
 import { listContextFiles } from "../lib/images/dockerContext";
 import { EcrLifecyclePolicy, KEEP_FOREVER_COUNT, lifecyclePolicy, RetentionSettings, validateLifecyclePolicy, validateRetention } from "../lib/registry/lifecyclePolicy";
 import { tagPatternMatches, TAG_PATTERNS } from "../lib/images/tags";
@@ -103,6 +103,22 @@ describe("property: imageContentHash, the tag of an image", () => {
                 hashInputs.chain((i) => fc.tuple(fc.constant(i), oneChange(i))),
                 ([inputs, [change, changed]]) => {
                     assert.notEqual(imageContentHash(changed), imageContentHash(inputs), `unchanged hash after: ${change}`);
+                },
+            ),
+            { numRuns: 300 },
+        );
+    });
+
+    it("its per-input manifest (what explain compares) moves in exactly the input that changed", () => {
+        const inputOf = (change: string): HashInputName =>
+            change.startsWith("dockerfile") ? "dockerfile" : change.startsWith("context") ? "context" : /\barg\b/.test(change) ? "buildArgs" : change.startsWith("target") ? "target" : change.startsWith("platforms") ? "platforms" : change.startsWith("parent") ? "parentTag" : "rebuildEpoch";
+        fc.assert(
+            fc.property(
+                hashInputs.chain((i) => fc.tuple(fc.constant(i), oneChange(i))),
+                ([inputs, [change, changed]]) => {
+                    const before = imageHashManifest(inputs);
+                    const after = imageHashManifest(changed);
+                    assert.deepEqual(HASH_INPUT_NAMES.filter((name) => before[name] !== after[name]), [inputOf(change)], change);
                 },
             ),
             { numRuns: 300 },

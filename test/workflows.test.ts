@@ -44,8 +44,9 @@ const VERIFIED_ACTIONS: Record<string, { sha: string; version: string }> = {
     "actions/setup-python": { sha: "5fda3b95a4ea91299a34e894583c3862153e4b97", version: "v7.0.0" },
     "actions/github-script": { sha: "ed597411d8f924073f98dfc5c65a23a2325f34cd", version: "v8.0.0" },
     "actions/upload-artifact": { sha: "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", version: "v7.0.0" },
+    // git rev-list -n1 v8.0.1 in actions/download-artifact; its action.yml: runs.using node24.
+    "actions/download-artifact": { sha: "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c", version: "v8.0.1" },
     "aws-actions/configure-aws-credentials": { sha: "e6de054238d6b7531b4efff3b6587d9aade6a06c", version: "v6.2.3" },
-    "pulumi/actions": { sha: "8e5e406f4007fca908480587cb9893c07090f58d", version: "v7.0.0" },
     "docker/setup-qemu-action": { sha: "96fe6ef7f33517b61c61be40b68a1882f3264fb8", version: "v4.2.0" },
     "docker/setup-buildx-action": { sha: "37fe631027851001ddb9b187196cc803df7f5f0e", version: "v4.3.0" },
     "aws-actions/amazon-ecr-login": { sha: "03f1aad4c6c7ffd436567f42f9384779290529bd", version: "v2.1.7" },
@@ -256,13 +257,17 @@ describe("workflow files", () => {
         assert.deepStrictEqual([...seen].sort(), Object.keys(VERIFIED_ACTIONS).sort(), "VERIFIED_ACTIONS lists an action no workflow uses");
     });
 
-    it("install the same Pulumi CLI everywhere: pulumi/actions pins the npm `pulumi` devDependency", () => {
+    it("install the same Pulumi CLI everywhere: every pulumi command is the npm `pulumi` devDependency's (npx pulumi)", () => {
         const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
         const pinned = pkg.devDependencies.pulumi;
         assert.match(pinned, /^\d+\.\d+\.\d+$/, "the pulumi devDependency must be an exact version");
-        const actions = WORKFLOWS.flatMap((f) => stepsOf(readWorkflow(f).doc).filter((s) => s.uses?.startsWith("pulumi/actions@")));
-        assert.ok(actions.length > 0);
-        for (const step of actions) assert.strictEqual(String(step.with?.["pulumi-version"]), pinned);
+        const steps = WORKFLOWS.flatMap((f) => stepsOf(readWorkflow(f).doc).filter(runsPulumi));
+        assert.ok(steps.length > 0);
+        for (const step of steps) {
+            assert.ok(!step.uses, `${step.uses}: use npx pulumi (the pinned devDependency)`);
+            // A command line (not a message that names one) runs pulumi only through npx.
+            for (const m of (step.run ?? "").matchAll(/^\s*(\S+\s+)?pulumi\s+(up|preview|stack|refresh|destroy)\b/gm)) assert.strictEqual(m[1], "npx ", m[0]);
+        }
     });
 });
 
@@ -491,11 +496,10 @@ describe("preview", () => {
         const { doc } = readWorkflow(file);
         const paths: string[] = doc.on.pull_request.paths;
         for (const p of ["docker/**", "components/**", "lib/**", "policy/**", "Pulumi.*.yaml", "Pulumi.yaml", "index.ts"]) assert.ok(paths.includes(p), `preview.yml paths miss ${p}`);
-        const [step] = stepsOf(doc).filter((s) => s.uses?.startsWith("pulumi/actions@"));
-        assert.strictEqual(step.with?.command, "preview");
-        assert.strictEqual(step.with?.["stack-name"], "prod");
-        assert.strictEqual(step.with?.policyPacks, "policy");
-        assert.strictEqual(step.with?.["comment-on-pr"], true);
+        // The devDependency's CLI, its output teed to a file for the sticky comment (test/previewComment.test.ts).
+        const [step] = stepsOf(doc).filter((s) => /\bpulumi preview\b/.test(s.run ?? ""));
+        assert.match(step.run!, /^npx pulumi preview --stack prod --non-interactive --diff --policy-pack policy 2>&1 \| tee pulumi-preview\.txt$/);
+        assert.ok(!stepsOf(doc).some((s) => s.uses?.startsWith("pulumi/actions@")), "pulumi/actions would comment itself and pass the output through a step output");
     });
 
     it("uses a separate read-only role trusted for pull_request subjects, never the push role or the PAT, never for forks", () => {
@@ -508,7 +512,7 @@ describe("preview", () => {
         assert.ok(pushRoles.length > 0 && !pushRoles.includes(previewRole), `the preview role must not be a role the other workflows push with: ${pushRoles.join(", ")}`);
         const { text } = readWorkflow(file);
         assert.doesNotMatch(text, /MLCI_GITHUB_TOKEN|CI_IMAGES_PIPELINE_ROLE_ARN/);
-        const pulumiStep = (job.steps ?? []).find((s) => s.uses?.startsWith("pulumi/actions@"))!;
+        const pulumiStep = (job.steps ?? []).find((s) => /\bpulumi preview\b/.test(s.run ?? ""))!;
         assert.strictEqual(pulumiStep.env?.GITHUB_TOKEN, "${{ github.token }}", "the program's GitHub provider gets the run's own token, not the PAT");
     });
 });

@@ -15,7 +15,7 @@ import { lockPreflight, SourceBuildNote } from "../../lib/images/lockPreflight";
 import type { FetchLike } from "../../lib/registry/registryHttp";
 import type { CommandContext } from "../context";
 import { storageCheckProblems } from "./storage";
-import { planStackAtRevision } from "./changed";
+import { planAtRevision } from "../revisionPlan";
 import { protectTransitionProblems } from "../../lib/registry/protectTransition";
 
 /** The project's Dockerfile checks for every family, with the args the program passes (each family once). */
@@ -94,8 +94,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     const root = ctx.root();
     const lint = dockerfileProblems(root, images);
     const since = ctx.flag("since");
-    const previous = since !== undefined ? await planStackAtRevision(root, stack, since, ctx.env) : undefined;
-    const budget = [...storageCheckProblems(config), ...deployRightsProblems(config, stack), ...(previous ? protectTransitionProblems(previous.config, config) : [])];
+    const previous = since !== undefined ? await planAtRevision(root, stack, since, ctx.env, { ownTags: false }) : undefined;
+    const budget = [...storageCheckProblems(config), ...deployRightsProblems(config, stack), ...(previous?.config ? protectTransitionProblems(previous.config, config) : [])];
     const result = lint.length === 0 && budget.length === 0 && ctx.has("online") ? await onlinePreflight(root, images, ctx.env, ctx.services.fetch) : undefined;
     const online = result?.problems ?? [];
     const sourceBuilds = result?.sourceBuilds ?? [];

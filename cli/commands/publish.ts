@@ -15,19 +15,7 @@ import type { RegistryHttpClient } from "../../lib/registry/registryHttp";
 import type { StackPlan } from "../../lib/stackPlan";
 import { closest } from "../../lib/config/problems";
 import { CliError, CommandContext, UsageError } from "../context";
-
-/** Builds, pushes and smoke-tests images (docker in real runs; tests fake it). */
-export interface ImageBuilder {
-    /** What builds, for the report, e.g. `docker buildx bake`. */
-    readonly name: string;
-    /**
-     * Builds `image` with the program's inputs and pushes it as `<repositoryUrl>:<tag>`; a child
-     * builds FROM `baseImageRef` (the parent's digest-pinned ref). Returns the pushed digest.
-     */
-    buildAndPush(image: TaggedImage, tag: string, baseImageRef: string | undefined): Promise<string>;
-    /** Runs the smoke test on a digest-pinned ref; throws with the failing checks. */
-    smokeTest(ref: string, args: string[]): Promise<void>;
-}
+import type { ImageBuilder } from "../dockerPublish";
 
 /** Where publish pushes. */
 export interface PublishRegistry {

@@ -7,29 +7,46 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ContextFile } from "./dockerContext";
+import type { CachedListing, ContextFile, ListingCache } from "./dockerContext";
 
 /** Version of the hashing scheme; bump to re-tag everything on purpose. */
 export const HASH_SCHEME = "mlci-content-hash/v1";
 
-/** Layout of the persisted cache: `[absolutePath, stamp, sha256]` rows plus verdict keys. Bump when it changes. */
-const CACHE_FORMAT = 3;
+/** Layout of the persisted cache: `[absolutePath, stamp, sha256]` rows, verdict keys and context listings. Bump when it changes. */
+const CACHE_FORMAT = 4;
 
 /** What a cached hash is valid for: size, mtime (ns), ctime (ns) and inode, all of them. */
 function statStamp(st: fs.BigIntStats): string {
     return `${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
 }
 
+/** A listing as read from disk, checked field by field (a hand-edited or truncated cache is ignored). */
+function isCachedListing(v: unknown): v is CachedListing {
+    const l = v as CachedListing;
+    return (
+        typeof l === "object" &&
+        l !== null &&
+        typeof l.ignoreSha256 === "string" &&
+        Array.isArray(l.dirs) &&
+        l.dirs.every((d) => Array.isArray(d) && d.length === 2 && typeof d[0] === "string" && typeof d[1] === "string") &&
+        Array.isArray(l.files) &&
+        l.files.every((f) => Array.isArray(f) && f.length === 2 && typeof f[0] === "string" && (f[1] === "f" || f[1] === "l"))
+    );
+}
+
 /**
  * Per-file hash cache keyed by absolute path and validated by size, mtime (ns), ctime (ns)
  * and inode. An entry whose mtime is not safely older than the moment it was recorded is
  * never stored ("racy" edits within the same clock tick), so a stale hash is never served.
+ * It also keeps each context's sent-file list (lib/images/dockerContext.ts `CachedListing`).
  */
-export class FileHashCache {
+export class FileHashCache implements ListingCache {
     /** absolute path → [stamp, sha256] */
     private entries = new Map<string, [string, string]>();
     /** Content-addressed keys of checks that passed (e.g. a Dockerfile's COPY sources against its context). */
     private verdicts = new Set<string>();
+    /** context directory and ignore file (dockerContext.ts) → the last listing made under them */
+    private listings = new Map<string, CachedListing>();
     private dirty = false;
 
     /**
@@ -48,6 +65,9 @@ export class FileHashCache {
                 const data = JSON.parse(fs.readFileSync(file, "utf8"));
                 if (data?.scheme === HASH_SCHEME && data.format === CACHE_FORMAT && Array.isArray(data.entries)) {
                     for (const key of Array.isArray(data.verdicts) ? data.verdicts : []) if (typeof key === "string" && /^[0-9a-z:-]+$/.test(key)) this.verdicts.add(key);
+                    if (typeof data.listings === "object" && data.listings !== null) {
+                        for (const [key, listing] of Object.entries(data.listings)) if (isCachedListing(listing)) this.listings.set(key, listing);
+                    }
                     for (const row of data.entries) {
                         if (Array.isArray(row) && row.length === 3 && typeof row[0] === "string" && typeof row[1] === "string" && typeof row[2] === "string" && /^[0-9a-f]{64}$/.test(row[2])) {
                             this.entries.set(row[0], [row[1], row[2]]);
@@ -96,6 +116,15 @@ export class FileHashCache {
         this.dirty = true;
     }
 
+    getListing(key: string): CachedListing | undefined {
+        return this.listings.get(key);
+    }
+
+    setListing(key: string, listing: CachedListing): void {
+        this.listings.set(key, listing);
+        this.dirty = true;
+    }
+
     /** Writes the cache atomically if it changed (a failure goes to `onSaveError` when given). */
     save(): void {
         if (!this.file || !this.dirty) return;
@@ -104,7 +133,7 @@ export class FileHashCache {
             fs.mkdirSync(path.dirname(this.file), { recursive: true });
             const rows: [string, string, string][] = [];
             for (const [abs, [stamp, sha]] of this.entries) rows.push([abs, stamp, sha]);
-            fs.writeFileSync(tmp, JSON.stringify({ scheme: HASH_SCHEME, format: CACHE_FORMAT, entries: rows, verdicts: [...this.verdicts] }));
+            fs.writeFileSync(tmp, JSON.stringify({ scheme: HASH_SCHEME, format: CACHE_FORMAT, entries: rows, verdicts: [...this.verdicts], listings: Object.fromEntries(this.listings) }));
             fs.renameSync(tmp, this.file);
         } catch (e) {
             try {
@@ -208,19 +237,39 @@ export interface ImageHashInputs {
     rebuildEpoch: string | null;
 }
 
-/** The image's content hash: SHA-256 over a canonical JSON of its inputs. */
-export function imageContentHash(inputs: ImageHashInputs): string {
-    const canonical = JSON.stringify([
-        HASH_SCHEME,
-        inputs.dockerfileSha256,
-        inputs.contextDigest,
-        Object.keys(inputs.buildArgs)
+/** The inputs an image's hash commits to, in the order it commits to them. */
+export const HASH_INPUT_NAMES = ["scheme", "dockerfile", "context", "buildArgs", "target", "platforms", "parentTag", "rebuildEpoch"] as const;
+
+/** One input of an image's hash. */
+export type HashInputName = (typeof HASH_INPUT_NAMES)[number];
+
+/** One SHA-256 per hash input (of that input's canonical JSON): two images differ in exactly the inputs whose digests differ. */
+export type ImageHashManifest = Record<HashInputName, string>;
+
+/** Each input in its canonical form (args and platforms sorted, absent values null), in {@link HASH_INPUT_NAMES} order. */
+function canonicalInputs(inputs: ImageHashInputs): unknown[] {
+    const byName: Record<HashInputName, unknown> = {
+        scheme: HASH_SCHEME,
+        dockerfile: inputs.dockerfileSha256,
+        context: inputs.contextDigest,
+        buildArgs: Object.keys(inputs.buildArgs)
             .sort()
             .map((k) => [k, inputs.buildArgs[k]]),
-        inputs.target ?? null,
-        [...inputs.platforms].sort(),
-        inputs.parentTag,
-        inputs.rebuildEpoch,
-    ]);
-    return createHash("sha256").update(canonical).digest("hex");
+        target: inputs.target ?? null,
+        platforms: [...inputs.platforms].sort(),
+        parentTag: inputs.parentTag,
+        rebuildEpoch: inputs.rebuildEpoch,
+    };
+    return HASH_INPUT_NAMES.map((name) => byName[name]);
+}
+
+/** The per-input digests of an image's hash inputs (what `ci-images explain` compares). */
+export function imageHashManifest(inputs: ImageHashInputs): ImageHashManifest {
+    const parts = canonicalInputs(inputs);
+    return Object.fromEntries(HASH_INPUT_NAMES.map((name, i) => [name, createHash("sha256").update(JSON.stringify(parts[i])).digest("hex")])) as ImageHashManifest;
+}
+
+/** The image's content hash: SHA-256 over the canonical JSON array of its inputs ({@link HASH_INPUT_NAMES} order). */
+export function imageContentHash(inputs: ImageHashInputs): string {
+    return createHash("sha256").update(JSON.stringify(canonicalInputs(inputs))).digest("hex");
 }

@@ -1,13 +1,17 @@
 /**
  * What Docker sends as a build context: the files of a directory that `.dockerignore`
- * (or `<Dockerfile>.dockerignore`, which BuildKit prefers) lets through, with Docker's own
- * matching rules (via @balena/dockerignore, a port of Docker's matcher). Also checks that a
+ * (or `<Dockerfile>.dockerignore`, which BuildKit prefers) lets through, with BuildKit's own
+ * matching rules (moby/patternmatcher + tonistiigi/fsutil, ported in ./dockerignorePatterns.ts; see
+ * docs/decisions/0010-own-dockerignore-matcher-and-listing-cache.md). Also checks that a
  * Dockerfile's COPY/ADD sources are inside the context and not excluded.
  */
-import ignore from "@balena/dockerignore";
+import { createHash } from "crypto";
 import type { DockerfileParser as Parser } from "dockerfile-ast";
 import * as fs from "fs";
 import * as path from "path";
+import { compileIgnoreLines, DockerignoreError, IgnoreRules, MATCHER_VERSION, matchUsingParentResults, ParentMatchInfo, pathExcluder, readIgnoreLines } from "./dockerignorePatterns";
+
+export { DockerignoreError } from "./dockerignorePatterns";
 
 /** A file the context sends: its POSIX path relative to the context and its stat. */
 export interface ContextFile {
@@ -28,48 +32,141 @@ export function dockerignoreFile(contextDir: string, dockerfilePath: string): st
     return fs.existsSync(general) ? general : undefined;
 }
 
-/** Parses .dockerignore text as Docker does: `#` comments, blank lines, trimmed patterns. */
+/** Parses .dockerignore text as Docker does (moby/patternmatcher ignorefile.ReadAll): the patterns, cleaned. */
 export function parseDockerignore(text: string): string[] {
-    return text
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l !== "" && !l.startsWith("#"));
+    return readIgnoreLines(text).map((l) => l.pattern);
 }
 
-/** A matcher answering "does Docker exclude this relative path?" (@balena/dockerignore's public API). */
+/**
+ * A matcher answering "does Docker exclude this relative path?" with BuildKit's rules
+ * (lib/images/dockerignorePatterns.ts: moby/patternmatcher's MatchesUsingParentResults with the
+ * per-directory match state tonistiigi/fsutil's walker carries). Throws DockerignoreError for a
+ * pattern Docker rejects (a lone `!`, `[]`).
+ */
 export function dockerignoreMatcher(patterns: string[]): (relPath: string) => boolean {
-    const ig = ignore().add(patterns);
-    return (p) => ig.ignores(p);
+    const m = pathExcluder(compileIgnoreLines(patterns.map((pattern) => ({ pattern, line: 0 }))));
+    return (file) => m.excluded(file);
+}
+
+/**
+ * A context's sent-file list remembered with the stat stamp of every directory the walk read, as git's
+ * untracked cache does: adding, removing or renaming an entry moves its directory's mtime and ctime,
+ * so while every stamp holds, the list holds, and a warm listing needs no readdir and no
+ * `.dockerignore` evaluation, only a stat per directory and per file.
+ */
+export interface CachedListing {
+    /** SHA-256 of the ignore file's path and text the list was made under. */
+    ignoreSha256: string;
+    /** Each walked directory (relative, `""` for the context root) and its stamp. */
+    dirs: [string, string][];
+    /** The sent files, sorted: relative path and `f` (file) or `l` (symlink). */
+    files: [string, "f" | "l"][];
+}
+
+/** Where listings persist (the hash cache, lib/images/contentHash.ts `FileHashCache`), keyed by context directory and ignore file. */
+export interface ListingCache {
+    getListing(key: string): CachedListing | undefined;
+    setListing(key: string, listing: CachedListing): void;
+}
+
+/** Options for {@link listContextFiles}. */
+export interface ListContextOptions {
+    /** Remembered listings. @default none (every directory read, every path matched) */
+    cache?: ListingCache;
+    /** Now (wall clock, ns): a directory changed within the racy window is not remembered. @default Date.now() */
+    nowNs?: bigint;
+    /** @default 2 s, as the file hash cache */
+    racyWindowNs?: bigint;
+}
+
+/** What a remembered listing is valid for: a directory's mtime (ns), ctime (ns) and inode. */
+function dirStamp(st: fs.BigIntStats): string {
+    return `${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+}
+
+/** The files of a remembered listing, when every directory's stamp still holds (else undefined). */
+function replayListing(contextDir: string, cached: CachedListing): ContextFile[] | undefined {
+    for (const [rel, stamp] of cached.dirs) {
+        let st: fs.BigIntStats;
+        try {
+            st = fs.lstatSync(rel === "" ? contextDir : path.join(contextDir, rel), { bigint: true });
+        } catch {
+            return undefined;
+        }
+        if (!st.isDirectory() || dirStamp(st) !== stamp) return undefined;
+    }
+    const out = new Array<ContextFile>(cached.files.length);
+    for (let i = 0; i < cached.files.length; i++) {
+        const [rel, kind] = cached.files[i];
+        const abs = path.join(contextDir, rel);
+        let st: fs.BigIntStats;
+        try {
+            st = fs.lstatSync(abs, { bigint: true });
+        } catch {
+            return undefined; // removed after its directory was stamped: walk again
+        }
+        if (kind === "l" ? !st.isSymbolicLink() : !st.isFile()) return undefined;
+        out[i] = { path: rel, absolutePath: abs, kind: kind === "l" ? "symlink" : "file", stat: st };
+    }
+    return out;
 }
 
 /**
  * Lists the files of `contextDir` that a build with `dockerfilePath` sends, sorted by path.
- * Excluded directories are not walked unless the file has a `!` (re-include) pattern.
+ * Excluded directories are not walked unless the file has a `!` (re-include) pattern. With a cache,
+ * a listing whose directories are all unchanged (and made under the same ignore file) is reused.
  */
-export function listContextFiles(contextDir: string, dockerfilePath: string): ContextFile[] {
+export function listContextFiles(contextDir: string, dockerfilePath: string, opts: ListContextOptions = {}): ContextFile[] {
     const ignorePath = dockerignoreFile(contextDir, dockerfilePath);
-    const patterns = ignorePath ? parseDockerignore(fs.readFileSync(ignorePath, "utf8")) : [];
-    // One matcher over the library's public API (its private _rules/_compile bought a faster walk
-    // only on the bench's generated 10k-file context; real contexts are a few files).
-    const excluded = dockerignoreMatcher(patterns);
-    const hasReinclude = patterns.some((p) => p.startsWith("!"));
+    const ignoreText = ignorePath ? fs.readFileSync(ignorePath, "utf8") : "";
+    // The matcher's version is part of the key: a listing made by an older matcher is never replayed.
+    const ignoreSha256 = createHash("sha256").update(`mlci-dockerignore-matcher/v${MATCHER_VERSION}\0${ignorePath ?? ""}\0${ignoreText}`).digest("hex");
+    // Two Dockerfiles sharing a context with their own ignore files keep one listing each.
+    const key = `${contextDir}\0${ignorePath ?? ""}`;
+    const cached = opts.cache?.getListing(key);
+    if (cached !== undefined && cached.ignoreSha256 === ignoreSha256) {
+        const replayed = replayListing(contextDir, cached);
+        if (replayed !== undefined) return replayed;
+    }
+    let rules: IgnoreRules;
+    try {
+        rules = compileIgnoreLines(readIgnoreLines(ignoreText));
+    } catch (e) {
+        if (e instanceof DockerignoreError && ignorePath) throw new DockerignoreError(e.line, e.pattern, e.problem, ignorePath);
+        throw e;
+    }
+    const nowNs = opts.nowNs ?? BigInt(Date.now()) * 1_000_000n;
+    const racyWindowNs = opts.racyWindowNs ?? 2_000_000_000n;
+    const dirs: [string, string][] = [];
+    let racy = false;
     const out: ContextFile[] = [];
-    const walk = (dirAbs: string, dirRel: string) => {
+    // BuildKit's walk (tonistiigi/fsutil filterFS.Walk): each entry is matched with its directory's match info.
+    const walk = (dirAbs: string, dirRel: string, dirInfo: ParentMatchInfo) => {
+        if (opts.cache) {
+            // Stamped before it is read: an entry added meanwhile moves the stamp, so the next run walks again.
+            const st = fs.lstatSync(dirAbs, { bigint: true });
+            if (nowNs - st.mtimeNs < racyWindowNs || nowNs - st.ctimeNs < racyWindowNs) racy = true;
+            dirs.push([dirRel, dirStamp(st)]);
+        }
         const entries = fs.readdirSync(dirAbs, { withFileTypes: true });
         for (const e of entries) {
             const rel = dirRel === "" ? e.name : `${dirRel}/${e.name}`;
             const abs = path.join(dirAbs, e.name);
             if (e.isDirectory()) {
-                if (excluded(rel) && !hasReinclude) continue;
-                walk(abs, rel);
+                const m = matchUsingParentResults(rules.patterns, rel, dirInfo);
+                // With no `!` pattern nothing inside an excluded directory can be sent (fsutil skips it too).
+                if (m.excluded && !rules.hasExclusions) continue;
+                walk(abs, rel, m.info);
             } else if (e.isFile() || e.isSymbolicLink()) {
-                if (excluded(rel)) continue;
+                if (matchUsingParentResults(rules.patterns, rel, dirInfo).excluded) continue;
                 out.push({ path: rel, absolutePath: abs, kind: e.isSymbolicLink() ? "symlink" : "file", stat: fs.lstatSync(abs, { bigint: true }) });
             }
         }
     };
-    walk(contextDir, "");
+    walk(contextDir, "", undefined);
     out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    // A directory changed within the racy window could change again without its stamp moving: not remembered.
+    if (opts.cache && !racy) opts.cache.setListing(key, { ignoreSha256, dirs, files: out.map((f) => [f.path, f.kind === "symlink" ? "l" : "f"]) });
     return out;
 }
 
@@ -177,7 +274,14 @@ export function checkCopySources(dockerfileText: string, sentPaths: string[], bu
                 continue;
             }
             if (normalized === "." || normalized === "./") continue;
-            const matches = dockerignoreMatcher([normalized.replace(/\/$/, "")]);
+            let matches: (relPath: string) => boolean;
+            try {
+                // The same globbing as .dockerignore (escaping `c++`, `a(b)c`, `torch-2.5.1+cu124-….whl`; case-sensitive).
+                matches = dockerignoreMatcher([normalized.replace(/\/$/, "")]);
+            } catch (e) {
+                if (e instanceof DockerignoreError) continue; // not a pattern Docker accepts: the build reports it
+                throw e;
+            }
             if (!sentPaths.some((p) => matches(p))) violations.push({ line, instruction: keyword, source, expanded, reason: "not-in-context" });
         }
     }

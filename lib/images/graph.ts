@@ -8,8 +8,9 @@ import * as path from "path";
 import { ConfigError, ConfigProblem, CONFIG_NAMESPACE } from "../config/problems";
 import { familyCells, imageName, MatrixCell } from "./matrix";
 import type { StackConfig } from "../config/schema";
-import { FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
-import { checkCopySources, ContextFile, ContextViolation, explainMissingSource, listContextFiles } from "./dockerContext";
+import { ContextEntry, FileHashCache, hashContext, imageContentHash, ImageHashInputs } from "./contentHash";
+import { checkCopySources, ContextFile, ContextViolation, DockerignoreError, explainMissingSource, listContextFiles } from "./dockerContext";
+import { MATCHER_VERSION } from "./dockerignorePatterns";
 import { cacheTag, contentTag, datedTag, latestTag } from "./tags";
 
 /** One image to build: a family on one matrix cell. */
@@ -48,8 +49,17 @@ export interface TaggedImage extends ImageNode {
     datedTag?: string;
     /** Tag of the registry layer cache `cache-<cell>`. */
     cacheTag: string;
-    /** What the hash was computed from, for `ci-images tags` and debugging. */
-    hashInputs: ImageHashInputs & { contextFiles: number };
+    /** What the hash was computed from, for `ci-images tags`, `explain` and debugging. */
+    hashInputs: ImageHashInputs & {
+        contextFiles: number;
+        /** The context manifest the digest is computed from, with each file's size (shown, not hashed). Shared by a family's images. */
+        contextManifest: SizedContextEntry[];
+    };
+}
+
+/** A context manifest line with the file's size in bytes (a symlink's: its target's length). */
+export interface SizedContextEntry extends ContextEntry {
+    size: number;
 }
 
 /** `CUDNN_VARIANT` for a CUDA version, matching nvidia/cuda tag names (cudnn8 before CUDA 12). */
@@ -114,10 +124,12 @@ export function expandImageGraph(config: Pick<StackConfig, "families" | "matrix"
 export interface TagImagesOptions {
     /** Per-file hash cache. @default none */
     cache?: FileHashCache;
+    /** Also reuse remembered context listings from `cache` (see listContextFiles). @default true */
+    useListingCache?: boolean;
 }
 
 interface FamilyInputs {
-    files: ContextFile[];
+    manifest: SizedContextEntry[];
     dockerfileSha256: string;
     contextDigest: string;
 }
@@ -139,10 +151,19 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
         if (perFamily.has(n.family)) continue;
         const dockerfileBytes = fs.readFileSync(n.dockerfilePath);
         const dockerfileSha256 = createHash("sha256").update(dockerfileBytes).digest("hex");
-        const files = listContextFiles(n.contextPath, n.dockerfilePath);
+        let files: ContextFile[];
+        try {
+            files = listContextFiles(n.contextPath, n.dockerfilePath, { cache: opts.useListingCache === false ? undefined : opts.cache });
+        } catch (e) {
+            if (!(e instanceof DockerignoreError)) throw e;
+            // Docker refuses the ignore file and fails the build: report it as the family's config problem.
+            problems.push({ path: `families.${n.family}.context`, message: `${e.file ?? ".dockerignore"}:${e.line}: ${e.problem} in pattern "${e.pattern}" (Docker fails the build on it)`, fix: "correct or delete that .dockerignore line" });
+            continue;
+        }
         problems.push(...copySourceProblems(nodes.filter((m) => m.family === n.family), dockerfileBytes.toString("utf8"), dockerfileSha256, files, opts.cache));
-        const { digest } = await hashContext(files, { cache: opts.cache });
-        perFamily.set(n.family, { files, dockerfileSha256, contextDigest: digest });
+        const { digest, entries } = await hashContext(files, { cache: opts.cache });
+        const manifest = entries.map((e, i) => ({ ...e, size: Number(files[i].stat.size) }));
+        perFamily.set(n.family, { manifest, dockerfileSha256, contextDigest: digest });
     }
     if (problems.length > 0) throw new ConfigError(problems);
     opts.cache?.save();
@@ -169,7 +190,7 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
             latestTag: latestTag(n.cell.label),
             datedTag: n.dateRebuilt ? datedTag(n.cell.label, rebuildEpoch) : undefined,
             cacheTag: cacheTag(n.cell.label),
-            hashInputs: { ...inputs, contextFiles: fam.files.length },
+            hashInputs: { ...inputs, contextFiles: fam.manifest.length, contextManifest: fam.manifest },
         });
     }
     return nodes.map((n) => tagged.get(n.name)!);
@@ -178,8 +199,8 @@ export async function tagImages(nodes: ImageNode[], rebuildEpoch: string, opts: 
 /**
  * COPY/ADD sources of one family's Dockerfile, expanded per image with that image's build args (its
  * cell's PYTHON_VERSION selects its lock file) and checked against what the context sends. A pass is
- * cached under the hashes of the Dockerfile, the sent paths and the image's build args: everything the
- * expansion and the check read. One problem per broken source, naming every image (cell) it breaks.
+ * cached under the matcher's version and the hashes of the Dockerfile, the sent paths and the image's
+ * build args: everything the expansion and the check read. One problem per broken source, naming every image (cell) it breaks.
  */
 function copySourceProblems(familyNodes: ImageNode[], dockerfileText: string, dockerfileSha256: string, files: ContextFile[], cache: FileHashCache | undefined): ConfigProblem[] {
     const sent = files.map((f) => f.path);
@@ -187,7 +208,7 @@ function copySourceProblems(familyNodes: ImageNode[], dockerfileText: string, do
     const broken = new Map<string, { violation: ContextViolation; images: ImageNode[] }>();
     for (const n of familyNodes) {
         const argsSha256 = createHash("sha256").update(JSON.stringify(Object.entries(n.buildArgs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))).digest("hex");
-        const verdict = `copy-sources/v2:${dockerfileSha256}:${sentSha256}:${argsSha256}`;
+        const verdict = `copy-sources/v2:m${MATCHER_VERSION}:${dockerfileSha256}:${sentSha256}:${argsSha256}`;
         if (cache?.hasVerdict(verdict)) continue;
         const violations = checkCopySources(dockerfileText, sent, n.buildArgs);
         if (violations.length === 0) cache?.addVerdict(verdict);
