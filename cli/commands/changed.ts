@@ -7,18 +7,15 @@ import { CommandContext, UsageError } from "../context";
 import { planAtRevision } from "../revisionPlan";
 import { imagesJson } from "./tags";
 
-/** Images whose tag at `rev` differs from the working tree's (or that are new), with the previous tags. */
+/**
+ * Images whose tag at `rev` differs from the working tree's (or that are new), with the previous tags.
+ * When the code that shapes tags changed since `rev`, the revision's own tags (its own `ci-images tags`)
+ * are the previous ones, so a change to the tag code counts too.
+ */
 export async function changedSince(root: string, stack: string, rev: string, current: TaggedImage[], env: NodeJS.ProcessEnv): Promise<{ changed: TaggedImage[]; previous: Map<string, string> }> {
-    const { images } = await planAtRevision(root, stack, rev, env);
-    const previous = new Map((images ?? []).map((i) => [i.name, i.tag]));
-    return { changed: current.filter((i) => previous.get(i.name) !== i.tag), previous };
-}
-
-/** Images whose tag at `rev` differs from the working tree's (or that are new), with the previous tags. */
-export async function changedSince(root: string, stack: string, rev: string, current: TaggedImage[], env: NodeJS.ProcessEnv): Promise<{ changed: TaggedImage[]; previous: Map<string, string> }> {
-    const old = await planStackAtRevision(root, stack, rev, env);
+    const { images, ownTags } = await planAtRevision(root, stack, rev, env);
     // An old tree that did not validate: every image counts as changed.
-    const previous = new Map<string, string>((old?.images ?? []).map((i) => [i.name, i.tag]));
+    const previous = ownTags ?? new Map((images ?? []).map((i) => [i.name, i.tag]));
     return { changed: current.filter((i) => previous.get(i.name) !== i.tag), previous };
 }
 
