@@ -8,6 +8,7 @@
  */
 import { REGISTRY_VARIABLE } from "../lib/github/names";
 import { basicAuthorization, RegistryHttpClient } from "../lib/registry/registryHttp";
+import type { RetryContext } from "../lib/registry/retryPolicy";
 import { readStackFileEntries, StackPlan } from "../lib/stackPlan";
 import { CliError, CommandContext, EcrAuthorization } from "./context";
 
@@ -58,8 +59,38 @@ async function ecrLogin(ctx: CommandContext, region: string, host: string): Prom
     }
 }
 
-/** Resolves the registry of a command (see the module comment). */
-export async function registryAccess(ctx: CommandContext, plan: StackPlan, opts: { registry?: string } = {}): Promise<RegistryAccess> {
+/**
+ * How a command's registry calls retry (lib/registry/retryPolicy.ts): its clock, sleep and jitter,
+ * one `ci-images: retrying … in Ns (503)` line on stderr per retry, and no wait past `deadline`
+ * (ms since the epoch: the command's --timeout) when the command has one.
+ */
+export function registryRetry(ctx: Pick<CommandContext, "services" | "err">, deadline?: number): RetryContext {
+    const { now, sleep, random } = ctx.services;
+    return {
+        now: () => now().getTime(),
+        sleep,
+        random: random ?? Math.random,
+        deadline: deadline === undefined ? undefined : () => deadline,
+        onRetry: (line) => ctx.err.write(`ci-images: ${line}\n`),
+    };
+}
+
+/**
+ * Retry settings of the AWS SDK clients the CLI makes (ECR GetAuthorizationToken, scan-gate's
+ * DescribeImageScanFindings): the SDK's own retry strategy, never a loop around it. Standard mode
+ * (capped exponential backoff with full jitter, a retry-token bucket; the SDK's throttling errors
+ * such as ThrottlingException retried with a 500 ms base) with 5 attempts instead of 3, as ECR
+ * throttles bursts of CI jobs. AWS_RETRY_MODE / AWS_MAX_ATTEMPTS, when set, win, as for any SDK
+ * client (AWS SDKs and Tools reference guide, "Retry behavior").
+ */
+export function ecrSdkRetryConfig(env: NodeJS.ProcessEnv): { retryMode: string; maxAttempts: number } {
+    const mode = env.AWS_RETRY_MODE === "adaptive" || env.AWS_RETRY_MODE === "standard" || env.AWS_RETRY_MODE === "legacy" ? env.AWS_RETRY_MODE : "standard";
+    const attempts = Number(env.AWS_MAX_ATTEMPTS);
+    return { retryMode: mode, maxAttempts: Number.isInteger(attempts) && attempts >= 1 ? attempts : 5 };
+}
+
+/** Resolves the registry of a command (see the module comment). `deadline` bounds its retries (ms since the epoch). */
+export async function registryAccess(ctx: CommandContext, plan: StackPlan, opts: { registry?: string; deadline?: number } = {}): Promise<RegistryAccess> {
     const backend = plan.config.registry.backend;
     let host = (opts.registry ?? ctx.env[REGISTRY_VARIABLE] ?? "").trim().replace(/^https?:\/\//, "").replace(/\/+$/, "");
     let ecr: EcrAuthorization | undefined;
@@ -86,6 +117,7 @@ export async function registryAccess(ctx: CommandContext, plan: StackPlan, opts:
         baseUrl: registryBaseUrl(host),
         fetch: ctx.services.fetch,
         authorization: auth === "" ? undefined : basicAuthorization(auth.slice(0, colon), auth.slice(colon + 1)),
+        retry: registryRetry(ctx, opts.deadline),
     });
     return {
         host,
@@ -97,9 +129,9 @@ export async function registryAccess(ctx: CommandContext, plan: StackPlan, opts:
 }
 
 /** The real ECR login: GetAuthorizationToken through @aws-sdk/client-ecr, loaded only when needed. */
-export async function ecrAuthorization(region: string): Promise<EcrAuthorization> {
+export async function ecrAuthorization(region: string, env: NodeJS.ProcessEnv = process.env): Promise<EcrAuthorization> {
     const sdk = require("@aws-sdk/client-ecr") as typeof import("@aws-sdk/client-ecr");
-    const client = new sdk.ECRClient({ region });
+    const client = new sdk.ECRClient({ region, ...ecrSdkRetryConfig(env) });
     const res = await client.send(new sdk.GetAuthorizationTokenCommand({}));
     const data = res.authorizationData?.[0];
     if (!data?.authorizationToken || !data.proxyEndpoint) throw new Error("GetAuthorizationToken returned no authorization data");

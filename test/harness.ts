@@ -94,6 +94,8 @@ export interface RunResult {
     ecr: EcrModel;
     /** The local registry after the run. */
     localRegistry: FakeRegistry;
+    /** The program's `retrying …` lines for the local registry (lib/registry/retryPolicy.ts). */
+    registryRetries: string[];
 }
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -267,13 +269,13 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
     }
     // The program's hash cache goes to a temp dir, never into the working tree.
     process.env.MLCI_HASH_CACHE = HASH_CACHE_FILE;
-    const savedFetch = localRegistryHooks.fetch;
+    const saved = { ...localRegistryHooks };
     try {
         return await runScrubbed(opts);
     } finally {
         delete process.env.MLCI_HASH_CACHE;
         Object.assign(process.env, scrubbed);
-        localRegistryHooks.fetch = savedFetch;
+        Object.assign(localRegistryHooks, saved);
     }
 }
 
@@ -323,6 +325,11 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     const ecr = opts.ecr ?? EcrModel.fromTagMap(opts.registryImages ?? {}, opts.existingRepositories);
     const localRegistry = opts.localRegistry ?? new FakeRegistry();
     localRegistryHooks.fetch = localRegistry.fetch;
+    // Retries of the local listing wait on a fake clock (no real sleep in unit tests); lines are kept.
+    const registryRetries: string[] = [];
+    localRegistryHooks.sleep = async () => undefined;
+    localRegistryHooks.random = () => 0.5;
+    localRegistryHooks.onRetry = (line) => void registryRetries.push(line);
     const preview = opts.preview ?? false;
     const iam = opts.iam ?? new IamModel(ACCOUNT_ID, ["https://token.actions.githubusercontent.com"]);
     // A failed registration (e.g. a push onto an immutable tag) fails the run, as `pulumi up` would.
@@ -391,6 +398,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
             rawOutputs,
             ecr,
             localRegistry,
+            registryRetries,
             byType: (type) => resources.filter((r) => r.type === type),
             one(type, name) {
                 const found = resources.filter((r) => r.type === type && r.name === name);

@@ -5,8 +5,9 @@ import { FakeRegistry, ociManifest } from "./fakeRegistry";
 import { listImagesAccessDenied, providerError } from "./ecrModel";
 
 describe("registry listings: one call per repository, not-found builds, other errors fail", () => {
-    const saved = localRegistryHooks.fetch;
-    afterEach(() => (localRegistryHooks.fetch = saved));
+    const saved = { ...localRegistryHooks };
+    beforeEach(() => Object.assign(localRegistryHooks, { sleep: async () => undefined, random: () => 0.5, onRetry: () => undefined }));
+    afterEach(() => Object.assign(localRegistryHooks, saved));
 
     it("local: one tags list per repository; digests left for the adopted tag only", async () => {
         const reg = new FakeRegistry();

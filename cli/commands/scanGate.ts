@@ -158,7 +158,8 @@ export function gateSummaryMarkdown(results: GateResult[], settings: ScanGateSet
 export function ecrScanFindingsClient(region: string): ScanFindingsClient {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const sdk = require("@aws-sdk/client-ecr") as typeof import("@aws-sdk/client-ecr");
-    const client = new sdk.ECRClient({ region });
+    const { ecrSdkRetryConfig } = require("../registryAccess") as typeof import("../registryAccess");
+    const client = new sdk.ECRClient({ region, ...ecrSdkRetryConfig(process.env) });
     return { describeImageScanFindings: (input) => client.send(new sdk.DescribeImageScanFindingsCommand(input)) };
 }
 
@@ -242,7 +243,8 @@ function registryManifestReader(ctx: CommandContext): (ref: EcrDigestRef) => Pro
                         auth = `${token.user}:${token.password}`;
                     }
                     const colon = auth.indexOf(":");
-                    return new RegistryHttpClient({ baseUrl: `https://${host}`, fetch: ctx.services.fetch, authorization: basicAuthorization(auth.slice(0, colon), auth.slice(colon + 1)) });
+                    const { registryRetry } = require("../registryAccess") as typeof import("../registryAccess");
+                    return new RegistryHttpClient({ baseUrl: `https://${host}`, fetch: ctx.services.fetch, authorization: basicAuthorization(auth.slice(0, colon), auth.slice(colon + 1)), retry: registryRetry(ctx) });
                 })(),
             );
         }

@@ -6,6 +6,7 @@ import { RegistryCredentials } from "../images/imageBuild";
 import { LocalRegistry } from "./localRegistry";
 import { localRegistryClient } from "./localRegistryClient";
 import { ListedImage, listingFromImageIds, listingFromTagDigests } from "../../lib/registry/imageListing";
+import type { RegistryHttpError } from "../../lib/registry/registryHttp";
 
 /**
  * What the rest of the program needs from a registry, whichever it is. The ECR-or-local
@@ -69,8 +70,11 @@ export async function listLocalRepository(server: string, repositoryName: string
     try {
         tags = await localRegistryClient(server).listTags(repositoryName);
     } catch (e) {
-        // fetch rejects with a TypeError when nothing listens (first `up`: the program creates the registry).
-        if (e instanceof TypeError) return [];
+        // Nothing listens (first `up`: the program creates the registry): a refused connection, after
+        // the client's retries. A reset, a timeout or a 5xx after them fails the run instead: an empty
+        // listing would rebuild, and re-push the content tags of, builds that are there.
+        const { status, code } = e as RegistryHttpError;
+        if (status === 0 && (code === "ECONNREFUSED" || code === undefined)) return [];
         throw new Error(`registry lookup of ${server}/${repositoryName} failed: ${errorText(e)}`);
     }
     return listingFromTagDigests(Object.fromEntries(tags.map((t) => [t, ""])));
