@@ -64,9 +64,12 @@ async function ecrLogin(ctx: CommandContext, region: string, host: string): Prom
  * one `ci-images: retrying … in Ns (503)` line on stderr per retry, and no wait past `deadline`
  * (ms since the epoch: the command's --timeout) when the command has one.
  */
-export function registryRetry(ctx: Pick<CommandContext, "services" | "err">, deadline?: number): RetryContext {
+export function registryRetry(ctx: Pick<CommandContext, "services" | "err" | "env">, deadline?: number): RetryContext {
     const { now, sleep, random } = ctx.services;
+    // CI_IMAGES_REGISTRY_ATTEMPTS: attempts per request, the first included (default 8; 1 = no retry).
+    const attempts = Number(ctx.env.CI_IMAGES_REGISTRY_ATTEMPTS);
     return {
+        settings: Number.isInteger(attempts) && attempts >= 1 ? { maxAttempts: attempts } : undefined,
         now: () => now().getTime(),
         sleep,
         random: random ?? Math.random,
