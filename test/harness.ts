@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as os from "os";
 import YAML from "yaml";
-import { EcrModel } from "./ecrModel";
+import { EcrModel, providerError } from "./ecrModel";
 import { IamModel } from "./iamModel";
 import { FakeRegistry } from "./fakeRegistry";
 import { localRegistryHooks } from "../components/registry/localRegistryClient";
@@ -64,6 +64,12 @@ export interface RunOptions {
     githubToken?: string | null;
     /** Run as `pulumi preview`. @default false */
     preview?: boolean;
+    /**
+     * A provider failure for one registration (a docker build that exits non-zero, a Command that
+     * fails): return its error text for the resource that fails, undefined for the others. The
+     * resource is not created (nothing pushed, no tags), and the run fails as `pulumi up` does.
+     */
+    failResource?: (type: string, name: string, inputs: Record<string, any>) => string | undefined;
     /** Environment overrides the program reads (MLCI_*); restored afterwards. The shell's MLCI_*, PULUMI_* and AWS_* are scrubbed first. */
     env?: Record<string, string | undefined>;
     /** The ECR world (images, immutability, injected failures, call counts). @default built from registryImages/existingRepositories */
@@ -340,6 +346,8 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
         newResource(args) {
             const result = stateFor(args.type, args.name, args.inputs);
             try {
+                const failure = preview ? undefined : opts.failResource?.(args.type, args.name, args.inputs);
+                if (failure !== undefined) throw providerError(failure);
                 if (!preview) applyToRegistries(ecr, args.type, args.inputs, result.state);
                 if (!preview && opts.iam && args.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider") opts.iam.createOidcProvider(args.inputs.url);
             } catch (e) {
