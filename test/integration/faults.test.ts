@@ -126,7 +126,7 @@ describe("integration: faults between docker, the CLI and the registry never los
     this.timeout(10 * 60_000);
     const getEnv = useIntegrationEnv();
     const runs: FaultRun[] = [];
-    const started = Date.now();
+    let started = Date.now();
     let proxy: FaultProxy;
     let root: string;
     let prefix: string;
@@ -175,6 +175,7 @@ ${NO_CLOUD}`,
     }
 
     before(async () => {
+        started = Date.now();
         const env = getEnv();
         ensureBuiltCli();
         proxy = await startFaultProxy(env.registry);
