@@ -21,6 +21,7 @@ import { listLocalRepository } from "../../components/registry/registryBackend";
 import { localRegistryHooks } from "../../components/registry/localRegistryClient";
 import { markerTag, parseTag } from "../../lib/images/tags";
 import { CLI_BIN, ensureBuiltCli } from "../builtCli";
+import { checkFaultInvariants } from "../faultInvariants";
 import { FaultRun, FaultSummary, recordFaultSummary } from "../reliabilityTable";
 import { docker, IntegrationEnv, PROJECT_ROOT, push, tempDir, useIntegrationEnv } from "./env";
 import { ECR_THROTTLING, FaultProxy, ProxyRule, startFaultProxy } from "./faultProxy";
@@ -65,6 +66,11 @@ async function snapshot(registry: string, repositories: string[]): Promise<Map<s
     return out;
 }
 
+/** The invariants after a faulted run, with the registry read directly. */
+function checkInvariants(registry: string, before: Map<string, string>, after: Map<string, string>, smokeTested: Set<string>) {
+    return checkFaultInvariants(before, after, smokeTested, (repo, digest) => pushedWhole(registry, repo, digest));
+}
+
 /** The manifest of `repo@digest` and every blob it names are in the registry. */
 async function pushedWhole(registry: string, repo: string, digest: string): Promise<boolean> {
     const res = await fetch(`http://${registry}/v2/${repo}/manifests/${digest}`, { headers: { Accept: MANIFEST_ACCEPT } });
@@ -80,33 +86,6 @@ async function pushedWhole(registry: string, repo: string, digest: string): Prom
         if (head.status !== 200) return false;
     }
     return true;
-}
-
-/** The invariants of the module comment: counts of lost tags and half-promotions, with what they were. */
-async function checkInvariants(registry: string, before: Map<string, string>, after: Map<string, string>, smokeTested: Set<string>): Promise<{ imagesLost: string[]; halfPromotions: string[] }> {
-    const imagesLost: string[] = [];
-    const halfPromotions: string[] = [];
-    const markedDigests = new Set<string>();
-    for (const [ref, digest] of after) if (parseTag(ref.split(":").pop()!)?.shape === "marker") markedDigests.add(`${ref.split(":")[0]}@${digest}`);
-    for (const [ref, digest] of after) {
-        const [repo, tag] = ref.split(":");
-        const parsed = parseTag(tag);
-        if (parsed?.shape === "marker") {
-            const buildTag = parsed.rebuild ? `${parsed.cell}-f${parsed.hash}-r${parsed.rebuild}` : `${parsed.cell}-h${parsed.hash}`;
-            if (after.get(`${repo}:${buildTag}`) !== digest) halfPromotions.push(`${ref} on ${digest}, not on its build ${buildTag}`);
-            if (before.get(ref) !== digest && !smokeTested.has(digest)) halfPromotions.push(`${ref} on ${digest}, which no smoke test ran`);
-            if (!(await pushedWhole(registry, repo, digest))) halfPromotions.push(`${ref} on ${digest}, which is not pushed whole`);
-        }
-        if ((parsed?.shape === "latest" || parsed?.shape === "dated") && !markedDigests.has(`${repo}@${digest}`)) halfPromotions.push(`${ref} on unmarked ${digest}`);
-    }
-    for (const [ref, digest] of before) {
-        const now = after.get(ref);
-        const shape = parseTag(ref.split(":").pop()!)?.shape;
-        if (now === digest) continue;
-        if ((shape === "latest" || shape === "dated") && now !== undefined && markedDigests.has(`${ref.split(":")[0]}@${now}`)) continue; // a promotion
-        imagesLost.push(`${ref} was ${digest}, now ${now ?? "gone"}`);
-    }
-    return { imagesLost, halfPromotions };
 }
 
 function outcomeOf(r: CliResult, command: string): FaultRun["outcome"] {
