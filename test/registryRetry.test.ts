@@ -7,6 +7,7 @@
 import { strict as assert } from "assert";
 import { Writable } from "stream";
 import { runRetag } from "../cli/commands/retag";
+import { parseEcrDigestRef, registryManifestReader } from "../cli/commands/scanGate";
 import type { CliServices } from "../cli/context";
 import { ecrSdkRetryConfig } from "../cli/registryAccess";
 import { markerTag } from "../lib/images/tags";
@@ -263,6 +264,20 @@ describe("retries in the commands: retag, wait, status, publish's listing", () =
         assert.equal(r.code, 0, r.stderr);
         assert.equal(JSON.parse(r.stdout).images.length, plan.images.length);
         assert.equal(r.stderr.match(/^ci-images: retrying GET .*tags\/list in \S+ \((429|connection reset)\)$/gm)?.length, 2);
+    });
+
+    it("scan-gate: its manifest read (index or image?) retries a 503 and a reset, one line each", async () => {
+        const reg = new FakeRegistry({ authorization: basicAuthorization("AWS", TOKEN) });
+        const digest = reg.push(REPO, ociManifest("scanned"), ["t"]);
+        const fetch = faultyFetch(reg.fetch, [
+            { method: "GET", times: 1, fault: { status: 503 } },
+            { method: "GET", times: 1, fault: { network: "ECONNRESET" } },
+        ]);
+        const err = sink();
+        const read = registryManifestReader({ env: { MLCI_REGISTRY_AUTH: `AWS:${TOKEN}` }, services: { ...(services(fetch) as CliServices) }, err });
+        const manifest = await read(parseEcrDigestRef(`${HOST}/${REPO}@${digest}`));
+        assert.equal(manifest?.mediaType, "application/vnd.oci.image.manifest.v1+json");
+        assert.deepEqual(err.text().trim().split("\n").map((l) => l.replace(/ in [\d.]+s/, "")), [`ci-images: retrying GET ${HOST}/v2/${REPO}/manifests/${digest} (503)`, `ci-images: retrying GET ${HOST}/v2/${REPO}/manifests/${digest} (connection reset)`]);
     });
 
     it("publish: a listing that keeps failing ends before anything is built, in one line", async () => {

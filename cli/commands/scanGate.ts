@@ -226,9 +226,10 @@ export async function runScanGate(
 
 /**
  * Reads manifests from the ECR registry of a ref over the registry API, logged in with
- * MLCI_REGISTRY_AUTH (what the promotion Command passes) or an ECR token (needs ecr:BatchGetImage).
+ * MLCI_REGISTRY_AUTH (what the promotion Command passes) or an ECR token (needs ecr:BatchGetImage);
+ * throttling, 5xx and resets are retried (lib/registry/retryPolicy.ts).
  */
-function registryManifestReader(ctx: CommandContext): (ref: EcrDigestRef) => Promise<{ mediaType: string; bytes: Uint8Array } | undefined> {
+export function registryManifestReader(ctx: Pick<CommandContext, "env" | "services" | "err">): (ref: EcrDigestRef) => Promise<{ mediaType: string; bytes: Uint8Array } | undefined> {
     const { RegistryHttpClient, basicAuthorization } = require("../../lib/registry/registryHttp") as typeof import("../../lib/registry/registryHttp");
     const clients = new Map<string, Promise<InstanceType<typeof RegistryHttpClient>>>();
     const clientFor = (ref: EcrDigestRef) => {
