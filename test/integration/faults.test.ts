@@ -164,7 +164,10 @@ ${NO_CLOUD}`,
         dockerLog = path.join(root, "docker-calls.log");
         const wrapper = path.join(root, "docker-logged.sh");
         fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${dockerLog}'\nexec '${env.dockerClient}' "$@"\n`, { mode: 0o755 });
-        cliEnv = { ...env.processEnv, MLCI_DOCKER: wrapper, DOCKER: wrapper, XDG_CACHE_HOME: path.join(root, ".xdg"), PULUMI_STACK: "it", MLCI_REGISTRY_AUTH: "" };
+        cliEnv = { ...env.processEnv };
+        // The developer's retry settings must not change what the suite measures.
+        for (const k of ["CI_IMAGES_REGISTRY_ATTEMPTS", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]) delete cliEnv[k];
+        cliEnv = { ...cliEnv, MLCI_DOCKER: wrapper, DOCKER: wrapper, XDG_CACHE_HOME: path.join(root, ".xdg"), PULUMI_STACK: "it", MLCI_REGISTRY_AUTH: "" };
     });
 
     after(async function () {
