@@ -9,7 +9,11 @@
 import type { FetchLike, FetchResponseLike } from "../lib/registry/registryHttp";
 
 /** One injected fault. */
-export type Fault = { status: number; headers?: Record<string, string>; body?: string } | { network: "ECONNRESET" | "ECONNREFUSED" | "ENOTFOUND" | "UND_ERR_SOCKET" };
+export type Fault =
+    | { status: number; headers?: Record<string, string>; body?: string }
+    | { network: "ECONNRESET" | "ECONNREFUSED" | "ENOTFOUND" | "UND_ERR_SOCKET" }
+    /** Apply, then reset: the registry gets and applies the request, the client sees the connection reset before the answer. */
+    | { appliedThenReset: "ECONNRESET" | "UND_ERR_SOCKET" };
 
 /** A rule: which requests, how many times, which fault. */
 export interface FaultRule {
@@ -53,6 +57,11 @@ export function faultyFetch(inner: FetchLike, rules: FaultRule[]): FetchLike & {
             const r = rules[i];
             if (left[i] <= 0 || (r.method && r.method !== method) || (r.path && !r.path.test(path))) continue;
             left[i]--;
+            if ("appliedThenReset" in r.fault) {
+                const res = await inner(url, init);
+                log.push(`${method} ${path} → ${res.status} applied, then ${r.fault.appliedThenReset}`);
+                throw networkError(r.fault.appliedThenReset);
+            }
             if ("network" in r.fault) {
                 log.push(`${method} ${path} → ${r.fault.network}`);
                 throw networkError(r.fault.network);

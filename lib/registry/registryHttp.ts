@@ -92,7 +92,7 @@ export interface ManifestSize {
 /** What {@link RegistryHttpClient.retag} did with one tag. */
 export interface RetagResult {
     tag: string;
-    /** `pushed`: PUT done; `unchanged`: the tag already pointed at the digest (nothing sent). */
+    /** `pushed`: PUT done (or refused as already there, and the tag found on the digest); `unchanged`: the tag already pointed at the digest (nothing sent). */
     outcome: "pushed" | "unchanged";
 }
 
@@ -212,11 +212,23 @@ export class RegistryHttpClient {
         return { mediaType, digest, bytes };
     }
 
-    /** PUTs exact manifest bytes under `tag`; returns the digest the registry stored. */
+    /**
+     * PUTs exact manifest bytes under `tag`; returns the digest the registry stored. ECR refuses any
+     * PUT of an existing immutable tag, even of the digest the tag already holds (4xx `TAG_INVALID`
+     * "… already exists …", aws/containers-roadmap#2179), so a PUT that landed but whose answer was
+     * lost fails on its retry: a refusal of that kind is checked with a HEAD of the tag, and a tag
+     * that already points at `manifest.digest` counts as done.
+     */
     async putManifest(repo: string, tag: string, manifest: ManifestBytes): Promise<string> {
         const url = this.manifestUrl(repo, tag);
         const res = await this.fetch(url, { method: "PUT", headers: this.headers({ "Content-Type": manifest.mediaType }), body: manifest.bytes });
-        if (!res.ok) throw await errorOf(res, `PUT ${url}`);
+        if (!res.ok) {
+            const err = await errorOf(res, `PUT ${url}`);
+            if (res.status >= 400 && res.status < 500 && (err.code === "TAG_INVALID" || /already exists|ImageTagAlreadyExists/i.test(err.message))) {
+                if ((await this.manifestDigest(repo, tag)) === manifest.digest) return manifest.digest;
+            }
+            throw err;
+        }
         const stored = res.headers.get("docker-content-digest") ?? manifest.digest;
         if (stored !== manifest.digest) throw new RegistryHttpError(`PUT ${url}: the registry stored digest ${stored}, not ${manifest.digest}`, res.status);
         return stored;

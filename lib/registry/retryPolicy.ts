@@ -5,7 +5,8 @@
  *   connection that reset, was refused, or timed out before an answer (the SDK's
  *   NODEJS_TIMEOUT_ERROR_CODES). Never a name that does not resolve (ENOTFOUND: a wrong host).
  * - which requests: idempotent ones only (GET, HEAD, PUT, DELETE; RFC 9110 §9.2.2). A manifest PUT
- *   of the same bytes under the same tag is idempotent; a POST (a new blob upload session) is not
+ *   of the same bytes under the same tag is idempotent on a mutable tag; ECR refuses its repetition on an
+ *   immutable one (registryHttp.ts's putManifest then reads the tag); a POST (a new blob upload session) is not
  *   retried here (docker resumes its own uploads).
  * - how long: full jitter, `random() * min(maxDelay, base * 2^retry)` (the SDK's standard mode,
  *   @smithy/core util-retry DefaultRetryBackoffStrategy, MAXIMUM_RETRY_DELAY 20 s, throttling base
