@@ -12,7 +12,7 @@ import type { CliServices } from "../cli/context";
 import { ecrSdkRetryConfig } from "../cli/registryAccess";
 import { markerTag } from "../lib/images/tags";
 import { basicAuthorization, RegistryHttpClient, RegistryHttpError } from "../lib/registry/registryHttp";
-import { backoffDelayMs, REGISTRY_RETRY, retryAfterMs, RetryContext, retryingFetch } from "../lib/registry/retryPolicy";
+import { backoffDelayMs, REGISTRY_RETRY, retryAfterMs, RetryContext, retryDelayMs, retryingFetch } from "../lib/registry/retryPolicy";
 import { planStackFile, StackPlan } from "../lib/stackPlan";
 import { cliFixtureProject, runCli } from "./cliContext";
 import { FakeRegistry, ociImage, ociManifest } from "./fakeRegistry";
@@ -67,17 +67,28 @@ describe("retry rules (lib/registry/retryPolicy.ts)", () => {
         }
     });
 
-    it("429 waits Retry-After exactly (seconds or HTTP-date), and without it backs off with jitter", async () => {
+    it("Retry-After is a hint bounded like the SDK's: max(backoff, min(retryAfter, backoff + 5 s, 20 s))", async () => {
+        assert.equal(retryDelayMs(300, undefined, 20_000), 300);
+        assert.equal(retryDelayMs(300, 0, 20_000), 300, "Retry-After: 0 still backs off");
+        assert.equal(retryDelayMs(300, 2_000, 20_000), 2_000);
+        assert.equal(retryDelayMs(300, 86_400_000, 20_000), 5_300, "a huge Retry-After waits backoff + 5 s");
+        assert.equal(retryDelayMs(19_999, 86_400_000, 20_000), 20_000, "and never more than the cap");
         const reg = new FakeRegistry();
         reg.push(REPO, ociManifest("a"), ["t"]);
-        const a = client(reg, [{ method: "GET", times: 1, fault: { status: 429, headers: { "Retry-After": "7" } } }]);
+        const a = client(reg, [{ method: "GET", times: 1, fault: { status: 429, headers: { "Retry-After": "3" } } }]);
         assert.deepEqual(await a.client.listTags(REPO), ["t"]);
-        assert.deepEqual(a.retry.clock.slept, [7000]);
-        assert.deepEqual(a.retry.lines, [`retrying GET localhost:5000/v2/${REPO}/tags/list in 7.0s (429, Retry-After)`]);
-        const date = new Date(a.retry.clock.now() + 12_000).toUTCString();
+        assert.deepEqual(a.retry.clock.slept, [3000]);
+        assert.deepEqual(a.retry.lines, [`retrying GET localhost:5000/v2/${REPO}/tags/list in 3.0s (429, Retry-After)`]);
+        const date = new Date(a.retry.clock.now() + 4_000).toUTCString();
         const b = client(reg, [{ method: "GET", times: 1, fault: { status: 429, headers: { "Retry-After": date } } }], retryCtx(fakeClock(a.retry.clock.now())));
         await b.client.listTags(REPO);
-        assert.deepEqual(b.retry.clock.slept, [12_000]);
+        assert.deepEqual(b.retry.clock.slept, [4_000]);
+        const zero = client(reg, [{ method: "GET", times: 2, fault: { status: 429, headers: { "Retry-After": "0" } } }]);
+        await zero.client.listTags(REPO);
+        assert.deepEqual(zero.retry.clock.slept, HALF.slice(0, 2), "Retry-After: 0 is not a busy loop");
+        const huge = client(reg, [{ method: "GET", times: 6, fault: { status: 503, headers: { "Retry-After": "86400" } } }]);
+        await huge.client.listTags(REPO);
+        assert.deepEqual(huge.retry.clock.slept, [5250, 5500, 6000, 7000, 9000, 13000], "a day's Retry-After waits backoff + 5 s");
         const c = client(reg, [{ method: "GET", times: 3, fault: { status: 429 } }]);
         await c.client.listTags(REPO);
         assert.deepEqual(c.retry.clock.slept, HALF.slice(0, 3));
@@ -156,7 +167,7 @@ describe("retry rules (lib/registry/retryPolicy.ts)", () => {
         assert.equal(b.fetch.log.length, 2);
     });
 
-    it("never waits past the deadline: a Retry-After beyond it ends the call at once", async () => {
+    it("never waits past the deadline, Retry-After or not", async () => {
         const reg = new FakeRegistry();
         reg.push(REPO, ociManifest("a"), ["t"]);
         const clock = fakeClock();
@@ -165,8 +176,8 @@ describe("retry rules (lib/registry/retryPolicy.ts)", () => {
         await assert.rejects(a.client.manifestDigest(REPO, "t"), / HTTP 503 \(after 3 attempts; out of time\)$/);
         assert.deepEqual(clock.slept, [250, 500], "the third wait (1 s) would end after the deadline");
         const b = client(reg, [{ method: "HEAD", fault: { status: 429, headers: { "Retry-After": "120" } } }], retryCtx(fakeClock(), [], { deadline: () => Date.parse("2026-12-07T12:01:00Z") }));
-        await assert.rejects(b.client.manifestDigest(REPO, "t"), / HTTP 429 \(the registry asked to wait 120s, past the command's timeout\)$/);
-        assert.deepEqual(b.retry.clock.slept, []);
+        await assert.rejects(b.client.manifestDigest(REPO, "t"), / HTTP 429 \(after 7 attempts; the registry asked to wait 120s, past the command's timeout\)$/);
+        assert.deepEqual(b.retry.clock.slept, [5250, 5500, 6000, 7000, 9000, 13000], "bounded waits until the next (15 s) would end after the 60 s deadline");
         const c = client(reg, [{ method: "HEAD", fault: { network: "ECONNRESET" } }], retryCtx(fakeClock(), [], { settings: { budgetMs: 2_000 } }));
         await assert.rejects(c.client.manifestDigest(REPO, "t"), (e: RegistryHttpError) => e.status === 0 && /connection reset \(ECONNRESET\) after 4 attempts in 1\.8s; out of time$/.test(e.message));
     });

@@ -16,7 +16,7 @@ import { describeNetworkCode, networkErrorCode, RegistryNetworkFailure, RetryCon
 /** The part of the WHATWG `fetch` this client uses (Node's global `fetch` fits). */
 export type FetchLike = (
     url: string,
-    init?: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string },
+    init?: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string; signal?: AbortSignal },
 ) => Promise<FetchResponseLike>;
 
 /** The part of a WHATWG `Response` this client uses. */
@@ -26,6 +26,8 @@ export interface FetchResponseLike {
     headers: { get(name: string): string | null };
     text(): Promise<string>;
     arrayBuffer(): Promise<ArrayBuffer>;
+    /** The body stream (WHATWG `Response.body`): the retry layer cancels the body of an answer it retries, so its socket is freed. */
+    body?: { cancel(reason?: unknown): Promise<void> } | null;
     /** Set by the retry layer (lib/registry/retryPolicy.ts) on an error answer it gave up retrying. */
     attempts?: number;
     /** Why the retry layer stopped early (`out of time`, …), when it did. */

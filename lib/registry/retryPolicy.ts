@@ -9,9 +9,15 @@
  *   immutable one (registryHttp.ts's putManifest then reads the tag); a POST (a new blob upload session) is not
  *   retried here (docker resumes its own uploads).
  * - how long: full jitter, `random() * min(maxDelay, base * 2^retry)` (the SDK's standard mode,
- *   @smithy/core util-retry DefaultRetryBackoffStrategy, MAXIMUM_RETRY_DELAY 20 s, throttling base
- *   500 ms); a `Retry-After` answer (seconds or an HTTP-date, RFC 9110 §10.2.3) is waited as given;
- *   never past the command's deadline: a wait that would end after it is not started.
+ *   @smithy/core 3.41 util-retry DefaultRetryBackoffStrategy with MAXIMUM_RETRY_DELAY 20 s; its
+ *   bases are 50 ms, 1 s when throttled (retries-2026-config.js); ours is 500 ms for both);
+ *   a `Retry-After` answer (seconds or an HTTP-date, RFC 9110 §10.2.3) is a hint bounded as the
+ *   SDK bounds it (StandardRetryStrategy.refreshRetryTokenForRetry):
+ *   `max(backoff, min(retryAfter, backoff + 5 s, maxDelay))`, so `Retry-After: 0` still backs off
+ *   and a huge one never stalls a run;
+ *   never past the command's deadline: a wait that would end after it is not started, and each
+ *   attempt is aborted (AbortSignal.timeout) after min(perAttemptMs, what is left of the deadline),
+ *   so a request that never answers is retried as `timed out` and cannot outlive the deadline.
  * - what the user sees: one line per retry, `retrying <what> in <N>s (<why>)`.
  * Pure: the clock, the sleep and the random source are injected (unit tests run in no time).
  */
@@ -27,10 +33,21 @@ export interface RetrySettings {
     maxDelayMs: number;
     /** Time budget of one call and its retries when the command has no timeout of its own (ms). @default 120000 */
     budgetMs: number;
+    /** Longest one attempt may take, answer and (for a GET) body included, before it is aborted and retried (ms). @default 30000 */
+    perAttemptMs: number;
 }
 
 /** The registry client's defaults (see the module comment). */
-export const REGISTRY_RETRY: Readonly<RetrySettings> = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 20_000, budgetMs: 120_000 };
+export const REGISTRY_RETRY: Readonly<RetrySettings> = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 20_000, budgetMs: 120_000, perAttemptMs: 30_000 };
+
+/** How far past the backoff a `Retry-After` may push one wait (the SDK's 5 s). */
+export const RETRY_AFTER_EXTRA_MS = 5_000;
+
+/** The wait before a retry: the backoff, or a `Retry-After` hint bounded as the SDK bounds it (see the module comment). */
+export function retryDelayMs(backoffMs: number, retryAfter: number | undefined, maxDelayMs: number): number {
+    if (retryAfter === undefined) return backoffMs;
+    return Math.max(backoffMs, Math.min(retryAfter, backoffMs + RETRY_AFTER_EXTRA_MS, maxDelayMs));
+}
 
 /** HTTP statuses worth another try. */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
@@ -62,8 +79,10 @@ export function retryAfterMs(value: string | null | undefined, now: number): num
 
 /** The code of a network failure (`ECONNRESET`, `UND_ERR_SOCKET`, …) from fetch's `TypeError: fetch failed` and its cause chain. */
 export function networkErrorCode(e: unknown): string | undefined {
-    for (let cur = e as { code?: unknown; cause?: unknown } | undefined, depth = 0; cur && depth < 5; cur = cur.cause as typeof cur, depth++) {
+    for (let cur = e as { code?: unknown; cause?: unknown; name?: unknown } | undefined, depth = 0; cur && depth < 5; cur = cur.cause as typeof cur, depth++) {
         if (typeof cur.code === "string") return cur.code;
+        // An attempt aborted by its AbortSignal.timeout (DOMException TimeoutError, or AbortError from a body read).
+        if (cur.name === "TimeoutError" || cur.name === "AbortError") return "ETIMEDOUT";
     }
     return undefined;
 }
@@ -170,8 +189,10 @@ export function retryingFetch(fetch: FetchLike, ctx: RetryContext): FetchLike {
             let waitMs: number | undefined;
             let last: FetchResponseLike | undefined;
             let failure: unknown;
+            const left = deadline - ctx.now();
+            const signal = AbortSignal.timeout(Math.max(1, Math.min(s.perAttemptMs, left)));
             try {
-                const res = await fetch(url, init);
+                const res = await fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
                 const r = await retryReason(res);
                 // A GET's body is read here, so a reset in the middle of it is retried like one before it.
                 if (r === undefined && method === "GET" && res.ok) return replay(res, new Uint8Array(await res.arrayBuffer()));
@@ -183,6 +204,7 @@ export function retryingFetch(fetch: FetchLike, ctx: RetryContext): FetchLike {
                 const code = networkErrorCode(e);
                 const words = describeNetworkCode(code);
                 failure = new RegistryNetworkFailure(`${what(method, url)}: ${words} (${code ?? (e as Error).message})${attempt > 1 ? ` after ${attempt} attempts in ${seconds(ctx.now() - started)}` : ""}`, code, attempt);
+                if (init?.signal?.aborted) throw e; // the caller's own abort: not ours to retry
                 if (!(e instanceof TypeError) && code === undefined) throw e; // not a network failure: a bug, let it surface
                 if (code === undefined || !RETRYABLE_NETWORK_CODES.has(code)) throw failure;
                 reason = words;
@@ -194,8 +216,10 @@ export function retryingFetch(fetch: FetchLike, ctx: RetryContext): FetchLike {
             };
             if (!idempotent) return giveUp("; not retried: the request is not idempotent");
             if (attempt >= s.maxAttempts) return giveUp("");
-            const delay = waitMs ?? backoffDelayMs(attempt - 1, s, ctx.random);
+            const delay = retryDelayMs(backoffDelayMs(attempt - 1, s, ctx.random), waitMs, s.maxDelayMs);
             if (ctx.now() + delay > deadline) return giveUp(waitMs !== undefined ? `; the registry asked to wait ${seconds(waitMs)}, past the command's timeout` : "; out of time");
+            // The answer is dropped: free its connection instead of leaving the body to the garbage collector.
+            if (last?.body) await last.body.cancel().catch(() => undefined);
             ctx.onRetry?.(`retrying ${what(method, url)} in ${seconds(delay)} (${reason}${waitMs !== undefined ? ", Retry-After" : ""})`);
             await ctx.sleep(delay);
         }
