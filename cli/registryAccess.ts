@@ -49,6 +49,7 @@ async function ecrLogin(ctx: CommandContext, region: string, host: string): Prom
     try {
         return await ctx.services.ecrAuthorization(region);
     } catch (e) {
+        if (e instanceof CliError) throw e;
         const message = (e as Error).message;
         const fix = /AccessDenied|not authorized/i.test(message)
             ? "grant ecr:GetAuthorizationToken (Resource \"*\": it has no resource-level permissions) to the role this job runs as"
@@ -80,16 +81,30 @@ export function registryRetry(ctx: Pick<CommandContext, "services" | "err" | "en
 
 /**
  * Retry settings of the AWS SDK clients the CLI makes (ECR GetAuthorizationToken, scan-gate's
- * DescribeImageScanFindings): the SDK's own retry strategy, never a loop around it. Standard mode
- * (capped exponential backoff with full jitter, a retry-token bucket; the SDK's throttling errors
- * such as ThrottlingException retried with a 500 ms base) with 5 attempts instead of 3, as ECR
- * throttles bursts of CI jobs. AWS_RETRY_MODE / AWS_MAX_ATTEMPTS, when set, win, as for any SDK
- * client (AWS SDKs and Tools reference guide, "Retry behavior").
+ * DescribeImageScanFindings): the SDK's own retry strategy, never a loop around it. With neither
+ * AWS_RETRY_MODE nor AWS_MAX_ATTEMPTS set this returns `{}`: the SDK resolves them itself, from the
+ * profile's `retry_mode` / `max_attempts` in ~/.aws/config, else its defaults (standard mode, 3
+ * attempts; @smithy/core util-retry config.js), so a profile's settings are never overridden.
+ * When set, they are validated here: the AWS SDK for JavaScript v3 knows only `standard` and
+ * `adaptive` (RETRY_MODES); it would silently run `legacy` (the other SDKs' default) or a typo as
+ * standard, so those are refused with the fix, as is an AWS_MAX_ATTEMPTS that is not a whole number ≥ 1.
  */
-export function ecrSdkRetryConfig(env: NodeJS.ProcessEnv): { retryMode: string; maxAttempts: number } {
-    const mode = env.AWS_RETRY_MODE === "adaptive" || env.AWS_RETRY_MODE === "standard" || env.AWS_RETRY_MODE === "legacy" ? env.AWS_RETRY_MODE : "standard";
-    const attempts = Number(env.AWS_MAX_ATTEMPTS);
-    return { retryMode: mode, maxAttempts: Number.isInteger(attempts) && attempts >= 1 ? attempts : 5 };
+export function ecrSdkRetryConfig(env: NodeJS.ProcessEnv): { retryMode?: "standard" | "adaptive"; maxAttempts?: number } {
+    const config: { retryMode?: "standard" | "adaptive"; maxAttempts?: number } = {};
+    const mode = env.AWS_RETRY_MODE?.trim();
+    if (mode) {
+        if (mode !== "standard" && mode !== "adaptive") {
+            throw new CliError(`AWS_RETRY_MODE=${mode}: the AWS SDK for JavaScript v3 has only the standard and adaptive retry modes${mode === "legacy" ? " (legacy is the other SDKs' old default)" : ""}. Fix: export AWS_RETRY_MODE=standard, or unset it`);
+        }
+        config.retryMode = mode;
+    }
+    const raw = env.AWS_MAX_ATTEMPTS?.trim();
+    if (raw) {
+        const attempts = Number(raw);
+        if (!Number.isInteger(attempts) || attempts < 1) throw new CliError(`AWS_MAX_ATTEMPTS=${raw} is not a whole number of attempts ≥ 1. Fix: export AWS_MAX_ATTEMPTS=5, or unset it`);
+        config.maxAttempts = attempts;
+    }
+    return config;
 }
 
 /** Resolves the registry of a command (see the module comment). `deadline` bounds its retries (ms since the epoch). */

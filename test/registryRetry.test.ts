@@ -9,12 +9,15 @@ import { Writable } from "stream";
 import { runRetag } from "../cli/commands/retag";
 import { parseEcrDigestRef, registryManifestReader } from "../cli/commands/scanGate";
 import type { CliServices } from "../cli/context";
-import { ecrSdkRetryConfig } from "../cli/registryAccess";
+import { ecrAuthorization, ecrSdkRetryConfig } from "../cli/registryAccess";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { markerTag } from "../lib/images/tags";
 import { basicAuthorization, RegistryHttpClient, RegistryHttpError } from "../lib/registry/registryHttp";
 import { backoffDelayMs, REGISTRY_RETRY, retryAfterMs, RetryContext, retryDelayMs, retryingFetch } from "../lib/registry/retryPolicy";
 import { planStackFile, StackPlan } from "../lib/stackPlan";
-import { cliFixtureProject, runCli } from "./cliContext";
+import { cliFixtureProject, isolatedEnv, runCli } from "./cliContext";
 import { FakeRegistry, ociImage, ociManifest } from "./fakeRegistry";
 import { ECR_THROTTLING_BODY, fakeClock, faultyFetch, FaultRule } from "./faultyFetch";
 
@@ -301,16 +304,41 @@ describe("retries in the commands: retag, wait, status, publish's listing", () =
 });
 
 describe("ECR API calls use the AWS SDK's own retry strategy", () => {
-    it("standard mode with 5 attempts, unless AWS_RETRY_MODE / AWS_MAX_ATTEMPTS say otherwise", async () => {
-        assert.deepEqual(ecrSdkRetryConfig({}), { retryMode: "standard", maxAttempts: 5 });
+    it("with no AWS_RETRY_MODE / AWS_MAX_ATTEMPTS nothing is set, and the SDK reads the profile's retry_mode / max_attempts", async () => {
+        assert.deepEqual(ecrSdkRetryConfig({}), {});
         assert.deepEqual(ecrSdkRetryConfig({ AWS_RETRY_MODE: "adaptive", AWS_MAX_ATTEMPTS: "9" }), { retryMode: "adaptive", maxAttempts: 9 });
-        assert.deepEqual(ecrSdkRetryConfig({ AWS_RETRY_MODE: "bogus", AWS_MAX_ATTEMPTS: "0" }), { retryMode: "standard", maxAttempts: 5 });
-        // The SDK client really takes them (no request is sent).
-        const { ECRClient } = await import("@aws-sdk/client-ecr");
-        const sdk = new ECRClient({ region: "us-east-1", ...ecrSdkRetryConfig({}) });
-        assert.equal(await sdk.config.maxAttempts(), 5);
-        const mode = sdk.config.retryMode;
-        assert.equal(typeof mode === "function" ? await mode() : mode, "standard");
-        sdk.destroy();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aws-config-"));
+        fs.writeFileSync(path.join(dir, "config"), "[profile retrying]\nregion = us-east-1\nretry_mode = adaptive\nmax_attempts = 7\n");
+        const saved = { file: process.env.AWS_CONFIG_FILE, profile: process.env.AWS_PROFILE };
+        process.env.AWS_CONFIG_FILE = path.join(dir, "config");
+        process.env.AWS_PROFILE = "retrying";
+        try {
+            const { ECRClient } = await import("@aws-sdk/client-ecr");
+            // The SDK client really takes them (no request is sent).
+            const sdk = new ECRClient({ region: "us-east-1", ...ecrSdkRetryConfig({}) });
+            assert.equal(await sdk.config.maxAttempts(), 7, "the profile's max_attempts");
+            const mode = sdk.config.retryMode;
+            assert.equal(typeof mode === "function" ? await mode() : mode, "adaptive", "the profile's retry_mode");
+            sdk.destroy();
+            const env = new ECRClient({ region: "us-east-1", ...ecrSdkRetryConfig({ AWS_MAX_ATTEMPTS: "4" }) });
+            assert.equal(await env.config.maxAttempts(), 4, "the environment wins over the profile");
+            env.destroy();
+        } finally {
+            for (const [k, v] of [["AWS_CONFIG_FILE", saved.file], ["AWS_PROFILE", saved.profile]] as const) {
+                if (v === undefined) delete process.env[k];
+                else process.env[k] = v;
+            }
+        }
+    });
+
+    it("legacy, a typo or a bad attempt count is refused with the fix, not silently run as standard", async () => {
+        assert.throws(() => ecrSdkRetryConfig({ AWS_RETRY_MODE: "legacy" }), /^CliError: AWS_RETRY_MODE=legacy: the AWS SDK for JavaScript v3 has only the standard and adaptive retry modes \(legacy is the other SDKs' old default\)\. Fix: export AWS_RETRY_MODE=standard, or unset it$/);
+        assert.throws(() => ecrSdkRetryConfig({ AWS_RETRY_MODE: "bogus" }), /AWS_RETRY_MODE=bogus: .* Fix: /);
+        for (const bad of ["0", "2.5", "many"]) assert.throws(() => ecrSdkRetryConfig({ AWS_MAX_ATTEMPTS: bad }), new RegExp(`AWS_MAX_ATTEMPTS=${bad.replace(".", "\\.")} is not a whole number of attempts ≥ 1\\. Fix: `));
+        // Through the CLI: one line, exit 1, before any request.
+        const root = cliFixtureProject();
+        const r = await runCli(["status", "--stack", "ci", "--root", root], { env: isolatedEnv({ AWS_RETRY_MODE: "legacy" }), services: { ecrAuthorization: (region) => ecrAuthorization(region, { AWS_RETRY_MODE: "legacy" }), fetch: async () => assert.fail("no request") } });
+        assert.equal(r.code, 1);
+        assert.match(r.stderr, /^ci-images status: AWS_RETRY_MODE=legacy: .*\. Fix: export AWS_RETRY_MODE=standard, or unset it\n$/);
     });
 });
