@@ -167,7 +167,8 @@ describe("retry rules (lib/registry/retryPolicy.ts)", () => {
         const b = client(reg, [{ method: "PUT", times: 2, fault: { status: 502 } }]);
         assert.deepEqual(await b.client.retag(REPO, digest, ["u"]), [{ tag: "u", outcome: "pushed" }]);
         assert.equal(reg.tagDigest(REPO, "u"), digest);
-        assert.equal(b.fetch.log.length, 2);
+        assert.equal(b.fetch.log.length, 2, "two PUTs got the 502");
+        assert.deepEqual(reg.requests.filter((r) => r.startsWith("PUT ")), [`PUT /v2/${REPO}/manifests/u`], "one PUT reached the registry and landed");
     });
 
     it("never waits past the deadline, Retry-After or not", async () => {

@@ -25,6 +25,17 @@ describe("docs/reliability.md: the measured table", () => {
         assert.deepEqual(all.slice(-4, -1), ["1", "2", "1"], "failed otherwise, images lost, half-promotions");
     });
 
+    it("green first try and green after retries are separate columns", () => {
+        const base = summary.runs[0];
+        const mixed: FaultSummary = { ...summary, runs: [{ ...base, outcome: "green" }, { ...base, outcome: "green-after-retries" }, { ...base, outcome: "green-after-retries" }, { ...base, outcome: "failed-cleanly" }] };
+        const lines = renderFaultTable(mixed).split("\n");
+        const header = lines[0].split("|").map((c) => c.trim());
+        const all = lines.find((l) => l.startsWith("| **all runs** |"))!.split("|").map((c) => c.trim());
+        assert.equal(all[header.indexOf("green first try")], "1");
+        assert.equal(all[header.indexOf("green after retries")], "2");
+        assert.equal(all[header.indexOf("failed cleanly, clear message")], "1");
+    });
+
     it("the record covers every fault kind on publish, and 503, 429 and a reset on the listing, wait and retag", () => {
         const kindsOf = (command: string) => new Set(summary.runs.filter((r) => r.command === command).flatMap((r) => r.kinds));
         const publish = kindsOf("publish");

@@ -57,11 +57,11 @@ export function renderFaultTable(summary: FaultSummary): string {
     });
     const row = (label: string, runs: FaultRun[], injected: number, commands: string) => {
         const n = (o: FaultOutcome) => runs.filter((r) => r.outcome === o).length;
-        return `| ${label} | ${commands} | ${injected} | ${runs.length} | ${n("green-after-retries") + n("green")} | ${n("failed-cleanly")} | ${n("failed-unclean")} | ${runs.reduce((a, r) => a + r.imagesLost, 0)} | ${runs.reduce((a, r) => a + r.halfPromotions, 0)} |`;
+        return `| ${label} | ${commands} | ${injected} | ${runs.length} | ${n("green")} | ${n("green-after-retries")} | ${n("failed-cleanly")} | ${n("failed-unclean")} | ${runs.reduce((a, r) => a + r.imagesLost, 0)} | ${runs.reduce((a, r) => a + r.halfPromotions, 0)} |`;
     };
     const lines = [
-        "| fault | commands | faults injected | runs | ended green (retried where needed) | failed cleanly, clear message | failed otherwise | images lost | half-promotions |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| fault | commands | faults injected | runs | green first try | green after retries | failed cleanly, clear message | failed otherwise | images lost | half-promotions |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ...kinds.map((k) => {
             const runs = summary.runs.filter((r) => r.kinds.includes(k));
             return row(k, runs, runs.reduce((a, r) => a + (r.injected[k] ?? 0), 0), [...new Set(runs.map((r) => r.command))].sort().join(", "));
