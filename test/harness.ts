@@ -78,6 +78,8 @@ export interface RunOptions {
     ecrToken?: string;
     /** The local registry the program's lookups and retags reach (in memory, no port). @default an empty one */
     localRegistry?: FakeRegistry;
+    /** Whether this run creates the LocalRegistry container (a first `up`). @default false */
+    localRegistryCreatedByThisRun?: boolean;
     /** The program module to run (a copy of the project at another path). @default the project's index.ts */
     programPath?: string;
     /**
@@ -336,6 +338,8 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     localRegistryHooks.sleep = async () => undefined;
     localRegistryHooks.random = () => 0.5;
     localRegistryHooks.onRetry = (line) => void registryRetries.push(line);
+    // The fake registry is there: its container exists (a refusal would be an outage, not a first up).
+    localRegistryHooks.registryCreatedByThisRun = async () => opts.localRegistryCreatedByThisRun ?? false;
     const preview = opts.preview ?? false;
     const iam = opts.iam ?? new IamModel(ACCOUNT_ID, ["https://token.actions.githubusercontent.com"]);
     // A failed registration (e.g. a push onto an immutable tag) fails the run, as `pulumi up` would.

@@ -13,6 +13,23 @@ export interface LocalRegistryHooks {
     random: () => number;
     /** Where a retry is announced. @default pulumi.log.warn */
     onRetry: (line: string) => void;
+    /**
+     * Whether this run creates the LocalRegistry (no container of that name exists yet, so nothing
+     * can listen on its port). @default asks docker: `docker container inspect <name>` says "No such container"
+     */
+    registryCreatedByThisRun: (containerName: string) => Promise<boolean>;
+}
+
+/** The default {@link LocalRegistryHooks.registryCreatedByThisRun}: no container of that name (docker's "No such container"). */
+function noSuchContainer(containerName: string): Promise<boolean> {
+    return new Promise((resolve) => {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        const { execFile } = require("child_process") as typeof import("child_process");
+        execFile("docker", ["container", "inspect", "--format", "{{.Id}}", containerName], (error, _stdout, stderr) => {
+            // Another failure (no docker CLI, daemon down) is not read as "created": a refusal then fails the run.
+            resolve(error !== null && /no such (container|object)/i.test(String(stderr)));
+        });
+    });
 }
 
 /**
@@ -28,23 +45,27 @@ export const localRegistryHooks: LocalRegistryHooks = (() => {
     hooks.sleep ??= (ms) => new Promise((resolve) => setTimeout(resolve, ms));
     hooks.random ??= Math.random;
     hooks.onRetry ??= (line) => void pulumi.log.warn(`local registry: ${line}`);
+    hooks.registryCreatedByThisRun ??= noSuchContainer;
     return hooks as LocalRegistryHooks;
 })();
 
 /**
  * Retries of the program's local-registry reads: the registry's rules (lib/registry/retryPolicy.ts)
- * within a shorter budget than the CLI's, because on the first `up` nothing listens yet (the program
- * creates the registry) and a refused connection then means "empty", after these few seconds.
+ * within a shorter budget than the CLI's. When this run creates the registry (first `up`), a refused
+ * connection is not retried: nothing can listen yet, and it means "empty" at once.
  */
 export const LOCAL_REGISTRY_RETRY: Partial<RetrySettings> = { maxAttempts: 5, budgetMs: 15_000 };
 
-/** A registry v2 client of the local registry at `localhost:<port>` (no credentials: Docker trusts localhost). */
-export function localRegistryClient(server: string): RegistryHttpClient {
+/**
+ * A registry v2 client of the local registry at `localhost:<port>` (no credentials: Docker trusts
+ * localhost). `createdByThisRun`: a refused connection is final (see {@link LOCAL_REGISTRY_RETRY}).
+ */
+export function localRegistryClient(server: string, createdByThisRun = false): RegistryHttpClient {
     return new RegistryHttpClient({
         baseUrl: `http://${server}`,
         fetch: (url, init) => localRegistryHooks.fetch(url, init),
         retry: {
-            settings: LOCAL_REGISTRY_RETRY,
+            settings: { ...LOCAL_REGISTRY_RETRY, retryRefused: !createdByThisRun },
             now: () => Date.now(),
             sleep: (ms) => localRegistryHooks.sleep(ms),
             random: () => localRegistryHooks.random(),

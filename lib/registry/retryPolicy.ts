@@ -33,12 +33,14 @@ export interface RetrySettings {
     maxDelayMs: number;
     /** Time budget of one call and its retries when the command has no timeout of its own (ms). @default 120000 */
     budgetMs: number;
+    /** Retry a refused connection (ECONNREFUSED); false where a refusal has one meaning already (nothing listens yet). @default true */
+    retryRefused: boolean;
     /** Longest one attempt may take, answer and (for a GET) body included, before it is aborted and retried (ms). @default 30000 */
     perAttemptMs: number;
 }
 
 /** The registry client's defaults (see the module comment). */
-export const REGISTRY_RETRY: Readonly<RetrySettings> = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 20_000, budgetMs: 120_000, perAttemptMs: 30_000 };
+export const REGISTRY_RETRY: Readonly<RetrySettings> = { maxAttempts: 8, baseDelayMs: 500, maxDelayMs: 20_000, budgetMs: 120_000, retryRefused: true, perAttemptMs: 30_000 };
 
 /** How far past the backoff a `Retry-After` may push one wait (the SDK's 5 s). */
 export const RETRY_AFTER_EXTRA_MS = 5_000;
@@ -206,7 +208,7 @@ export function retryingFetch(fetch: FetchLike, ctx: RetryContext): FetchLike {
                 failure = new RegistryNetworkFailure(`${what(method, url)}: ${words} (${code ?? (e as Error).message})${attempt > 1 ? ` after ${attempt} attempts in ${seconds(ctx.now() - started)}` : ""}`, code, attempt);
                 if (init?.signal?.aborted) throw e; // the caller's own abort: not ours to retry
                 if (!(e instanceof TypeError) && code === undefined) throw e; // not a network failure: a bug, let it surface
-                if (code === undefined || !RETRYABLE_NETWORK_CODES.has(code)) throw failure;
+                if (code === undefined || !RETRYABLE_NETWORK_CODES.has(code) || (code === "ECONNREFUSED" && !s.retryRefused)) throw failure;
                 reason = words;
             }
             const giveUp = (why: string): FetchResponseLike => {
