@@ -39,7 +39,7 @@ describe("docs/reliability.md: the measured table", () => {
     it("the record covers every fault kind on publish, and 503, 429 and a reset on the listing, wait and retag", () => {
         const kindsOf = (command: string) => new Set(summary.runs.filter((r) => r.command === command).flatMap((r) => r.kinds));
         const publish = kindsOf("publish");
-        for (const k of ["500", "502", "503", "429 + Retry-After", "429, no Retry-After", "ThrottlingException body", "reset mid blob upload", "reset mid manifest PUT", "slow first byte", "registry restart"]) {
+        for (const k of ["500", "502", "503", "429 + Retry-After", "429, no Retry-After", "ECR throttling (429 TOOMANYREQUESTS)", "reset mid blob upload", "reset mid manifest PUT", "slow first byte", "proxy restart", "registry restart"]) {
             assert.ok(publish.has(k), `no publish run with ${k}`);
         }
         for (const command of ["listing", "wait", "retag"]) {

@@ -46,7 +46,7 @@ export const TABLE_START = "<!-- fault-table:start (generated from docs/reliabil
 export const TABLE_END = "<!-- fault-table:end -->";
 
 /** The order kinds appear in; unknown kinds follow, sorted. */
-export const FAULT_KINDS = ["500", "502", "503", "429 + Retry-After", "429, no Retry-After", "ThrottlingException body", "reset mid blob upload", "reset mid manifest PUT", "reset, answer lost", "reset before answer", "slow first byte", "registry restart"];
+export const FAULT_KINDS = ["500", "502", "503", "429 + Retry-After", "429, no Retry-After", "ECR throttling (429 TOOMANYREQUESTS)", "reset mid blob upload", "reset mid manifest PUT", "reset, answer lost", "reset before answer", "slow first byte", "proxy restart", "registry restart"];
 
 /** The markdown table (and its totals line) of a summary. */
 export function renderFaultTable(summary: FaultSummary): string {

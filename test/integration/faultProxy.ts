@@ -9,7 +9,8 @@
  *   went upstream (a blob upload or manifest PUT cut in the middle), or `afterUpstream` once the
  *   registry answered (the request took effect, the client never hears it);
  * - `slowFirstByte`: the registry's answer held back for `ms`;
- * - `restart`: the registry "restarts": every open connection reset and the port refused for `ms`.
+ * - `restart`: the proxy "restarts": every open connection reset and its port refused for `ms`;
+ * - `upstreamRestart`: the real registry behind it restarts (a private instance the test owns).
  * Rules match by method and path; `after` skips that many matches first, `times` limits the faults.
  * The proxy counts what it did, for the suite's summary (docs/reliability.md).
  */
@@ -21,7 +22,9 @@ export type ProxyFault =
     | { kind: "status"; status: number; headers?: Record<string, string>; body?: string }
     | { kind: "reset"; when: "beforeForward" | "midBody" | "afterUpstream"; /** bytes of the body forwarded first (midBody) @default 1024 */ bytes?: number }
     | { kind: "slowFirstByte"; ms: number }
-    | { kind: "restart"; ms: number };
+    | { kind: "restart"; ms: number }
+    /** The real registry behind the proxy restarts (the proxy's `restartUpstream` option), then the request is forwarded. */
+    | { kind: "upstreamRestart"; ms: number };
 
 /** Which requests get a fault. */
 export interface ProxyRule {
@@ -42,6 +45,8 @@ export interface InjectedFault {
     kind: string;
     /** `METHOD path → fault`. */
     line: string;
+    /** For a reset in the middle of a body: the request-body bytes that reached the registry first. */
+    bytesForwarded?: number;
 }
 
 /** A running proxy. */
@@ -57,11 +62,23 @@ export interface FaultProxy {
     close(): Promise<void>;
 }
 
-/** ECR's throttling answer (the ECR API's JSON error shape). */
-export const ECR_THROTTLING = { kind: "status", status: 400, headers: { "Content-Type": "application/x-amz-json-1.1" }, body: JSON.stringify({ __type: "ThrottlingException", message: "Rate exceeded" }) } as const;
+/**
+ * ECR's throttling answer on the registry endpoint (`*.dkr.ecr.*`, the distribution API docker and
+ * the CLI talk to): HTTP 429 with the distribution spec's `TOOMANYREQUESTS` error code and ECR's
+ * "Rate exceeded" text. The ECR API's own shape (HTTP 400, `application/x-amz-json-1.1`,
+ * `{"__type":"ThrottlingException"}`) never reaches a registry client; the SDK retries it, and the
+ * retry policy's unit tests (test/registryRetry.test.ts) keep that body.
+ */
+export const ECR_THROTTLING = { kind: "status", status: 429, headers: { "Content-Type": "application/json; charset=utf-8" }, body: JSON.stringify({ errors: [{ code: "TOOMANYREQUESTS", message: "Rate exceeded" }] }) } as const;
+
+/** Options of {@link startFaultProxy}. */
+export interface FaultProxyOptions {
+    /** Restarts the real registry behind the proxy, down for `ms` (for `upstreamRestart` faults). */
+    restartUpstream?: (ms: number) => Promise<void>;
+}
 
 /** Starts a proxy to `upstream` (`127.0.0.1:<port>`). */
-export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
+export async function startFaultProxy(upstream: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
     const [upHost, upPort] = upstream.split(":");
     let rules: { rule: ProxyRule; seen: number; left: number }[] = [];
     const sockets = new Set<Socket>();
@@ -72,16 +89,20 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         const path = (req.url ?? "/").split("?")[0];
         let fault: ProxyFault | undefined;
         let kind = "";
+        let armed: { rule: ProxyRule; seen: number; left: number } | undefined;
         for (const r of rules) {
             const m = r.rule.method;
             if ((m !== undefined && (typeof m === "string" ? m !== method : !m.test(method))) || (r.rule.path && !r.rule.path.test(path))) continue;
             if (r.seen++ < (r.rule.after ?? 0) || r.left <= 0) continue;
-            r.left--;
+            // A cut in the middle of a body is spent only when a body reaches its byte count (a short
+            // one, e.g. a config blob uploaded next to the big layer, goes through whole).
+            if (!(r.rule.fault.kind === "reset" && r.rule.fault.when === "midBody")) r.left--;
             fault = r.rule.fault;
             kind = r.rule.kind;
+            armed = r;
             break;
         }
-        if (fault) state.injected.push({ kind, line: `${method} ${path} → ${describe(fault)}` });
+        if (fault && !(fault.kind === "reset" && fault.when === "midBody")) state.injected.push({ kind, line: `${method} ${path} → ${describe(fault)}` });
         if (fault?.kind === "status") {
             req.resume();
             res.writeHead(fault.status, { "Content-Type": "application/json", ...fault.headers, Connection: "close" });
@@ -94,6 +115,13 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         }
         if (fault?.kind === "restart") {
             void restart(fault.ms);
+            return;
+        }
+        if (fault?.kind === "upstreamRestart") {
+            // The registry goes down under this request: its connection is reset, and the retries
+            // meet the registry down (refused upstream: reset here, as behind a load balancer) until it is back.
+            void options.restartUpstream?.(fault.ms);
+            req.socket.destroy();
             return;
         }
         state.forwarded++;
@@ -111,22 +139,31 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
             else answer();
         });
         up.on("error", () => req.socket.destroy());
-        if (fault?.kind === "reset" && fault.when === "midBody") {
-            let sent = 0;
+        if (fault?.kind === "reset" && fault.when === "midBody" && armed) {
+            const rule = armed;
+            let forwarded = 0;
+            let cut = false;
             const limit = fault.bytes ?? 1024;
             req.on("data", (chunk: Buffer) => {
-                if (sent >= limit) return;
-                up.write(chunk.subarray(0, limit - sent));
-                sent += chunk.length;
-                if (sent >= limit) {
+                if (cut) return;
+                if (forwarded + chunk.length < limit || rule.left <= 0) {
+                    up.write(chunk);
+                    forwarded += chunk.length;
+                    return;
+                }
+                const part = chunk.subarray(0, limit - forwarded);
+                forwarded += part.length;
+                rule.left--;
+                cut = true;
+                up.write(part, () => {
+                    state.injected.push({ kind, line: `${method} ${path} → reset midBody after ${forwarded} bytes forwarded`, bytesForwarded: forwarded });
                     req.socket.destroy();
                     up.destroy();
-                }
+                });
             });
+            // A body shorter than the limit (or once the rule is spent) goes through whole.
             req.on("end", () => {
-                // A body shorter than the limit: cut it anyway, before the registry answers.
-                req.socket.destroy();
-                up.destroy();
+                if (!cut) up.end();
             });
             return;
         }
@@ -181,12 +218,14 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
 function describe(f: ProxyFault): string {
     switch (f.kind) {
         case "status":
-            return `${f.status}${f.headers?.["Retry-After"] ? ` Retry-After ${f.headers["Retry-After"]}` : ""}${f.body?.includes("ThrottlingException") ? " ThrottlingException" : ""}`;
+            return `${f.status}${f.headers?.["Retry-After"] ? ` Retry-After ${f.headers["Retry-After"]}` : ""}${f.body?.includes("TOOMANYREQUESTS") ? " TOOMANYREQUESTS" : ""}`;
         case "reset":
             return `reset ${f.when}`;
         case "slowFirstByte":
             return `first byte after ${f.ms} ms`;
         case "restart":
             return `restart (${f.ms} ms down)`;
+        case "upstreamRestart":
+            return `registry restart (${f.ms} ms down)`;
     }
 }

@@ -10,8 +10,10 @@
  * Each run's outcome goes into docs/reliability-summary.json and the table of docs/reliability.md
  * (test/reliabilityTable.ts), so the published numbers are this suite's, re-measured on every run.
  *
- * scan-gate is not run here: it only takes ECR references (https, `*.dkr.ecr.*`), which this proxy
- * cannot stand in for; its registry read has the same retrying client (test/registryRetry.test.ts).
+ * scan-gate runs here too: its test-only overrides (cli/commands/scanGate.ts) point the ECR host of
+ * its refs at the proxy and answer the scan findings from a file. The registry restart runs on a
+ * private registry instance this suite starts and restarts (./privateRegistry.ts), never on the
+ * shared one.
  */
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
@@ -25,6 +27,8 @@ import { checkFaultInvariants } from "../faultInvariants";
 import { FaultRun, FaultSummary, recordFaultSummary } from "../reliabilityTable";
 import { docker, IntegrationEnv, PROJECT_ROOT, push, tempDir, useIntegrationEnv } from "./env";
 import { ECR_THROTTLING, FaultProxy, ProxyRule, startFaultProxy } from "./faultProxy";
+import { hasRegistryBinary, startPrivateRegistry } from "./privateRegistry";
+import { SCAN_GATE_TEST_FINDINGS, SCAN_GATE_TEST_REGISTRY_URL } from "../../cli/commands/scanGate";
 import { FIXTURES, NO_CLOUD } from "./fixtureStack";
 
 interface CliResult {
@@ -107,13 +111,14 @@ describe("integration: faults between docker, the CLI and the registry never los
     const runs: FaultRun[] = [];
     let started = Date.now();
     let proxy: FaultProxy;
+    const sharedProxy = () => proxy;
     let root: string;
     let prefix: string;
     let dockerLog: string;
     let cliEnv: NodeJS.ProcessEnv;
 
     /** The stack: base (the parent fixture) and stable (the smoke fixture FROM it); `greeting` changes every content hash. */
-    function writeStack(env: IntegrationEnv, greeting: string): void {
+    function writeStack(env: IntegrationEnv, greeting: string, opts: { via?: FaultProxy; baseDockerfile?: string } = {}): void {
         fs.writeFileSync(
             path.join(root, "Pulumi.it.yaml"),
             `config:
@@ -121,7 +126,7 @@ describe("integration: faults between docker, the CLI and the registry never los
     python: ["${env.pythonVersion}"]
   mlci:families:
     base:
-      dockerfile: ${FIXTURES}/parent/Dockerfile
+      dockerfile: ${opts.baseDockerfile ?? `${FIXTURES}/parent/Dockerfile`}
       target: final
       cpuOnly: true
       buildArgs:
@@ -137,7 +142,7 @@ describe("integration: faults between docker, the CLI and the registry never los
     backend: local
     prefix: ${prefix}
     local:
-      port: ${proxy.host.split(":")[1]}
+      port: ${(opts.via ?? proxy).host.split(":")[1]}
   mlci:build:
     push: true
     cache: false
@@ -147,10 +152,10 @@ ${NO_CLOUD}`,
 
     const repositories = () => [`${prefix}/base`, `${prefix}/stable`];
 
-    /** Digests the smoke test ran (`docker run … <ref>@sha256:…` in the docker wrapper's log). */
+    /** Digests whose smoke test passed: `exit=0 run … <ref>@sha256:… python -c …` in the docker wrapper's log (it logs each command's exit status after it ran). */
     function smokeTestedDigests(): Set<string> {
         const log = fs.existsSync(dockerLog) ? fs.readFileSync(dockerLog, "utf8") : "";
-        return new Set([...log.matchAll(/^run .*@(sha256:[0-9a-f]{64}) python -c/gm)].map((m) => m[1]));
+        return new Set([...log.matchAll(/^exit=0 run .*@(sha256:[0-9a-f]{64}) python -c/gm)].map((m) => m[1]));
     }
 
     before(async () => {
@@ -163,7 +168,14 @@ ${NO_CLOUD}`,
         prefix = `${env.namespace}-faults`;
         dockerLog = path.join(root, "docker-calls.log");
         const wrapper = path.join(root, "docker-logged.sh");
-        fs.writeFileSync(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${dockerLog}'\nexec '${env.dockerClient}' "$@"\n`, { mode: 0o755 });
+        // Logs each docker command with its exit status once it ran: only `exit=0` smoke tests count as passed.
+        fs.writeFileSync(wrapper, `#!/bin/sh\n'${env.dockerClient}' "$@"\nstatus=$?\nprintf 'exit=%s %s\\n' "$status" "$*" >> '${dockerLog}'\nexit $status\n`, { mode: 0o755 });
+        // A base with a 4 MiB incompressible layer, for the reset in the middle of a blob upload.
+        fs.mkdirSync(path.join(root, FIXTURES, "bigparent"), { recursive: true });
+        fs.writeFileSync(
+            path.join(root, FIXTURES, "bigparent", "Dockerfile"),
+            `ARG BASE_REGISTRY=docker.io\nFROM \${BASE_REGISTRY}/mlci-test/python:latest AS final\nARG GREETING\nRUN python -c "import os; open('/big.bin', 'wb').write(os.urandom(4 << 20))" && echo "$GREETING" > /greeting\n`,
+        );
         cliEnv = { ...env.processEnv };
         // The developer's retry settings must not change what the suite measures.
         for (const k of ["CI_IMAGES_REGISTRY_ATTEMPTS", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]) delete cliEnv[k];
@@ -180,14 +192,23 @@ ${NO_CLOUD}`,
      * One faulted publish of `images` with a fresh content hash, the invariants after it, then a
      * fault-free rerun that must converge. Returns the faulted run's result.
      */
-    async function publishWith(title: string, kinds: string[], rules: ProxyRule[], opts: { images?: string[]; expect?: FaultRun["outcome"][] } = {}): Promise<CliResult> {
-        const env = getEnv();
-        writeStack(env, `${title} ${Date.now()}`);
+    async function publishWith(
+        title: string,
+        kinds: string[],
+        rules: ProxyRule[],
+        opts: { images?: string[]; expect?: FaultRun["outcome"][]; via?: { proxy: FaultProxy; registry: string }; baseDockerfile?: string } = {},
+    ): Promise<CliResult & { injectedFaults: FaultProxy["injected"] }> {
+        const env0 = getEnv();
+        // Another registry (a private instance behind its own proxy) when the test says so.
+        const env = opts.via ? { ...env0, registry: opts.via.registry } : env0;
+        const proxy = opts.via?.proxy ?? sharedProxy();
+        writeStack(env, `${title} ${Date.now()}`, { via: proxy, baseDockerfile: opts.baseDockerfile });
         const names = opts.images ?? [`base-py${env.pythonVersion}`];
         const before = await snapshot(env.registry, repositories());
         proxy.setRules(rules);
         const r = await cliAsync(["publish", ...names, "--registry", proxy.host, "--json"], { cwd: root, env: cliEnv });
         const injected = countKinds(proxy);
+        const injectedFaults = [...proxy.injected];
         proxy.setRules([]);
         const outcome = outcomeOf(r, "publish");
         const afterFault = await snapshot(env.registry, repositories());
@@ -231,7 +252,7 @@ ${NO_CLOUD}`,
         for (const k of kinds) assert.ok((injected[k] ?? 0) > 0, `no ${k} fault was injected: the rule matched nothing${context}`);
         assert.ok((opts.expect ?? ["green-after-retries", "green"]).includes(outcome), `outcome ${outcome}${context}`);
         assert.ok(converged, `the fault-free rerun did not converge${context}`);
-        return r;
+        return { ...r, injectedFaults };
     }
 
     // --- publish: the CLI's own registry requests (listing, digest read-back, marker PUT) -----------------
@@ -248,20 +269,25 @@ ${NO_CLOUD}`,
         assert.match(r.stderr, /^ci-images: retrying PUT .*-ok[0-9a-f]{12} in [\d.]+s \(connection reset\)$/m);
     });
 
-    it("publish: 429 with and without Retry-After, and an ECR ThrottlingException body, are retried", async () => {
-        const r = await publishWith("publish throttled", ["429 + Retry-After", "429, no Retry-After", "ThrottlingException body"], [
+    it("publish: 429 with and without Retry-After, and ECR's registry-endpoint throttling (429 TOOMANYREQUESTS, Rate exceeded), are retried", async () => {
+        const r = await publishWith("publish throttled", ["429 + Retry-After", "429, no Retry-After", "ECR throttling (429 TOOMANYREQUESTS)"], [
             { kind: "429 + Retry-After", method: "GET", path: /\/tags\/list$/, times: 1, fault: { kind: "status", status: 429, headers: { "Retry-After": "1" } } },
-            { kind: "ThrottlingException body", method: "GET", path: /\/tags\/list$/, times: 1, fault: ECR_THROTTLING },
+            { kind: "ECR throttling (429 TOOMANYREQUESTS)", method: "GET", path: /\/tags\/list$/, times: 1, fault: ECR_THROTTLING },
             { kind: "429, no Retry-After", method: "PUT", path: /\/manifests\/py[\d.]+-ok[0-9a-f]{12}$/, times: 2, fault: { kind: "status", status: 429 } },
         ]);
         assert.match(r.stderr, /^ci-images: retrying GET .*\/tags\/list in 1\.0s \(429, Retry-After\)$/m);
-        assert.match(r.stderr, /^ci-images: retrying GET .*\/tags\/list in [\d.]+s \(400 throttled\)$/m);
+        assert.equal(r.stderr.match(/^ci-images: retrying GET .*\/tags\/list in [\d.]+s \(429(, Retry-After)?\)$/gm)?.length, 2, r.stderr);
     });
 
     it("publish: a reset in the middle of a blob upload (docker) is survived or fails cleanly, never half-promoted", async () => {
-        await publishWith("publish reset mid blob", ["reset mid blob upload"], [{ kind: "reset mid blob upload", method: /^(PATCH|PUT)$/, path: /\/blobs\/uploads\//, times: 1, fault: { kind: "reset", when: "midBody", bytes: 512 } }], {
+        const r = await publishWith("publish reset mid blob", ["reset mid blob upload"], [{ kind: "reset mid blob upload", method: /^(PATCH|PUT)$/, path: /\/blobs\/uploads\//, times: 1, fault: { kind: "reset", when: "midBody", bytes: 1 << 20 } }], {
             expect: ["green-after-retries", "green", "failed-cleanly"],
+            baseDockerfile: `${FIXTURES}/bigparent/Dockerfile`,
         });
+        // The cut came 1 MiB into a body longer than that: the 4 MiB layer, not a config blob.
+        const cut = r.injectedFaults.find((f) => f.kind === "reset mid blob upload")!;
+        console.log(`      reset mid blob upload: ${cut.line}`);
+        assert.equal(cut.bytesForwarded, 1 << 20, cut.line);
     });
 
     it("publish: a reset in the middle of docker's manifest PUT of the child leaves the parent marked; the rerun builds only the child", async () => {
@@ -273,22 +299,49 @@ ${NO_CLOUD}`,
         if (r.code !== 0) assert.match(r.stderr, new RegExp(`^ci-images publish: building stable-py${env.pythonVersion.replace(".", "\\.")} failed: [\\s\\S]*\\(already published: base-py`, "m"));
     });
 
-    it("publish: the registry restarts while docker pushes (resets, then refused for 2 s)", async () => {
-        await publishWith("publish restart during push", ["registry restart"], [{ kind: "registry restart", method: "POST", path: /\/blobs\/uploads\/$/, times: 1, fault: { kind: "restart", ms: 2_000 } }], {
+    it("publish: the proxy in front of the registry restarts while docker pushes (resets, then refused for 2 s)", async () => {
+        await publishWith("publish restart during push", ["proxy restart"], [{ kind: "proxy restart", method: "POST", path: /\/blobs\/uploads\/$/, times: 1, fault: { kind: "restart", ms: 2_000 } }], {
             expect: ["green-after-retries", "green", "failed-cleanly"],
         });
     });
 
-    it("publish: slow first bytes need no retry; the registry restarting as the marker is PUT is retried through the refused window", async () => {
+    it("publish: slow first bytes need no retry; the proxy restarting as the marker is PUT is retried through the refused window", async () => {
         const t = Date.now();
-        const r = await publishWith("publish slow first byte, restart at marker", ["slow first byte", "registry restart"], [
+        const r = await publishWith("publish slow first byte, restart at marker", ["slow first byte", "proxy restart"], [
             { kind: "slow first byte", method: "GET", path: /\/tags\/list$/, times: 1, fault: { kind: "slowFirstByte", ms: 1_500 } },
             { kind: "slow first byte", method: "HEAD", path: /\/manifests\/py[\d.]+-h[0-9a-f]{12}$/, times: 1, fault: { kind: "slowFirstByte", ms: 1_000 } },
-            { kind: "registry restart", method: "PUT", path: /\/manifests\/py[\d.]+-ok[0-9a-f]{12}$/, times: 1, fault: { kind: "restart", ms: 1_500 } },
+            { kind: "proxy restart", method: "PUT", path: /\/manifests\/py[\d.]+-ok[0-9a-f]{12}$/, times: 1, fault: { kind: "restart", ms: 1_500 } },
         ]);
         assert.doesNotMatch(r.stderr, /^ci-images: retrying (GET|HEAD) /m, "a slow answer is not a failure");
         assert.match(r.stderr, /^ci-images: retrying PUT .* \(connection (reset|refused)\)$/m);
         assert.ok(Date.now() - t >= 2_500);
+    });
+
+    it("publish: the real registry (a private docker-registry instance) restarts as the marker is PUT; the PUT is retried until it is back", async function () {
+        if (!hasRegistryBinary()) this.skip();
+        const registry = await startPrivateRegistry(tempDir("private-registry"));
+        const restarts: number[] = [];
+        const privateProxy = await startFaultProxy(registry.host, {
+            restartUpstream: async (ms) => {
+                const t = Date.now();
+                await registry.restart(ms);
+                restarts.push(Date.now() - t);
+            },
+        });
+        try {
+            const r = await publishWith(
+                "publish real registry restart at marker",
+                ["registry restart"],
+                [{ kind: "registry restart", method: "PUT", path: /\/manifests\/py[\d.]+-ok[0-9a-f]{12}$/, times: 1, fault: { kind: "upstreamRestart", ms: 1_000 } }],
+                { via: { proxy: privateProxy, registry: registry.host } },
+            );
+            assert.match(r.stderr, /^ci-images: retrying PUT .*-ok[0-9a-f]{12} in [\d.]+s \(connection reset\)$/m);
+            assert.equal(restarts.length, 1);
+            assert.ok(restarts[0] >= 1_000 && restarts[0] < 10_000, `restart took ${restarts[0]} ms`);
+        } finally {
+            await privateProxy.close();
+            await registry.stop();
+        }
     });
 
     // --- wait, retag, status and the program's listing -----------------------------------------------
@@ -323,10 +376,12 @@ ${NO_CLOUD}`,
         const injected = countKinds(proxy);
         proxy.setRules([]);
         const after = await snapshot(env.registry, watched);
-        const found = await checkInvariants(env.registry, before, after, new Set([...after.values()]));
+        // wait, retag and status test nothing: a marker they left on a new digest would be a half-promotion.
+        const found = await checkInvariants(env.registry, before, after, smokeTestedDigests());
         runs.push({ test: `${command} ${kind}`, command, kinds: [kind], injected, outcome: outcomeOf(r, command), retryLines: (r.stderr.match(/^ci-images: retrying /gm) ?? []).length, imagesLost: found.imagesLost.length, halfPromotions: found.halfPromotions.length, converged: null });
         assert.ok((injected[kind] ?? 0) > 0, `no ${kind} injected`);
         assert.deepEqual(found.imagesLost, []);
+        assert.deepEqual(found.halfPromotions, []);
         await check(r);
     }
 
@@ -351,6 +406,52 @@ ${NO_CLOUD}`,
                     assert.match(r.stderr, /^ci-images: retrying HEAD /m);
                 },
                 [base.repository],
+            );
+        }
+    });
+
+    it("wait: a registry whose first byte comes later than --timeout ends at the timeout, in one line", async () => {
+        const env = getEnv();
+        writeStack(env, "wait");
+        const images = JSON.parse((await cliAsync(["tags", "--json"], { cwd: root, env: cliEnv })).stdout).images as { name: string; repository: string; tag: string }[];
+        const base = images.find((n) => n.name.startsWith("base-"))!;
+        proxy.setRules([{ kind: "slow first byte", method: "HEAD", path: /\/manifests\//, times: 100, fault: { kind: "slowFirstByte", ms: 15_000 } }]);
+        const t = Date.now();
+        await commandRun(
+            "wait",
+            "slow first byte",
+            () => cliAsync(["wait", base.name, "--registry", proxy.host, "--timeout", "3s", "--interval", "1s"], { cwd: root, env: cliEnv }),
+            async (r) => {
+                const took = Date.now() - t;
+                assert.equal(r.code, 1, r.stderr);
+                assert.ok(took < 10_000, `wait took ${took} ms with --timeout 3s`);
+                const last = r.stderr.trim().split("\n").at(-1)!;
+                assert.match(last, /^ci-images wait: timed out after 3s waiting for .*timed out \(ETIMEDOUT\).*\. Fix: /);
+                assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+            },
+            [base.repository],
+        );
+    });
+
+    it("scan-gate (through the proxy, findings from a file): 503 and a reset on its manifest read are retried; the gate passes", async () => {
+        const env = getEnv();
+        const repo = `${prefix}/scanned`;
+        const { digest } = await testedImage(env, repo);
+        const findings = path.join(root, "scan-findings.json");
+        fs.writeFileSync(findings, JSON.stringify({ imageScanStatus: { status: "COMPLETE" }, imageScanFindings: { findings: [], findingSeverityCounts: {} } }));
+        const scanEnv = { ...cliEnv, MLCI_REGISTRY_AUTH: "AWS:unused", [SCAN_GATE_TEST_REGISTRY_URL]: `http://${proxy.host}`, [SCAN_GATE_TEST_FINDINGS]: findings };
+        for (const f of [COMMAND_FAULTS[0], COMMAND_FAULTS[3]]) {
+            proxy.setRules([f.rule("GET", /\/manifests\/sha256:/)]);
+            await commandRun(
+                "scan-gate",
+                f.kind,
+                () => cliAsync(["scan-gate", `123456789012.dkr.ecr.us-east-1.amazonaws.com/${repo}@${digest}`, "--settle", "0s", "--timeout", "60s", "--json"], { cwd: root, env: scanEnv }),
+                async (r) => {
+                    assert.equal(r.code, 0, r.stderr);
+                    assert.equal(JSON.parse(r.stdout).results[0].verdict, "pass");
+                    assert.equal(r.stderr.match(/^ci-images: retrying GET 127\.0\.0\.1:\d+\/v2\/.*\/manifests\/sha256:[0-9a-f]{64} in [\d.]+s \((503|connection reset)\)$/gm)?.length, 2, r.stderr);
+                },
+                [repo],
             );
         }
     });
@@ -448,7 +549,8 @@ ${NO_CLOUD}`,
                 const injected = countKinds(proxy);
                 proxy.setRules([]);
                 const found = await checkInvariants(env.registry, before, await snapshot(env.registry, [repo]), new Set());
-                runs.push({ test: `listing ${f.kind}`, command: "listing", kinds: [f.kind], injected, outcome: error ? "failed-cleanly" : lines.length ? "green-after-retries" : "green", retryLines: lines.length, imagesLost: found.imagesLost.length, halfPromotions: 0, converged: null });
+                runs.push({ test: `listing ${f.kind}`, command: "listing", kinds: [f.kind], injected, outcome: error ? "failed-cleanly" : lines.length ? "green-after-retries" : "green", retryLines: lines.length, imagesLost: found.imagesLost.length, halfPromotions: found.halfPromotions.length, converged: null });
+                assert.deepEqual(found.halfPromotions, []);
                 assert.equal(error, "", error);
                 assert.deepEqual(listed, expected);
                 assert.ok(lines.length >= 1 && lines.every((l) => /^retrying GET 127\.0\.0\.1:\d+\/v2\/.*\/tags\/list in [\d.]+s \(/.test(l)), lines.join("\n"));
