@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { checkFaultInvariants } from "./faultInvariants";
+import { checkFaultInvariants, smokeTestedFromLog } from "./faultInvariants";
 
 const R = "ns/base";
 const H = "0123456789ab";
@@ -38,5 +38,16 @@ describe("the fault suite's invariants (test/faultInvariants.ts) catch what they
         const after = snap({ [`py3.11-h${H}`]: B, "py3.11-latest": B });
         const found = await checkFaultInvariants(before, after, new Set(), whole);
         assert.deepEqual(found.imagesLost.sort(), [`${R}:py3.11-h${H} was ${A}, now ${B}`, `${R}:py3.11-latest was ${A}, now ${B}`, `${R}:py3.11-ok${H} was ${A}, now gone`, `${R}:release-1 was ${B}, now gone`]);
+    });
+
+    it("only a smoke test that exited 0 counts as passed (the docker wrapper logs each command's exit status after it ran)", () => {
+        const ok = `sha256:${"a".repeat(64)}`;
+        const failed = `sha256:${"b".repeat(64)}`;
+        const log = [
+            `exit=0 build --network host -t r/base:py3.11-h0123456789ab .`,
+            `exit=0 run --rm --network host r/base:py3.11-h0123456789ab@${ok} python -c import goodmod`,
+            `exit=1 run --rm --network host r/base:py3.11-h0123456789ac@${failed} python -c import goodmod`,
+        ].join("\n");
+        assert.deepEqual([...smokeTestedFromLog(log)], [ok]);
     });
 });

@@ -56,3 +56,12 @@ export async function checkFaultInvariants(
     }
     return { imagesLost, halfPromotions };
 }
+
+/**
+ * Digests whose smoke test passed, from the fault suite's docker wrapper log: one line per docker
+ * command, `exit=<status> <args>`, written after the command ran. A smoke test is
+ * `run … <ref>@sha256:<hex> python -c …`; only exit 0 counts (a failed one must never excuse a marker).
+ */
+export function smokeTestedFromLog(log: string): Set<string> {
+    return new Set([...log.matchAll(/^exit=0 run .*@(sha256:[0-9a-f]{64}) python -c/gm)].map((m) => m[1]));
+}

@@ -23,7 +23,7 @@ import { listLocalRepository } from "../../components/registry/registryBackend";
 import { localRegistryHooks } from "../../components/registry/localRegistryClient";
 import { markerTag, parseTag } from "../../lib/images/tags";
 import { CLI_BIN, ensureBuiltCli } from "../builtCli";
-import { checkFaultInvariants } from "../faultInvariants";
+import { checkFaultInvariants, smokeTestedFromLog } from "../faultInvariants";
 import { FaultRun, FaultSummary, recordFaultSummary } from "../reliabilityTable";
 import { docker, IntegrationEnv, PROJECT_ROOT, push, tempDir, useIntegrationEnv } from "./env";
 import { ECR_THROTTLING, FaultProxy, ProxyRule, startFaultProxy } from "./faultProxy";
@@ -155,7 +155,7 @@ ${NO_CLOUD}`,
     /** Digests whose smoke test passed: `exit=0 run … <ref>@sha256:… python -c …` in the docker wrapper's log (it logs each command's exit status after it ran). */
     function smokeTestedDigests(): Set<string> {
         const log = fs.existsSync(dockerLog) ? fs.readFileSync(dockerLog, "utf8") : "";
-        return new Set([...log.matchAll(/^exit=0 run .*@(sha256:[0-9a-f]{64}) python -c/gm)].map((m) => m[1]));
+        return smokeTestedFromLog(log);
     }
 
     before(async () => {
