@@ -30,7 +30,7 @@ describe("scan-gate: the registry read is bounded by --timeout; test-only overri
         const r = await runCli(["scan-gate", `${HOST}/${REPO}@${digest}`, "--timeout", "2s"], { env: isolatedEnv({ MLCI_REGISTRY_AUTH: "AWS:t" }), services: svc });
         assert.equal(r.code, 1);
         assert.ok(svc.slept.reduce((a, b) => a + b, 0) <= 2_000, `slept ${svc.slept.join(", ")} ms past the 2 s timeout`);
-        assert.match(r.stderr.trim().split("\n").at(-1)!, /^ci-images scan-gate: reading .* failed: GET .*: HTTP 503 [^\n]*\(after 3 attempts; out of time\)\. Fix: /);
+        assert.match(r.stderr.trim().split("\n").at(-1)!, /^ci-images scan-gate: reading .* failed: GET .*: HTTP 503 [^\n]*\(after 4 attempts; out of time\)\. Fix: /);
         assert.doesNotMatch(r.stderr, /\n\s+at /);
     });
 
