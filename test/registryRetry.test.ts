@@ -310,7 +310,10 @@ describe("ECR API calls use the AWS SDK's own retry strategy", () => {
         assert.deepEqual(ecrSdkRetryConfig({ AWS_RETRY_MODE: "adaptive", AWS_MAX_ATTEMPTS: "9" }), { retryMode: "adaptive", maxAttempts: 9 });
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aws-config-"));
         fs.writeFileSync(path.join(dir, "config"), "[profile retrying]\nregion = us-east-1\nretry_mode = adaptive\nmax_attempts = 7\n");
-        const saved = { file: process.env.AWS_CONFIG_FILE, profile: process.env.AWS_PROFILE };
+        // The SDK reads the process environment: only the profile may speak here.
+        const keys = ["AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"] as const;
+        const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+        for (const k of keys) delete process.env[k];
         process.env.AWS_CONFIG_FILE = path.join(dir, "config");
         process.env.AWS_PROFILE = "retrying";
         try {
@@ -325,9 +328,9 @@ describe("ECR API calls use the AWS SDK's own retry strategy", () => {
             assert.equal(await env.config.maxAttempts(), 4, "the environment wins over the profile");
             env.destroy();
         } finally {
-            for (const [k, v] of [["AWS_CONFIG_FILE", saved.file], ["AWS_PROFILE", saved.profile]] as const) {
-                if (v === undefined) delete process.env[k];
-                else process.env[k] = v;
+            for (const k of keys) {
+                if (saved[k] === undefined) delete process.env[k];
+                else process.env[k] = saved[k];
             }
         }
     });
