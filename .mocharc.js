@@ -4,7 +4,8 @@
 // green. Locally, suites that need such a tool skip with a one-line reason.
 "use strict";
 module.exports = {
-    require: ["ts-node/register/transpile-only"],
+    // test/fastCheckSeed.ts: one fixed fast-check seed for every property (FAST_CHECK_SEED overrides).
+    require: ["ts-node/register/transpile-only", "./test/fastCheckSeed.ts"],
     extension: ["ts"],
     timeout: 60000,
     reporter: "spec",

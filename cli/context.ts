@@ -45,6 +45,8 @@ export interface CliServices {
     sleep: (ms: number) => Promise<void>;
     /** The clock. @default new Date() */
     now: () => Date;
+    /** Uniform in [0, 1): the jitter of registry retries (lib/registry/retryPolicy.ts). @default Math.random */
+    random?: () => number;
 }
 
 /** The context one command runs in (built by cli/main.ts). */

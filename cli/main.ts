@@ -163,6 +163,7 @@ function defaultServices(): CliServices {
         ecrAuthorization: (region: string): Promise<EcrAuthorization> => require("./registryAccess").ecrAuthorization(region),
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         now: () => new Date(),
+        random: Math.random,
     };
 }
 
@@ -267,6 +268,14 @@ export async function main(argv: string[], io: Partial<MainIo> = {}): Promise<nu
         if (e instanceof UsageError) return reportError(full, json, spec.name, e.message, 2);
         if (e instanceof CliError) return reportError(full, json, spec.name, e.message, e.exitCode);
         if (e instanceof ConfigError) return reportError(full, json, spec.name, e.message, 1, { problems: e.problems });
+        // A registry that refused or never answered (after lib/registry/retryPolicy.ts's retries) is an
+        // expected failure: one line, never a stack trace (a reset used to print one).
+        if (e instanceof Error && e.name === "RegistryHttpError") return reportError(full, json, spec.name, e.message, 1);
+        if (e instanceof TypeError && e.message === "fetch failed") {
+            const { describeNetworkCode, networkErrorCode } = require("../lib/registry/retryPolicy") as typeof import("../lib/registry/retryPolicy");
+            const code = networkErrorCode(e);
+            return reportError(full, json, spec.name, `${describeNetworkCode(code)}${code ? ` (${code})` : ""}. Fix: check the host and the network, then retry`, 1);
+        }
         throw e;
     }
 }

@@ -8,6 +8,7 @@
  */
 import { REGISTRY_VARIABLE } from "../lib/github/names";
 import { basicAuthorization, RegistryHttpClient } from "../lib/registry/registryHttp";
+import type { RetryContext } from "../lib/registry/retryPolicy";
 import { readStackFileEntries, StackPlan } from "../lib/stackPlan";
 import { CliError, CommandContext, EcrAuthorization } from "./context";
 
@@ -48,6 +49,7 @@ async function ecrLogin(ctx: CommandContext, region: string, host: string): Prom
     try {
         return await ctx.services.ecrAuthorization(region);
     } catch (e) {
+        if (e instanceof CliError) throw e;
         const message = (e as Error).message;
         const fix = /AccessDenied|not authorized/i.test(message)
             ? "grant ecr:GetAuthorizationToken (Resource \"*\": it has no resource-level permissions) to the role this job runs as"
@@ -58,8 +60,55 @@ async function ecrLogin(ctx: CommandContext, region: string, host: string): Prom
     }
 }
 
-/** Resolves the registry of a command (see the module comment). */
-export async function registryAccess(ctx: CommandContext, plan: StackPlan, opts: { registry?: string } = {}): Promise<RegistryAccess> {
+/**
+ * How a command's registry calls retry (lib/registry/retryPolicy.ts): its clock, sleep and jitter,
+ * one `ci-images: retrying … in Ns (503)` line on stderr per retry, and no wait past `deadline`
+ * (ms since the epoch: the command's --timeout) when the command has one.
+ */
+export function registryRetry(ctx: Pick<CommandContext, "services" | "err" | "env">, deadline?: number): RetryContext {
+    const { now, sleep, random } = ctx.services;
+    // CI_IMAGES_REGISTRY_ATTEMPTS: attempts per request, the first included (default 8; 1 = no retry).
+    const attempts = Number(ctx.env.CI_IMAGES_REGISTRY_ATTEMPTS);
+    return {
+        settings: Number.isInteger(attempts) && attempts >= 1 ? { maxAttempts: attempts } : undefined,
+        now: () => now().getTime(),
+        sleep,
+        random: random ?? Math.random,
+        deadline: deadline === undefined ? undefined : () => deadline,
+        onRetry: (line) => ctx.err.write(`ci-images: ${line}\n`),
+    };
+}
+
+/**
+ * Retry settings of the AWS SDK clients the CLI makes (ECR GetAuthorizationToken, scan-gate's
+ * DescribeImageScanFindings): the SDK's own retry strategy, never a loop around it. With neither
+ * AWS_RETRY_MODE nor AWS_MAX_ATTEMPTS set this returns `{}`: the SDK resolves them itself, from the
+ * profile's `retry_mode` / `max_attempts` in ~/.aws/config, else its defaults (standard mode, 3
+ * attempts; @smithy/core util-retry config.js), so a profile's settings are never overridden.
+ * When set, they are validated here: the AWS SDK for JavaScript v3 knows only `standard` and
+ * `adaptive` (RETRY_MODES); it would silently run `legacy` (the other SDKs' default) or a typo as
+ * standard, so those are refused with the fix, as is an AWS_MAX_ATTEMPTS that is not a whole number ≥ 1.
+ */
+export function ecrSdkRetryConfig(env: NodeJS.ProcessEnv): { retryMode?: "standard" | "adaptive"; maxAttempts?: number } {
+    const config: { retryMode?: "standard" | "adaptive"; maxAttempts?: number } = {};
+    const mode = env.AWS_RETRY_MODE?.trim();
+    if (mode) {
+        if (mode !== "standard" && mode !== "adaptive") {
+            throw new CliError(`AWS_RETRY_MODE=${mode}: the AWS SDK for JavaScript v3 has only the standard and adaptive retry modes${mode === "legacy" ? " (legacy is the other SDKs' old default)" : ""}. Fix: export AWS_RETRY_MODE=standard, or unset it`);
+        }
+        config.retryMode = mode;
+    }
+    const raw = env.AWS_MAX_ATTEMPTS?.trim();
+    if (raw) {
+        const attempts = Number(raw);
+        if (!Number.isInteger(attempts) || attempts < 1) throw new CliError(`AWS_MAX_ATTEMPTS=${raw} is not a whole number of attempts ≥ 1. Fix: export AWS_MAX_ATTEMPTS=5, or unset it`);
+        config.maxAttempts = attempts;
+    }
+    return config;
+}
+
+/** Resolves the registry of a command (see the module comment). `deadline` bounds its retries (ms since the epoch). */
+export async function registryAccess(ctx: CommandContext, plan: StackPlan, opts: { registry?: string; deadline?: number } = {}): Promise<RegistryAccess> {
     const backend = plan.config.registry.backend;
     let host = (opts.registry ?? ctx.env[REGISTRY_VARIABLE] ?? "").trim().replace(/^https?:\/\//, "").replace(/\/+$/, "");
     let ecr: EcrAuthorization | undefined;
@@ -86,6 +135,7 @@ export async function registryAccess(ctx: CommandContext, plan: StackPlan, opts:
         baseUrl: registryBaseUrl(host),
         fetch: ctx.services.fetch,
         authorization: auth === "" ? undefined : basicAuthorization(auth.slice(0, colon), auth.slice(colon + 1)),
+        retry: registryRetry(ctx, opts.deadline),
     });
     return {
         host,
@@ -97,9 +147,9 @@ export async function registryAccess(ctx: CommandContext, plan: StackPlan, opts:
 }
 
 /** The real ECR login: GetAuthorizationToken through @aws-sdk/client-ecr, loaded only when needed. */
-export async function ecrAuthorization(region: string): Promise<EcrAuthorization> {
+export async function ecrAuthorization(region: string, env: NodeJS.ProcessEnv = process.env): Promise<EcrAuthorization> {
     const sdk = require("@aws-sdk/client-ecr") as typeof import("@aws-sdk/client-ecr");
-    const client = new sdk.ECRClient({ region });
+    const client = new sdk.ECRClient({ region, ...ecrSdkRetryConfig(env) });
     const res = await client.send(new sdk.GetAuthorizationTokenCommand({}));
     const data = res.authorizationData?.[0];
     if (!data?.authorizationToken || !data.proxyEndpoint) throw new Error("GetAuthorizationToken returned no authorization data");

@@ -65,8 +65,12 @@ for (const stack of STACKS) {
         });
 
         it("stable and cpu pin the same torch release", () => {
+            // Every release-pinned family the stack has must pin one (an empty set is not "the same").
+            const pinning = config.families.filter((f) => f.name === "stable" || f.name === "cpu");
+            assert.ok(pinning.length > 0, `Pulumi.${stack}.yaml has neither stable nor cpu: this check would prove nothing`);
+            for (const f of pinning) assert.match(f.buildArgs.TORCH_VERSION ?? "", /^\d+\.\d+\.\d+$/, `mlci:families.${f.name}.buildArgs.TORCH_VERSION must pin a release in Pulumi.${stack}.yaml`);
             const versions = new Set(config.families.map((f) => f.buildArgs.TORCH_VERSION).filter((v) => v !== undefined));
-            assert.ok(versions.size <= 1, `one torch release per stack, got ${[...versions].join(", ")}`);
+            assert.equal(versions.size, 1, `one torch release per stack, got ${[...versions].join(", ") || "none"}`);
         });
     });
 }

@@ -21,7 +21,7 @@ export interface CliRun {
 
 /** Options of {@link runCli}. */
 export interface RunCliOptions {
-    /** Environment of the run. @default process.env without PULUMI_STACK/CI_IMAGES_REGISTRY/MLCI_REGISTRY_AUTH, with a temp XDG_CACHE_HOME and PULUMI_HOME */
+    /** Environment of the run. @default process.env without PULUMI_STACK/CI_IMAGES_REGISTRY/MLCI_REGISTRY_AUTH/CI_IMAGES_REGISTRY_ATTEMPTS/AWS retry settings, with a temp XDG_CACHE_HOME and PULUMI_HOME */
     env?: NodeJS.ProcessEnv;
     /** Working directory. @default process.cwd() */
     cwd?: string;
@@ -34,7 +34,7 @@ let isolated: string | undefined;
 export function isolatedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     isolated ??= fs.mkdtempSync(path.join(os.tmpdir(), "ci-images-test-home-"));
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: path.join(isolated, "cache"), PULUMI_HOME: path.join(isolated, "pulumi") };
-    for (const k of ["PULUMI_STACK", "CI_IMAGES_REGISTRY", "MLCI_REGISTRY_AUTH", "MLCI_HASH_CACHE", "AWS_REGION", "AWS_DEFAULT_REGION"]) delete env[k];
+    for (const k of ["PULUMI_STACK", "CI_IMAGES_REGISTRY", "MLCI_REGISTRY_AUTH", "MLCI_HASH_CACHE", "AWS_REGION", "AWS_DEFAULT_REGION", "CI_IMAGES_REGISTRY_ATTEMPTS", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]) delete env[k];
     return { ...env, ...extra };
 }
 

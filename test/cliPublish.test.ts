@@ -151,7 +151,7 @@ describe("ci-images publish: registry failures", () => {
         const builder = fakeBuilder(refused);
         await assert.rejects(publishImages({ err }, plan, registry(refused), builder, ALL), /listing 123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com\/ml-ci\/\w+ failed: .*HTTP 403 DENIED.*Fix: the caller needs ecr:ListImages/);
         const down: PublishRegistry = { host: "localhost:5000", client: new RegistryHttpClient({ baseUrl: "http://localhost:5000", fetch: async () => Promise.reject(new TypeError("fetch failed")) }) };
-        await assert.rejects(publishImages({ err }, plan, down, builder, ALL), /listing localhost:5000\/ml-ci\/\w+ failed: fetch failed\. Fix: the registry did not answer.*npm run up:local/);
+        await assert.rejects(publishImages({ err }, plan, down, builder, ALL), /listing localhost:5000\/ml-ci\/\w+ failed: GET http:\/\/localhost:5000\/v2\/ml-ci\/\w+\/tags\/list: network error \(fetch failed\)\. Fix: the registry did not answer.*npm run up:local/);
         assert.deepEqual(builder.builds, []);
     });
 });

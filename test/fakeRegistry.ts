@@ -2,8 +2,8 @@
  * An in-memory registry behind a `fetch` function, behaving like the local Debian
  * `docker-registry` 2.8.2 as measured in FACTS §12 (tags/list ignores `n`/`last` and is unsorted,
  * `NAME_UNKNOWN`, `MANIFEST_UNKNOWN`, `"tags": null` for an emptied repository, OCI manifests
- * hidden without a matching `Accept`) and, with `immutable`, like ECR refusing to move an
- * immutable tag (FACTS §10 text), except tags matching the exclusion filters. No port is opened.
+ * hidden without a matching `Accept`) and, with `immutable`, like ECR refusing any PUT of an
+ * existing immutable tag, even one to the digest it holds (FACTS §10 text), except tags matching the exclusion filters. No port is opened.
  */
 import { createHash } from "crypto";
 import { FetchLike, FetchResponseLike, MEDIA_TYPES } from "../lib/registry/registryHttp";
@@ -21,7 +21,7 @@ interface FakeRepository {
 }
 
 export interface FakeRegistryOptions {
-    /** ECR immutable tags: moving an existing tag to another digest fails with the ECR text. @default false */
+    /** ECR immutable tags: any PUT of an existing tag (same digest or not) fails with the ECR text. @default false */
     immutable?: boolean;
     /** Wildcard filters of tags that stay mutable (IMMUTABLE_WITH_EXCLUSION). @default [] */
     exclusionFilters?: string[];
@@ -171,7 +171,9 @@ export class FakeRegistry {
                 const digest = digestOf(bytes);
                 if (ref.startsWith("sha256:") && ref !== digest) return errors(400, "DIGEST_INVALID", "provided digest did not match uploaded content");
                 const current = r!.tags.get(ref);
-                if (!ref.startsWith("sha256:") && current !== undefined && current !== digest && this.isImmutable(ref)) {
+                // ECR refuses any PUT of an existing immutable tag, even of the digest it already holds
+                // (aws/containers-roadmap#2179; moby/buildkit#3776 shows the registry API's text).
+                if (!ref.startsWith("sha256:") && current !== undefined && this.isImmutable(ref)) {
                     return errors(
                         400,
                         "TAG_INVALID",

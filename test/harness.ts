@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as os from "os";
 import YAML from "yaml";
-import { EcrModel } from "./ecrModel";
+import { EcrModel, providerError } from "./ecrModel";
 import { IamModel } from "./iamModel";
 import { GithubModel } from "./githubModel";
 import { FakeRegistry } from "./fakeRegistry";
@@ -65,6 +65,12 @@ export interface RunOptions {
     githubToken?: string | null;
     /** Run as `pulumi preview`. @default false */
     preview?: boolean;
+    /**
+     * A provider failure for one registration (a docker build that exits non-zero, a Command that
+     * fails): return its error text for the resource that fails, undefined for the others. The
+     * resource is not created (nothing pushed, no tags), and the run fails as `pulumi up` does.
+     */
+    failResource?: (type: string, name: string, inputs: Record<string, any>) => string | undefined;
     /** Environment overrides the program reads (MLCI_*); restored afterwards. The shell's MLCI_*, PULUMI_* and AWS_* are scrubbed first. */
     env?: Record<string, string | undefined>;
     /** The ECR world (images, immutability, injected failures, call counts). @default built from registryImages/existingRepositories */
@@ -73,6 +79,8 @@ export interface RunOptions {
     ecrToken?: string;
     /** The local registry the program's lookups and retags reach (in memory, no port). @default an empty one */
     localRegistry?: FakeRegistry;
+    /** Whether this run creates the LocalRegistry container (a first `up`). @default false */
+    localRegistryCreatedByThisRun?: boolean;
     /** The program module to run (a copy of the project at another path). @default the project's index.ts */
     programPath?: string;
     /**
@@ -99,6 +107,8 @@ export interface RunResult {
     localRegistry: FakeRegistry;
     /** The GitHub organisation after the run (environments created, variables written). */
     github: GithubModel;
+    /** The program's `retrying …` lines for the local registry (lib/registry/retryPolicy.ts). */
+    registryRetries: string[];
 }
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -278,13 +288,13 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
     }
     // The program's hash cache goes to a temp dir, never into the working tree.
     process.env.MLCI_HASH_CACHE = HASH_CACHE_FILE;
-    const savedFetch = localRegistryHooks.fetch;
+    const saved = { ...localRegistryHooks };
     try {
         return await runScrubbed(opts);
     } finally {
         delete process.env.MLCI_HASH_CACHE;
         Object.assign(process.env, scrubbed);
-        localRegistryHooks.fetch = savedFetch;
+        Object.assign(localRegistryHooks, saved);
     }
 }
 
@@ -333,6 +343,13 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     const ecr = opts.ecr ?? EcrModel.fromTagMap(opts.registryImages ?? {}, opts.existingRepositories);
     const localRegistry = opts.localRegistry ?? new FakeRegistry();
     localRegistryHooks.fetch = localRegistry.fetch;
+    // Retries of the local listing wait on a fake clock (no real sleep in unit tests); lines are kept.
+    const registryRetries: string[] = [];
+    localRegistryHooks.sleep = async () => undefined;
+    localRegistryHooks.random = () => 0.5;
+    localRegistryHooks.onRetry = (line) => void registryRetries.push(line);
+    // The fake registry is there: its container exists (a refusal would be an outage, not a first up).
+    localRegistryHooks.registryCreatedByThisRun = async () => opts.localRegistryCreatedByThisRun ?? false;
     const preview = opts.preview ?? false;
     const iam = opts.iam ?? new IamModel(ACCOUNT_ID, ["https://token.actions.githubusercontent.com"]);
     const github = opts.github ?? new GithubModel();
@@ -344,6 +361,8 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
         newResource(args) {
             const result = stateFor(args.type, args.name, args.inputs);
             try {
+                const failure = preview ? undefined : opts.failResource?.(args.type, args.name, args.inputs);
+                if (failure !== undefined) throw providerError(failure);
                 if (!preview) applyToRegistries(ecr, args.type, args.inputs, result.state);
                 if (!preview && opts.iam && args.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider") opts.iam.createOidcProvider(args.inputs.url);
                 if (!preview) github.apply(args.type, args.inputs);
@@ -404,6 +423,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
             ecr,
             localRegistry,
             github,
+            registryRetries,
             byType: (type) => resources.filter((r) => r.type === type),
             one(type, name) {
                 const found = resources.filter((r) => r.type === type && r.name === name);

@@ -2,11 +2,13 @@ import { strict as assert } from "assert";
 import { listEcrRepository, listLocalRepository } from "../components/registry/registryBackend";
 import { localRegistryHooks } from "../components/registry/localRegistryClient";
 import { FakeRegistry, ociManifest } from "./fakeRegistry";
+import { networkError } from "./faultyFetch";
 import { listImagesAccessDenied, providerError } from "./ecrModel";
 
 describe("registry listings: one call per repository, not-found builds, other errors fail", () => {
-    const saved = localRegistryHooks.fetch;
-    afterEach(() => (localRegistryHooks.fetch = saved));
+    const saved = { ...localRegistryHooks };
+    beforeEach(() => Object.assign(localRegistryHooks, { sleep: async () => undefined, random: () => 0.5, onRetry: () => undefined }));
+    afterEach(() => Object.assign(localRegistryHooks, saved));
 
     it("local: one tags list per repository; digests left for the adopted tag only", async () => {
         const reg = new FakeRegistry();
@@ -23,13 +25,35 @@ describe("registry listings: one call per repository, not-found builds, other er
         assert.deepEqual(reg.requests, ["GET /v2/ml-ci/base/tags/list"]);
     });
 
-    it("local: an unknown repository and a registry not running yet (first up) list nothing", async () => {
+    it("local: an unknown repository lists nothing; so does a refused connection when this run creates the registry, at once", async () => {
         localRegistryHooks.fetch = new FakeRegistry().fetch;
         assert.deepEqual(await listLocalRepository("localhost:5000", "ml-ci/none"), []);
+        let calls = 0;
+        const lines: string[] = [];
+        localRegistryHooks.onRetry = (l) => void lines.push(l);
         localRegistryHooks.fetch = async () => {
-            throw new TypeError("fetch failed");
+            calls++;
+            throw networkError("ECONNREFUSED");
         };
-        assert.deepEqual(await listLocalRepository("localhost:5000", "ml-ci/base"), []);
+        assert.deepEqual(await listLocalRepository("localhost:5000", "ml-ci/base", async () => true), []);
+        assert.equal(calls, 1, "a refusal is not retried when nothing can listen yet");
+        assert.deepEqual(lines, [], "no retry warnings on a first up");
+    });
+
+    it("local: a refused connection when the registry container exists is an outage: retried, then the run fails with the fix", async () => {
+        let calls = 0;
+        const lines: string[] = [];
+        localRegistryHooks.onRetry = (l) => void lines.push(l);
+        localRegistryHooks.fetch = async () => {
+            calls++;
+            throw networkError("ECONNREFUSED");
+        };
+        await assert.rejects(
+            listLocalRepository("localhost:5000", "ml-ci/base", async () => false, "ml-ci-registry"),
+            /^Error: registry lookup of localhost:5000\/ml-ci\/base failed: GET localhost:5000\/v2\/ml-ci\/base\/tags\/list: connection refused \(ECONNREFUSED\) after 5 attempts in [\d.]+s\. ml-ci-registry exists but nothing answers on localhost:5000\. Fix: start it \(docker start ml-ci-registry\) and run again \(nothing was built or pushed\)$/,
+        );
+        assert.equal(calls, 5);
+        assert.equal(lines.length, 4);
     });
 
     it("local: any other registry answer fails, naming the repository", async () => {

@@ -85,4 +85,26 @@ describe("the tag grammar (lib/images/tags.ts)", () => {
         assert.throws(() => markerTag("py3.12", "a".repeat(64), 1.5), /rebuild counter 1.5/);
         assert.equal(parseTag("release-2.5"), undefined);
     });
+
+    it("the rebuild counter is 1-999999 without leading zeros, in forced tags and markers alike", () => {
+        const h = "0123456789ab";
+        for (const cell of ["py3.12", "cuda13.2-py3.12"]) {
+            for (const bad of ["0", "01", "007", "1234567", "-1", "1a", "", " 1"]) {
+                assert.equal(parseTag(`${cell}-ok${h}-r${bad}`), undefined, `marker ${cell}-ok${h}-r${bad}`);
+                assert.equal(parseTag(`${cell}-f${h}-r${bad}`), undefined, `forced ${cell}-f${h}-r${bad}`);
+            }
+            for (const good of [1, 9, 10, 999_999]) {
+                assert.deepEqual(parseTag(`${cell}-ok${h}-r${good}`), { shape: "marker", cell, hash: h, rebuild: good });
+                assert.deepEqual(parseTag(`${cell}-f${h}-r${good}`), { shape: "forced", cell, hash: h, rebuild: good });
+            }
+            assert.deepEqual(parseTag(`${cell}-ok${h}`), { shape: "marker", cell, hash: h, rebuild: 0 });
+            // A forced tag always carries its counter; a marker's hash is exactly 12 hex digits.
+            assert.equal(parseTag(`${cell}-f${h}`), undefined);
+            assert.equal(parseTag(`${cell}-ok${h}0`), undefined);
+            assert.equal(parseTag(`${cell}-ok${h.slice(1)}`), undefined);
+            assert.equal(parseTag(`${cell}-ok${h.toUpperCase()}`), undefined);
+            assert.equal(parseTag(`${cell}-ok${h}-r1-r2`), undefined);
+            assert.equal(parseTag(`${cell}-ok${h}-latest`), undefined);
+        }
+    });
 });

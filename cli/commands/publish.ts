@@ -69,7 +69,7 @@ async function listRepository(registry: PublishRegistry, repository: string): Pr
         const fix =
             status === 401 || status === 403
                 ? "the caller needs ecr:ListImages on the repository (the pipeline role has it) and a login for the registry"
-                : e instanceof TypeError
+                : e instanceof TypeError || status === 0
                   ? "the registry did not answer: check --registry / CI_IMAGES_REGISTRY, and for the local stack start it (npm run up:local)"
                   : "retry when the registry answers (nothing was built)";
         throw new CliError(`listing ${registry.host}/${repository} failed: ${(e as Error).message}. Fix: ${fix}`);

@@ -4,10 +4,13 @@
  * The promotion Command of components/images/imageBuild.ts runs it after the smoke test, for the
  * marker, `-latest` and the dated tag. Auth: env `MLCI_REGISTRY_AUTH` = `user:password` (ECR: `AWS:<token>`),
  * empty or unset for a registry that needs none. Exit 0: every tag points at the digest; 1: the
- * registry refused (its error, e.g. ECR's immutable-tag text, on stderr); 2: usage.
+ * registry refused (its error, e.g. ECR's immutable-tag text, on stderr) or did not answer after
+ * its retries (lib/registry/retryPolicy.ts: 429/5xx/resets, one `retrying …` line each); 2: usage.
+ * A tag already on the digest is not PUT again, so a rerun after a partial failure finishes the rest.
  */
 import { CommandContext, UsageError } from "../context";
-import { registryBaseUrl } from "../registryAccess";
+import { registryBaseUrl, registryRetry } from "../registryAccess";
+import type { RetryContext } from "../../lib/registry/retryPolicy";
 
 export { registryBaseUrl };
 import { basicAuthorization, FetchLike, RegistryHttpClient, RegistryHttpError } from "../../lib/registry/registryHttp";
@@ -39,6 +42,8 @@ export interface RetagContext {
     err: NodeJS.WritableStream;
     /** Print the result as JSON. @default false */
     json?: boolean;
+    /** Retries of transient registry failures (lib/registry/retryPolicy.ts). @default none */
+    retry?: RetryContext;
 }
 
 /** Runs `retag` with positional args `[<ref>, ...tags]`; returns the exit code. */
@@ -56,6 +61,7 @@ export async function runRetag(positional: string[], ctx: RetagContext): Promise
         baseUrl: registryBaseUrl(target.host),
         fetch: ctx.fetch,
         authorization: auth === "" ? undefined : basicAuthorization(auth.slice(0, colon), auth.slice(colon + 1)),
+        retry: ctx.retry,
     });
     try {
         const results = await client.retag(target.repository, target.digest, tags);
@@ -72,5 +78,5 @@ export async function runRetag(positional: string[], ctx: RetagContext): Promise
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
-    return runRetag(ctx.positional, { fetch: ctx.services.fetch, auth: ctx.env.MLCI_REGISTRY_AUTH, out: ctx.out, err: ctx.err, json: ctx.json });
+    return runRetag(ctx.positional, { fetch: ctx.services.fetch, auth: ctx.env.MLCI_REGISTRY_AUTH, out: ctx.out, err: ctx.err, json: ctx.json, retry: registryRetry(ctx) });
 }

@@ -187,7 +187,8 @@ export function gateSummaryMarkdown(results: GateResult[], settings: ScanGateSet
 export function ecrScanFindingsClient(region: string): ScanFindingsClient {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const sdk = require("@aws-sdk/client-ecr") as typeof import("@aws-sdk/client-ecr");
-    const client = new sdk.ECRClient({ region });
+    const { ecrSdkRetryConfig } = require("../registryAccess") as typeof import("../registryAccess");
+    const client = new sdk.ECRClient({ region, ...ecrSdkRetryConfig(process.env) });
     return {
         describeImageScanFindings: (input) => client.send(new sdk.DescribeImageScanFindingsCommand(input)),
         registryScanningRules: async () => (await client.send(new sdk.GetRegistryScanningConfigurationCommand({}))).scanningConfiguration?.rules ?? [],
@@ -257,10 +258,24 @@ export async function runScanGate(
 }
 
 /**
- * Reads manifests from the ECR registry of a ref over the registry API, logged in with
- * MLCI_REGISTRY_AUTH (what the promotion Command passes) or an ECR token (needs ecr:BatchGetImage).
+ * Test-only overrides, for the integration fault suite (test/integration/faults.test.ts), which has
+ * no ECR: the registry base URL every ref's manifest is read from (`http://127.0.0.1:<port>`), and a
+ * JSON file whose DescribeImageScanFindings answer replaces the ECR API. Never set in CI or by users.
  */
-function registryManifestReader(ctx: CommandContext): (ref: EcrDigestRef) => Promise<{ mediaType: string; bytes: Uint8Array } | undefined> {
+export const SCAN_GATE_TEST_REGISTRY_URL = "MLCI_TEST_SCAN_GATE_REGISTRY_URL";
+export const SCAN_GATE_TEST_FINDINGS = "MLCI_TEST_SCAN_GATE_FINDINGS";
+
+/** The findings client of {@link SCAN_GATE_TEST_FINDINGS}: every call answers the file's response. */
+export function fileScanFindingsClient(file: string): ScanFindingsClient {
+    return { describeImageScanFindings: async () => JSON.parse(fs.readFileSync(file, "utf8")) as DescribeImageScanFindingsResponse };
+}
+
+/**
+ * Reads manifests from the ECR registry of a ref over the registry API, logged in with
+ * MLCI_REGISTRY_AUTH (what the promotion Command passes) or an ECR token (needs ecr:BatchGetImage);
+ * throttling, 5xx and resets are retried (lib/registry/retryPolicy.ts).
+ */
+export function registryManifestReader(ctx: Pick<CommandContext, "env" | "services" | "err">, deadline?: number): (ref: EcrDigestRef) => Promise<{ mediaType: string; bytes: Uint8Array } | undefined> {
     const { RegistryHttpClient, basicAuthorization } = require("../../lib/registry/registryHttp") as typeof import("../../lib/registry/registryHttp");
     const clients = new Map<string, Promise<InstanceType<typeof RegistryHttpClient>>>();
     const clientFor = (ref: EcrDigestRef) => {
@@ -275,7 +290,10 @@ function registryManifestReader(ctx: CommandContext): (ref: EcrDigestRef) => Pro
                         auth = `${token.user}:${token.password}`;
                     }
                     const colon = auth.indexOf(":");
-                    return new RegistryHttpClient({ baseUrl: `https://${host}`, fetch: ctx.services.fetch, authorization: basicAuthorization(auth.slice(0, colon), auth.slice(colon + 1)) });
+                    const { registryRetry } = require("../registryAccess") as typeof import("../registryAccess");
+                    // Test-only: the fault suite points the ECR host of a ref at its proxy (plain http on loopback).
+                    const baseUrl = ctx.env[SCAN_GATE_TEST_REGISTRY_URL] || `https://${host}`;
+                    return new RegistryHttpClient({ baseUrl, fetch: ctx.services.fetch, authorization: basicAuthorization(auth.slice(0, colon), auth.slice(colon + 1)), retry: registryRetry(ctx, deadline) });
                 })(),
             );
         }
@@ -303,7 +321,16 @@ export async function run(ctx: CommandContext): Promise<number> {
             ctx.positional,
             parsed.data,
             { maxSeverity: ctx.flag("max-severity"), timeout: ctx.flag("timeout"), interval: ctx.flag("interval"), settle: ctx.flag("settle"), json: ctx.json },
-            { out: ctx.out, err: ctx.err, env: ctx.env, now: ctx.services.now, sleep: ctx.services.sleep, manifest: registryManifestReader(ctx) },
+            {
+                out: ctx.out,
+                err: ctx.err,
+                env: ctx.env,
+                now: ctx.services.now,
+                sleep: ctx.services.sleep,
+                // The registry reads' retries end with the gate's own --timeout.
+                manifest: registryManifestReader(ctx, ctx.services.now().getTime() + parseDuration(ctx.flag("timeout") ?? "30m")),
+                client: ctx.env[SCAN_GATE_TEST_FINDINGS] ? () => fileScanFindingsClient(ctx.env[SCAN_GATE_TEST_FINDINGS]!) : undefined,
+            },
         );
     } catch (e) {
         const message = (e as Error).message;

@@ -12,6 +12,7 @@ import { closest } from "../../lib/config/problems";
 import type { TaggedImage } from "../../lib/images/graph";
 import { buildTag, markerTag } from "../../lib/images/tags";
 import { RegistryHttpError } from "../../lib/registry/registryHttp";
+import { RETRYABLE_STATUSES } from "../../lib/registry/retryPolicy";
 import { CliError, CommandContext, UsageError } from "../context";
 import { RegistryAccess, registryAccess } from "../registryAccess";
 import { parseDuration } from "./scanGate";
@@ -27,8 +28,21 @@ export async function promotedLatestRef(image: TaggedImage, access: RegistryAcce
     return digest === undefined ? undefined : `${access.repositoryUrl(image.repositoryName)}:${image.latestTag}@${digest}`;
 }
 
-/** Consecutive network failures before giving up (the registry is unreachable, not slow). */
-const MAX_NETWORK_FAILURES = 3;
+/**
+ * The registry calls' own budget when the wait itself has none (`--fallback` without `--timeout`:
+ * one check, then the fallback's reads), as any other command's registry call (REGISTRY_RETRY.budgetMs).
+ */
+const ONE_CHECK_BUDGET_MS = 120_000;
+
+/**
+ * A registry failure worth polling on until --timeout: no answer (a reset, a refusal, a timeout;
+ * not an unknown host) or a transient answer (429, 5xx, throttling) that outlasted the client's
+ * retries. Anything else (a refusal, a malformed answer) ends the wait at once.
+ */
+function transient(e: RegistryHttpError): boolean {
+    if (e.status === 0) return e.code !== "ENOTFOUND";
+    return RETRYABLE_STATUSES.has(e.status) || /throttl|TOOMANYREQUESTS/i.test(e.message);
+}
 
 /** The newest tested build of `image` (`<host>/<repo>:<tag>@<digest>`), or undefined when there is none yet. */
 export async function testedBuildRef(image: TaggedImage, access: RegistryAccess): Promise<string | undefined> {
@@ -85,22 +99,25 @@ export async function run(ctx: CommandContext): Promise<number> {
         const hint = closest(name, plan.images.map((i) => i.name));
         throw new CliError(`unknown image "${name}" in stack ${ctx.stack()}${hint ? `. Did you mean ${hint}?` : ""} (ci-images tags --stack ${ctx.stack()} lists them)`);
     }
-    const access = await registryAccess(ctx, plan, { registry: ctx.flag("registry") });
-    const where = `${access.repositoryUrl(image.repositoryName)}:${image.tag}`;
     const { now, sleep } = ctx.services;
     const deadline = now().getTime() + timeoutMs;
-    let failures = 0;
+    // The registry client's retries end by the same deadline (lib/registry/retryPolicy.ts); a single check
+    // (--fallback without --timeout) keeps a registry call's own budget, or its first request would be aborted at once.
+    const access = await registryAccess(ctx, plan, { registry: ctx.flag("registry"), deadline: timeoutMs > 0 ? deadline : now().getTime() + ONE_CHECK_BUDGET_MS });
+    const where = `${access.repositoryUrl(image.repositoryName)}:${image.tag}`;
+    let lastFailure: RegistryHttpError | undefined;
     for (let poll = 1; ; poll++) {
         let ref: string | undefined;
         try {
             ref = await testedBuildRef(image, access);
-            failures = 0;
+            lastFailure = undefined;
         } catch (e) {
-            if (e instanceof RegistryHttpError && (e.status === 401 || e.status === 403)) {
+            if (!(e instanceof RegistryHttpError)) throw e;
+            if (e.status === 401 || e.status === 403) {
                 throw new CliError(`waiting for ${name}: registry ${access.host} refused (${e.message}). Fix: the job needs a registry login that can pull ${image.repositoryName} (ECR: ecr:GetAuthorizationToken and ecr:BatchGetImage, which the runner pull role has)`);
             }
-            if (!(e instanceof TypeError) && !(e instanceof RegistryHttpError)) throw e;
-            if (++failures >= MAX_NETWORK_FAILURES) throw new CliError(`waiting for ${name}: registry ${access.host} did not answer ${failures} times in a row (${(e as Error).message}). Fix: check the registry host and the network`);
+            if (!transient(e)) throw new CliError(`waiting for ${name}: registry ${access.host} failed (${e.message}). Fix: check the registry host (--registry / CI_IMAGES_REGISTRY) and the network`);
+            lastFailure = e;
         }
         if (ref !== undefined) {
             ctx.err.write(`${name}: tested build found after ${poll} check${poll === 1 ? "" : "s"}\n`);
@@ -110,9 +127,10 @@ export async function run(ctx: CommandContext): Promise<number> {
         const left = deadline - now().getTime();
         if (left <= 0 && fallback !== undefined) return fallBackToLatest(ctx, image, access, where);
         if (left <= 0) {
+            if (lastFailure) throw new CliError(`timed out after ${ctx.flag("timeout") ?? "90m"} waiting for ${name}: registry ${access.host} did not answer (${lastFailure.message}). Fix: check the registry and the network, then run the wait again`);
             throw new CliError(`timed out after ${ctx.flag("timeout") ?? "90m"} waiting for ${name}: no tested build of ${where} (smoke-test marker ${markerTag(image.cell.label, image.contentHash)}) in ${access.host}. Fix: check the job that builds it (pr-images / weekly-rebuild), or ci-images status --stack ${ctx.stack()}`);
         }
-        ctx.err.write(`${name}: no tested build of ${where} yet (check ${poll}); next check in ${Math.round(Math.min(intervalMs, left) / 1000)}s\n`);
+        ctx.err.write(lastFailure ? `${name}: registry ${access.host} did not answer (check ${poll}: ${lastFailure.message}); next check in ${Math.round(Math.min(intervalMs, left) / 1000)}s\n` : `${name}: no tested build of ${where} yet (check ${poll}); next check in ${Math.round(Math.min(intervalMs, left) / 1000)}s\n`);
         await sleep(Math.min(intervalMs, left));
     }
 }

@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { TaggedImage } from "../../lib/images/graph";
 import { ImageDecision } from "../../lib/registry/imageListing";
-import { SMOKE_TEST_SCRIPT, smokeTestArgs } from "../../lib/images/smokeTest";
+import { smokeTestArgs, smokeTestCommandLine } from "../../lib/images/smokeTest";
 import { buildArgsOf, buildLabelsOf, BuildProvenance } from "../../lib/images/buildInputs";
 import { ImageBuildPlanArgs, NativePlatformBuild } from "./builders";
 
@@ -189,7 +189,7 @@ export class ImageBuild extends pulumi.ComponentResource {
             smoke = new command.local.Command(
                 `${name}-smoke-test-${perBuild}`,
                 {
-                    create: pulumi.interpolate`${WITH_REGISTRY_AUTH} bash ${SMOKE_TEST_SCRIPT} ${this.pushedRef} ${flags.join(" ")}`,
+                    create: this.pushedRef.apply((ref) => smokeTestCommandLine(WITH_REGISTRY_AUTH.split(" "), ref, flags)),
                     update: NO_OP,
                     triggers: [this.pushedRef, ...flags],
                     environment,

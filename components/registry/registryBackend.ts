@@ -4,8 +4,9 @@ import { StackConfig } from "../../lib/config/schema";
 import { EcrRegistry } from "./ecrRegistry";
 import { RegistryCredentials } from "../images/imageBuild";
 import { LocalRegistry } from "./localRegistry";
-import { localRegistryClient } from "./localRegistryClient";
+import { localRegistryClient, localRegistryHooks } from "./localRegistryClient";
 import { ListedImage, listingFromImageIds, listingFromTagDigests } from "../../lib/registry/imageListing";
+import type { RegistryHttpError } from "../../lib/registry/registryHttp";
 
 /**
  * What the rest of the program needs from a registry, whichever it is. The ECR-or-local
@@ -63,15 +64,26 @@ export async function listEcrRepository(repositoryName: string, getImages: (args
     }
 }
 
-/** Local registry listing: one tags list; an unreachable registry (its container not created yet) lists nothing. */
-export async function listLocalRepository(server: string, repositoryName: string): Promise<ListedImage[]> {
+/**
+ * Local registry listing: one tags list. A refused connection lists nothing only when this run
+ * creates the LocalRegistry (`createdByThisRun`: no container of that name yet, so nothing can
+ * listen), and is then not retried. Otherwise the container exists and a refusal, a reset, a
+ * timeout or a 5xx after the retries fails the run: an empty listing would rebuild, and re-push the
+ * content tags of, builds that are there.
+ */
+export async function listLocalRepository(server: string, repositoryName: string, createdByThisRun: boolean | (() => Promise<boolean>) = false, containerName = "the local registry container"): Promise<ListedImage[]> {
+    const created = typeof createdByThisRun === "function" ? await createdByThisRun() : createdByThisRun;
     let tags: string[];
     try {
-        tags = await localRegistryClient(server).listTags(repositoryName);
+        tags = await localRegistryClient(server, created).listTags(repositoryName);
     } catch (e) {
-        // fetch rejects with a TypeError when nothing listens (first `up`: the program creates the registry).
-        if (e instanceof TypeError) return [];
-        throw new Error(`registry lookup of ${server}/${repositoryName} failed: ${errorText(e)}`);
+        const { status, code } = e as RegistryHttpError;
+        const refused = status === 0 && (code === "ECONNREFUSED" || code === undefined);
+        if (refused && created) return [];
+        throw new Error(
+            `registry lookup of ${server}/${repositoryName} failed: ${errorText(e)}` +
+                (refused ? `. ${containerName} exists but nothing answers on ${server}. Fix: start it (docker start ${containerName}) and run again (nothing was built or pushed)` : ""),
+        );
     }
     return listingFromTagDigests(Object.fromEntries(tags.map((t) => [t, ""])));
 }
@@ -88,6 +100,9 @@ export function createRegistryBackend(config: StackConfig, secrets: RegistrySecr
     if (config.registry.backend === "local") {
         const local = new LocalRegistry("local-registry", { port: config.registry.local.port, containerName: config.registry.local.containerName });
         const server = `localhost:${config.registry.local.port}`;
+        // Asked once per run, before the container is registered in the engine's view of this run.
+        let created: Promise<boolean> | undefined;
+        const createdByThisRun = () => (created ??= localRegistryHooks.registryCreatedByThisRun(config.registry.local.containerName));
         return {
             kind: "local",
             server: local.server,
@@ -95,7 +110,7 @@ export function createRegistryBackend(config: StackConfig, secrets: RegistrySecr
             repositoryArns: [],
             baseRegistry: pulumi.output("docker.io"),
             ready: [local],
-            listRepository: (repositoryName) => listLocalRepository(server, repositoryName),
+            listRepository: (repositoryName) => listLocalRepository(server, repositoryName, createdByThisRun, config.registry.local.containerName),
             resolveDigest: (repositoryName, tag) => localRegistryClient(server).manifestDigest(repositoryName, tag),
         };
     }

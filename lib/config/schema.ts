@@ -26,6 +26,13 @@ const isoDate = z
     .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), "is not a real calendar date");
 const positiveInt = (what: string) => z.number({ message: `must be a whole number (${what})` }).int(`must be a whole number (${what})`).min(1, `must be at least 1 (${what})`);
 
+/**
+ * A dotted Python module name (`tensordict`, `torch.distributed`). It is the only thing between a
+ * stack-file entry and the smoke test's command line, which runs with the registry login in its
+ * environment; lib/images/smokeTest.ts quotes the arguments as well (defence in depth).
+ */
+export const PYTHON_MODULE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
 const familySchema = z.strictObject({
     /** Dockerfile path relative to the project root. @default docker/<family>/Dockerfile */
     dockerfile: z.string().min(1).optional(),
@@ -65,7 +72,7 @@ const familySchema = z.strictObject({
     /** Content-hash builds this family's repository keeps (across its cells). @default registry.retention.keepHashBuilds */
     keepHashBuilds: z.number().int("must be a whole number of images").positive("must be a positive number of images").optional(),
     /** Python modules the smoke test imports (beyond torch). @default [] */
-    smokeImports: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]*$/, "must be a Python module name")).default([]),
+    smokeImports: z.array(z.string().regex(PYTHON_MODULE_NAME, "must be a Python module name")).default([]),
 });
 
 const familiesSchema = z.record(z.string(), familySchema).refine((f) => Object.keys(f).length > 0, "must define at least one image family");
@@ -334,6 +341,9 @@ export function zodProblems(section: string, error: z.ZodError, value: unknown):
         }
         if (issue.code === "invalid_union" && path === "build.forceRebuild") {
             return { path, message: `must be true, false or a list of image names, got ${JSON.stringify(given)}`, fix: 'use true to rebuild every image, or a list like ["nightly-cuda13.2-py3.12"] (names from `npx ci-images tags`)' };
+        }
+        if (issue.code === "invalid_format" && /^families\.[^.]+\.smokeImports\[\d+\]$/.test(path)) {
+            return { path, message: `${JSON.stringify(given)} is not a Python module name`, fix: "list importable module names only, e.g. [tensordict, habitat_sim, torch.distributed]" };
         }
         if (issue.code === "invalid_type") {
             if (given === undefined) return { path, message: "is required", fix: typeFix(path, issue.expected, given) };

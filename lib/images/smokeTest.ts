@@ -38,3 +38,20 @@ export function smokeTestArgs(image: Pick<TaggedImage, "cell" | "smokeImports" |
         ...(image.hashInputs.rebuildEpoch ? ["--rebuild-epoch", image.hashInputs.rebuildEpoch] : []),
     ];
 }
+
+/**
+ * One argument for a POSIX shell line: left bare when it is only characters no shell treats
+ * specially (so the usual lines read as before), else single-quoted (`'` as `'\''`).
+ */
+export function shellQuote(arg: string): string {
+    return /^[A-Za-z0-9_.,:/@%+=-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The smoke test as one shell line, for the program's smoke-test Command (pulumi-command runs
+ * `create` through `sh -c`): every argument quoted, so a config value can never become shell syntax
+ * even if it got past the config schema's module-name check.
+ */
+export function smokeTestCommandLine(wrapper: string[], ref: string, flags: string[]): string {
+    return [...wrapper, "bash", SMOKE_TEST_SCRIPT, ref, ...flags].map(shellQuote).join(" ");
+}

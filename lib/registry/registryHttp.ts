@@ -11,11 +11,12 @@
  * an OCI manifest is only served with a matching `Accept` header.
  */
 import { createHash } from "crypto";
+import { describeNetworkCode, networkErrorCode, RegistryNetworkFailure, RetryContext, retryingFetch } from "./retryPolicy";
 
 /** The part of the WHATWG `fetch` this client uses (Node's global `fetch` fits). */
 export type FetchLike = (
     url: string,
-    init?: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string },
+    init?: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string; signal?: AbortSignal },
 ) => Promise<FetchResponseLike>;
 
 /** The part of a WHATWG `Response` this client uses. */
@@ -25,6 +26,12 @@ export interface FetchResponseLike {
     headers: { get(name: string): string | null };
     text(): Promise<string>;
     arrayBuffer(): Promise<ArrayBuffer>;
+    /** The body stream (WHATWG `Response.body`): the retry layer cancels the body of an answer it retries, so its socket is freed. */
+    body?: { cancel(reason?: unknown): Promise<void> } | null;
+    /** Set by the retry layer (lib/registry/retryPolicy.ts) on an error answer it gave up retrying. */
+    attempts?: number;
+    /** Why the retry layer stopped early (`out of time`, …), when it did. */
+    giveUpReason?: string;
 }
 
 /** OCI and Docker manifest/index media types. */
@@ -38,7 +45,11 @@ export const MEDIA_TYPES = {
 /** `Accept` header for manifest requests: without it a registry hides OCI manifests (404). */
 export const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifestList, MEDIA_TYPES.dockerManifest].join(", ");
 
-/** A registry answered with an error status. `code` is the first distribution error code (`NAME_UNKNOWN`, `TAG_INVALID`, …). */
+/**
+ * A registry answered with an error status, or (status 0) did not answer: `code` is then the socket
+ * error (`ECONNRESET`, `ECONNREFUSED`, …). Otherwise `code` is the first distribution error code
+ * (`NAME_UNKNOWN`, `TAG_INVALID`, …).
+ */
 export class RegistryHttpError extends Error {
     constructor(
         message: string,
@@ -60,6 +71,8 @@ export interface RegistryHttpOptions {
     authorization?: string;
     /** Upper bound on followed tags/list pages (guards against a registry that links in a loop). @default 1000 */
     maxPages?: number;
+    /** Retry transient failures by lib/registry/retryPolicy.ts's rules. @default no retries */
+    retry?: RetryContext;
 }
 
 /** A manifest exactly as the registry stores it. */
@@ -81,7 +94,7 @@ export interface ManifestSize {
 /** What {@link RegistryHttpClient.retag} did with one tag. */
 export interface RetagResult {
     tag: string;
-    /** `pushed`: PUT done; `unchanged`: the tag already pointed at the digest (nothing sent). */
+    /** `pushed`: PUT done (or refused as already there, and the tag found on the digest); `unchanged`: the tag already pointed at the digest (nothing sent). */
     outcome: "pushed" | "unchanged";
 }
 
@@ -115,15 +128,30 @@ async function errorOf(res: FetchResponseLike, what: string): Promise<RegistryHt
     } catch {
         // HEAD answers and proxies may carry no JSON body.
     }
-    return new RegistryHttpError(`${what}: HTTP ${res.status}${message ? ` ${message}` : ""}`, res.status, code);
+    const tries = res.attempts !== undefined && res.attempts > 1 ? ` (after ${res.attempts} attempts${res.giveUpReason ? `; ${res.giveUpReason}` : ""})` : res.giveUpReason ? ` (${res.giveUpReason})` : "";
+    return new RegistryHttpError(`${what}: HTTP ${res.status}${message ? ` ${message}` : ""}${tries}`, res.status, code);
 }
 
 /** Registry v2 API client; see the module comment. */
 export class RegistryHttpClient {
     private readonly base: string;
+    private readonly retrying: FetchLike;
 
     constructor(private readonly options: RegistryHttpOptions) {
         this.base = options.baseUrl.replace(/\/+$/, "");
+        this.retrying = options.retry ? retryingFetch(options.fetch, options.retry) : options.fetch;
+    }
+
+    /** One request (with its retries); a network failure becomes a {@link RegistryHttpError} with status 0. */
+    private async fetch(url: string, init: { method: string; headers: Record<string, string>; body?: Uint8Array | string }): Promise<FetchResponseLike> {
+        try {
+            return await this.retrying(url, init);
+        } catch (e) {
+            if (e instanceof RegistryNetworkFailure) throw new RegistryHttpError(e.message, 0, e.code);
+            const code = networkErrorCode(e);
+            if (e instanceof TypeError || code !== undefined) throw new RegistryHttpError(`${init.method} ${url}: ${describeNetworkCode(code)} (${code ?? (e as Error).message})`, 0, code);
+            throw e;
+        }
     }
 
     private headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -145,7 +173,7 @@ export class RegistryHttpClient {
         for (let page = 0; url !== undefined && page < (this.options.maxPages ?? 1000); page++) {
             if (seen.has(url)) break;
             seen.add(url);
-            const res = await this.options.fetch(url, { method: "GET", headers: this.headers({ Accept: "application/json" }) });
+            const res = await this.fetch(url, { method: "GET", headers: this.headers({ Accept: "application/json" }) });
             if (res.status === 404) {
                 const err = await errorOf(res, `GET ${url}`);
                 if (err.code === "NAME_UNKNOWN" || err.code === undefined) return [];
@@ -162,7 +190,7 @@ export class RegistryHttpClient {
     /** Digest of `repo:ref` (HEAD with the manifest `Accept`), or undefined when the tag or repository is absent. */
     async manifestDigest(repo: string, ref: string): Promise<string | undefined> {
         const url = this.manifestUrl(repo, ref);
-        const res = await this.options.fetch(url, { method: "HEAD", headers: this.headers({ Accept: MANIFEST_ACCEPT }) });
+        const res = await this.fetch(url, { method: "HEAD", headers: this.headers({ Accept: MANIFEST_ACCEPT }) });
         if (res.status === 404) return undefined;
         if (!res.ok) throw await errorOf(res, `HEAD ${url}`);
         const digest = res.headers.get("docker-content-digest");
@@ -174,7 +202,7 @@ export class RegistryHttpClient {
     /** The manifest's exact bytes and media type, or undefined when absent. */
     async getManifest(repo: string, ref: string): Promise<ManifestBytes | undefined> {
         const url = this.manifestUrl(repo, ref);
-        const res = await this.options.fetch(url, { method: "GET", headers: this.headers({ Accept: MANIFEST_ACCEPT }) });
+        const res = await this.fetch(url, { method: "GET", headers: this.headers({ Accept: MANIFEST_ACCEPT }) });
         if (res.status === 404) return undefined;
         if (!res.ok) throw await errorOf(res, `GET ${url}`);
         const bytes = new Uint8Array(await res.arrayBuffer());
@@ -186,11 +214,23 @@ export class RegistryHttpClient {
         return { mediaType, digest, bytes };
     }
 
-    /** PUTs exact manifest bytes under `tag`; returns the digest the registry stored. */
+    /**
+     * PUTs exact manifest bytes under `tag`; returns the digest the registry stored. ECR refuses any
+     * PUT of an existing immutable tag, even of the digest the tag already holds (4xx `TAG_INVALID`
+     * "… already exists …", aws/containers-roadmap#2179), so a PUT that landed but whose answer was
+     * lost fails on its retry: a refusal of that kind is checked with a HEAD of the tag, and a tag
+     * that already points at `manifest.digest` counts as done.
+     */
     async putManifest(repo: string, tag: string, manifest: ManifestBytes): Promise<string> {
         const url = this.manifestUrl(repo, tag);
-        const res = await this.options.fetch(url, { method: "PUT", headers: this.headers({ "Content-Type": manifest.mediaType }), body: manifest.bytes });
-        if (!res.ok) throw await errorOf(res, `PUT ${url}`);
+        const res = await this.fetch(url, { method: "PUT", headers: this.headers({ "Content-Type": manifest.mediaType }), body: manifest.bytes });
+        if (!res.ok) {
+            const err = await errorOf(res, `PUT ${url}`);
+            if (res.status >= 400 && res.status < 500 && (err.code === "TAG_INVALID" || /already exists|ImageTagAlreadyExists/i.test(err.message))) {
+                if ((await this.manifestDigest(repo, tag)) === manifest.digest) return manifest.digest;
+            }
+            throw err;
+        }
         const stored = res.headers.get("docker-content-digest") ?? manifest.digest;
         if (stored !== manifest.digest) throw new RegistryHttpError(`PUT ${url}: the registry stored digest ${stored}, not ${manifest.digest}`, res.status);
         return stored;
@@ -220,7 +260,7 @@ export class RegistryHttpClient {
     /** A blob's bytes (GET /v2/<repo>/blobs/<digest>), or undefined when absent. */
     async getBlob(repo: string, digest: string): Promise<Uint8Array | undefined> {
         const url = `${this.base}/v2/${repo}/blobs/${digest}`;
-        const res = await this.options.fetch(url, { method: "GET", headers: this.headers() });
+        const res = await this.fetch(url, { method: "GET", headers: this.headers() });
         if (res.status === 404) return undefined;
         if (!res.ok) throw await errorOf(res, `GET ${url}`);
         return new Uint8Array(await res.arrayBuffer());
