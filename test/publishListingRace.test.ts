@@ -6,7 +6,8 @@
  */
 import { strict as assert } from "assert";
 import { PassThrough } from "stream";
-import { ImageBuilder, publishImages, PublishRegistry } from "../cli/commands/publish";
+import { publishImages, PublishRegistry } from "../cli/commands/publish";
+import type { ImageBuilder } from "../cli/dockerPublish";
 import { markerTag } from "../lib/images/tags";
 import { FetchLike, RegistryHttpClient } from "../lib/registry/registryHttp";
 import { planStack, StackPlan } from "../lib/stackPlan";
