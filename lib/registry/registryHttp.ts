@@ -11,28 +11,9 @@
  * an OCI manifest is only served with a matching `Accept` header.
  */
 import { createHash } from "crypto";
-import { describeNetworkCode, networkErrorCode, RegistryNetworkFailure, RetryContext, retryingFetch } from "./retryPolicy";
+import { describeNetworkCode, FetchLike, FetchResponseLike, networkErrorCode, RegistryNetworkFailure, RetryContext, retryingFetch } from "./retryPolicy";
 
-/** The part of the WHATWG `fetch` this client uses (Node's global `fetch` fits). */
-export type FetchLike = (
-    url: string,
-    init?: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string; signal?: AbortSignal },
-) => Promise<FetchResponseLike>;
-
-/** The part of a WHATWG `Response` this client uses. */
-export interface FetchResponseLike {
-    status: number;
-    ok: boolean;
-    headers: { get(name: string): string | null };
-    text(): Promise<string>;
-    arrayBuffer(): Promise<ArrayBuffer>;
-    /** The body stream (WHATWG `Response.body`): the retry layer cancels the body of an answer it retries, so its socket is freed. */
-    body?: { cancel(reason?: unknown): Promise<void> } | null;
-    /** Set by the retry layer (lib/registry/retryPolicy.ts) on an error answer it gave up retrying. */
-    attempts?: number;
-    /** Why the retry layer stopped early (`out of time`, …), when it did. */
-    giveUpReason?: string;
-}
+export type { FetchLike, FetchResponseLike } from "./retryPolicy";
 
 /** OCI and Docker manifest/index media types. */
 export const MEDIA_TYPES = {

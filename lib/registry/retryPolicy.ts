@@ -21,7 +21,27 @@
  * - what the user sees: one line per retry, `retrying <what> in <N>s (<why>)`.
  * Pure: the clock, the sleep and the random source are injected (unit tests run in no time).
  */
-import type { FetchLike, FetchResponseLike } from "./registryHttp";
+
+/** The part of the WHATWG `fetch` the registry client uses (Node's global `fetch` fits). */
+export type FetchLike = (
+    url: string,
+    init?: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string; signal?: AbortSignal },
+) => Promise<FetchResponseLike>;
+
+/** The part of a WHATWG `Response` this client uses. */
+export interface FetchResponseLike {
+    status: number;
+    ok: boolean;
+    headers: { get(name: string): string | null };
+    text(): Promise<string>;
+    arrayBuffer(): Promise<ArrayBuffer>;
+    /** The body stream (WHATWG `Response.body`): the retry layer cancels the body of an answer it retries, so its socket is freed. */
+    body?: { cancel(reason?: unknown): Promise<void> } | null;
+    /** Set by the retry layer (this module) on an error answer it gave up retrying. */
+    attempts?: number;
+    /** Why the retry layer stopped early (`out of time`, …), when it did. */
+    giveUpReason?: string;
+}
 
 /** How hard to try. */
 export interface RetrySettings {
