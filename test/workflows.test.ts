@@ -22,7 +22,6 @@ const IMAGE_SUMMARY = path.join(ROOT, ".github", "scripts", "image-summary.js");
  */
 const EXTERNALLY_PROVIDED: Record<string, string> = {
     "vars.PULUMI_BACKEND_URL": "S3 URL of the state backend: it holds the stack's state, so it cannot be one of the stack's outputs",
-    "secrets.PULUMI_CONFIG_PASSPHRASE": "decrypts a passphrase-encrypted stack's config (consumer-example only; prod's state uses awskms)",
     "vars.CI_IMAGES_APP_CLIENT_ID": "client ID of the GitHub App whose installation token (minted per run) the program's GitHub provider uses (#27)",
     "secrets.CI_IMAGES_APP_PRIVATE_KEY": "the GitHub App's private key: a `prod` environment secret, never reachable from pull_request runs (#27)",
     "vars.CI_IMAGES_RUNNER": "optional runner label for the image builds (a larger runner for 10-20 GB CUDA images); an operations choice, unset means ubuntu-latest",
@@ -293,7 +292,6 @@ describe("secrets reach only the steps that need them", () => {
         assert.deepStrictEqual(seen, {
             "weekly-rebuild.yml/up": ["CI_IMAGES_APP_PRIVATE_KEY", "CI_IMAGES_PIPELINE_ROLE_ARN"],
             "pr-images.yml/publish": ["CI_IMAGES_PIPELINE_ROLE_ARN"],
-            "consumer-example.yml/from-stack-outputs": ["CI_IMAGES_PIPELINE_ROLE_ARN", "PULUMI_CONFIG_PASSPHRASE"],
         });
     });
 
@@ -304,7 +302,7 @@ describe("secrets reach only the steps that need them", () => {
                     const secrets = secretsIn(step);
                     const where = `${file} ${name} step "${step.name ?? step.id ?? step.uses ?? step.run}"`;
                     if (secrets.includes("CI_IMAGES_APP_PRIVATE_KEY")) assert.ok(file === "weekly-rebuild.yml" && step.id === "app-token", `${where} gets the App key`);
-                    if (secrets.includes("PULUMI_CONFIG_PASSPHRASE")) assert.ok(runsPulumi(step), `${where} gets the passphrase but runs no pulumi command`);
+                    assert.ok(!secrets.includes("PULUMI_CONFIG_PASSPHRASE"), `${where} gets a passphrase: the state uses awskms, no workflow needs one (decision record 0007)`);
                 }
             }
         }
@@ -556,12 +554,14 @@ describe("consumer example and tests", () => {
         assert.ok(test.steps!.some((s) => /docker run [^\n]*"\$IMAGE_REF"/.test(s.run ?? "")));
     });
 
-    it("consumer example: also gets a digest-pinned ref from a variable, from stack outputs via ci-images, and offline", () => {
+    it("consumer example: also gets a digest-pinned ref from a variable, through ci-images uri (no secret, no cloud access), and offline", () => {
         const { text, doc } = readWorkflow("consumer-example.yml");
         assert.match(text, /\$\{\{ vars\.CI_IMAGE_[A-Z0-9_]+ \}\}/);
         const runs = stepsOf(doc).map((s) => s.run ?? "").join("\n");
-        assert.match(runs, /pulumi stack output --stack prod --json > outputs\.json/);
-        assert.match(runs, /npx ci-images uri "\$IMAGE" --from outputs\.json/);
+        assert.match(runs, /npx ci-images uri "\$IMAGE" --from images\.json/);
+        const uriJob = jobNamed("consumer-example.yml", "from-images-json-cli");
+        assert.deepStrictEqual(uriJob.permissions, { contents: "read" }, "reading CI_IMAGES_JSON needs no OIDC token");
+        assert.ok(!JSON.stringify(uriJob).includes("secrets."), "and no secret");
         assert.match(runs, /npx ci-images tags --stack prod --json/);
     });
 
