@@ -174,8 +174,10 @@ ${NO_CLOUD}`,
         fs.mkdirSync(path.join(root, FIXTURES, "bigparent"), { recursive: true });
         fs.writeFileSync(
             path.join(root, FIXTURES, "bigparent", "Dockerfile"),
-            `ARG BASE_REGISTRY=docker.io\nFROM \${BASE_REGISTRY}/mlci-test/python:latest AS final\nARG GREETING\nRUN python -c "import os; open('/big.bin', 'wb').write(os.urandom(4 << 20))" && echo "$GREETING" > /greeting\n`,
+            // The smoke test runs `uv pip check`: the parent fixture's stand-in, as in ../parent.
+            `ARG BASE_REGISTRY=docker.io\nFROM \${BASE_REGISTRY}/mlci-test/python:latest AS final\nARG GREETING\nCOPY uv /usr/bin/uv\nRUN python -c "import os; open('/big.bin', 'wb').write(os.urandom(4 << 20))" && echo "$GREETING" > /greeting\n`,
         );
+        fs.copyFileSync(path.join(root, FIXTURES, "parent", "uv"), path.join(root, FIXTURES, "bigparent", "uv"));
         cliEnv = { ...env.processEnv };
         // The developer's retry settings must not change what the suite measures.
         for (const k of ["CI_IMAGES_REGISTRY_ATTEMPTS", "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]) delete cliEnv[k];
