@@ -10,6 +10,17 @@ describe("registry listings: one call per repository, not-found builds, other er
     beforeEach(() => Object.assign(localRegistryHooks, { sleep: async () => undefined, random: () => 0.5, onRetry: () => undefined }));
     afterEach(() => Object.assign(localRegistryHooks, saved));
 
+    /** Every fetch is refused (ECONNREFUSED); counts the calls and collects the retry warnings. */
+    function refuseConnections(): { calls: number; lines: string[] } {
+        const refused = { calls: 0, lines: [] as string[] };
+        localRegistryHooks.onRetry = (l) => void refused.lines.push(l);
+        localRegistryHooks.fetch = async () => {
+            refused.calls++;
+            throw networkError("ECONNREFUSED");
+        };
+        return refused;
+    }
+
     it("local: one tags list per repository; digests left for the adopted tag only", async () => {
         const reg = new FakeRegistry();
         reg.push("ml-ci/base", ociManifest("a"), ["py3.12-h0123456789ab", "py3.12-ok0123456789ab"]);
@@ -28,32 +39,20 @@ describe("registry listings: one call per repository, not-found builds, other er
     it("local: an unknown repository lists nothing; so does a refused connection when this run creates the registry, at once", async () => {
         localRegistryHooks.fetch = new FakeRegistry().fetch;
         assert.deepEqual(await listLocalRepository("localhost:5000", "ml-ci/none"), []);
-        let calls = 0;
-        const lines: string[] = [];
-        localRegistryHooks.onRetry = (l) => void lines.push(l);
-        localRegistryHooks.fetch = async () => {
-            calls++;
-            throw networkError("ECONNREFUSED");
-        };
+        const refused = refuseConnections();
         assert.deepEqual(await listLocalRepository("localhost:5000", "ml-ci/base", async () => true), []);
-        assert.equal(calls, 1, "a refusal is not retried when nothing can listen yet");
-        assert.deepEqual(lines, [], "no retry warnings on a first up");
+        assert.equal(refused.calls, 1, "a refusal is not retried when nothing can listen yet");
+        assert.deepEqual(refused.lines, [], "no retry warnings on a first up");
     });
 
     it("local: a refused connection when the registry container exists is an outage: retried, then the run fails with the fix", async () => {
-        let calls = 0;
-        const lines: string[] = [];
-        localRegistryHooks.onRetry = (l) => void lines.push(l);
-        localRegistryHooks.fetch = async () => {
-            calls++;
-            throw networkError("ECONNREFUSED");
-        };
+        const refused = refuseConnections();
         await assert.rejects(
             listLocalRepository("localhost:5000", "ml-ci/base", async () => false, "ml-ci-registry"),
             /^Error: registry lookup of localhost:5000\/ml-ci\/base failed: GET localhost:5000\/v2\/ml-ci\/base\/tags\/list: connection refused \(ECONNREFUSED\) after 5 attempts in [\d.]+s\. ml-ci-registry exists but nothing answers on localhost:5000\. Fix: start it \(docker start ml-ci-registry\) and run again \(nothing was built or pushed\)$/,
         );
-        assert.equal(calls, 5);
-        assert.equal(lines.length, 4);
+        assert.equal(refused.calls, 5);
+        assert.equal(refused.lines.length, 4);
     });
 
     it("local: any other registry answer fails, naming the repository", async () => {

@@ -29,7 +29,7 @@ import { docker, IntegrationEnv, PROJECT_ROOT, push, tempDir, useIntegrationEnv 
 import { ECR_THROTTLING, FaultProxy, ProxyRule, startFaultProxy } from "./faultProxy";
 import { hasRegistryBinary, startPrivateRegistry } from "./privateRegistry";
 import { SCAN_GATE_TEST_FINDINGS, SCAN_GATE_TEST_REGISTRY_URL } from "../../cli/commands/scanGate";
-import { FIXTURES, NO_CLOUD } from "./fixtureStack";
+import { FIXTURES, fixtureStackYaml, parentFamily, smokeFamily } from "./fixtureStack";
 
 interface CliResult {
     code: number | null;
@@ -121,32 +121,12 @@ describe("integration: faults between docker, the CLI and the registry never los
     function writeStack(env: IntegrationEnv, greeting: string, opts: { via?: FaultProxy; baseDockerfile?: string } = {}): void {
         fs.writeFileSync(
             path.join(root, "Pulumi.it.yaml"),
-            `config:
-  mlci:matrix:
-    python: ["${env.pythonVersion}"]
-  mlci:families:
-    base:
-      dockerfile: ${opts.baseDockerfile ?? `${FIXTURES}/parent/Dockerfile`}
-      target: final
-      cpuOnly: true
-      buildArgs:
-        GREETING: "${greeting}"
-    stable:
-      dockerfile: ${FIXTURES}/smoke/Dockerfile
-      parent: base
-      cpuOnly: true
-      smokeImports: ["goodmod"]
-      buildArgs:
-        TORCH_VERSION: "2.15.0"
-  mlci:registry:
-    backend: local
-    prefix: ${prefix}
-    local:
-      port: ${(opts.via ?? proxy).host.split(":")[1]}
-  mlci:build:
-    push: true
-    cache: false
-${NO_CLOUD}`,
+            fixtureStackYaml({
+                pythonVersion: env.pythonVersion,
+                families: [parentFamily("base", greeting, opts.baseDockerfile), smokeFamily("stable", "base")],
+                prefix,
+                port: (opts.via ?? proxy).host.split(":")[1],
+            }),
         );
     }
 

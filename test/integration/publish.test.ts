@@ -15,37 +15,16 @@ import { CLI_BIN, ensureBuiltCli } from "../builtCli";
 import { FakeRegistry } from "../fakeRegistry";
 import { runProgram } from "../harness";
 import { docker, IntegrationEnv, PROJECT_ROOT, registryDigest, useIntegrationEnv } from "./env";
-import { FIXTURES, NO_CLOUD } from "./fixtureStack";
+import { FIXTURES, fixtureStackYaml, parentFamily, registryPort, smokeFamily } from "./fixtureStack";
 
 /** A stack whose `base` is the parent fixture and whose `stable` is the fake-torch fixture built FROM it. */
 function publishStack(env: IntegrationEnv): string {
-    const port = Number(env.registry.split(":")[1]);
-    return `config:
-  mlci:matrix:
-    python: ["${env.pythonVersion}"]
-  mlci:families:
-    base:
-      dockerfile: ${FIXTURES}/parent/Dockerfile
-      target: final
-      cpuOnly: true
-      buildArgs:
-        GREETING: "hello from the parent"
-    stable:
-      dockerfile: ${FIXTURES}/smoke/Dockerfile
-      parent: base
-      cpuOnly: true
-      smokeImports: ["goodmod"]
-      buildArgs:
-        TORCH_VERSION: "2.15.0"
-  mlci:registry:
-    backend: local
-    prefix: ${env.namespace}-pub
-    local:
-      port: ${port}
-  mlci:build:
-    push: true
-    cache: false
-${NO_CLOUD}`;
+    return fixtureStackYaml({
+        pythonVersion: env.pythonVersion,
+        families: [parentFamily("base", "hello from the parent"), smokeFamily("stable", "base")],
+        prefix: `${env.namespace}-pub`,
+        port: registryPort(env),
+    });
 }
 
 /** A checkout with just what publish reads: the project file, the fixtures, the smoke test and its login wrapper. */

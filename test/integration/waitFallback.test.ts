@@ -11,33 +11,17 @@ import * as path from "path";
 import { planStackFile } from "../../lib/stackPlan";
 import { CLI_BIN, ensureBuiltCli } from "../builtCli";
 import { build, IntegrationEnv, PROJECT_ROOT, push, registryDigest, useIntegrationEnv } from "./env";
-import { FIXTURES, NO_CLOUD } from "./fixtureStack";
+import { FIXTURES, fixtureStackYaml, parentFamily, registryPort } from "./fixtureStack";
 
 /** One weekly-rebuilt family from the parent fixture, in its own namespace. */
 function fallbackStack(env: IntegrationEnv): string {
-    const port = Number(env.registry.split(":")[1]);
-    return `config:
-  mlci:matrix:
-    python: ["${env.pythonVersion}"]
-  mlci:families:
-    nightly:
-      dockerfile: ${FIXTURES}/parent/Dockerfile
-      target: final
-      cpuOnly: true
-      dateRebuilt: true
-      buildArgs:
-        GREETING: "hello"
-  mlci:registry:
-    backend: local
-    prefix: ${env.namespace}-fb
-    local:
-      port: ${port}
-  mlci:build:
-    push: true
-    cache: false
-    smokeTest:
-      enabled: false
-${NO_CLOUD}`;
+    return fixtureStackYaml({
+        pythonVersion: env.pythonVersion,
+        families: [{ ...parentFamily("nightly", "hello"), dateRebuilt: true }],
+        prefix: `${env.namespace}-fb`,
+        port: registryPort(env),
+        smokeTest: false,
+    });
 }
 
 describe("integration: wait --fallback latest and status --max-age on the real registry", function () {
