@@ -265,7 +265,7 @@ export function lockIndexPackages(projectRoot: string): Record<string, FixturePa
 
 /**
  * A copy of the project's stack files and docker/ contexts in a temp dir whose pinned base images
- * (placeholders in the shipped stacks) carry the digest the fixture registry serves.
+ * (the real upstream index digests in the shipped stacks) carry the digest the fixture registry serves.
  */
 export function projectCopyPinnedToFixture(projectRoot: string, digest: string = FIXTURE_BASE_DIGEST): string {
     const fs = require("fs") as typeof import("fs");
@@ -273,7 +273,7 @@ export function projectCopyPinnedToFixture(projectRoot: string, digest: string =
     const path = require("path") as typeof import("path");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-pinned-"));
     for (const f of fs.readdirSync(projectRoot).filter((f) => /^Pulumi(\.[^.]+)?\.yaml$/.test(f))) {
-        fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(projectRoot, f), "utf8").replace(/@sha256:0{64}/g, `@${digest}`));
+        fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(projectRoot, f), "utf8").replace(/@sha256:[0-9a-f]{64}/g, `@${digest}`));
     }
     fs.cpSync(path.join(projectRoot, "docker"), path.join(dir, "docker"), { recursive: true });
     return dir;
