@@ -40,7 +40,7 @@ describe("lock-refresh and digest-bump workflows", () => {
             assert.ok("workflow_dispatch" in wf.on, "on demand");
             assert.deepEqual(wf.permissions, { contents: "read" });
             const [job] = Object.values(wf.jobs) as { permissions: Record<string, string>; steps: Step[] }[];
-            assert.deepEqual(job.permissions, { contents: "write", "pull-requests": "write" });
+            assert.deepEqual(job.permissions, { contents: "write", "pull-requests": "write", actions: "write" });
             for (const s of job.steps.filter((x) => x.uses)) assert.match(s.uses!, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${s.uses} is not pinned by SHA`);
             const runs = job.steps.map((s) => s.run ?? "");
             const i = runs.findIndex((r) => r.includes(script));
@@ -118,11 +118,12 @@ describe("lock-refresh and digest-bump workflows", () => {
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
         const B = `sha256:${"b".repeat(64)}`;
-        const Z = `sha256:${"0".repeat(64)}`;
-        // Fake docker: `buildx imagetools inspect docker.io/<image> --format '{{json .Manifest}}'`; nvidia/cuda:13.2.1 moved, the rest did not.
+        const Z = "sha256:44a9504c6dfb50b1241464241b02a93871928f373de6f5a644cf5fe9f080aa63"; // the shipped 13.2.1 pin
+        const U = "sha256:5dc1bca23d05bd37b011be68ec470c03b403a5da07ec3a86e41af9470e9d0cc6"; // the shipped 13.0.2 pin
+        // Fake docker: `buildx imagetools inspect docker.io/<image> --format '{{json .Manifest}}'`; nvidia/cuda:13.2.1 moved, the rest answer their pinned digest.
         fs.writeFileSync(
             path.join(bin, "docker"),
-            `#!/usr/bin/env bash\n[[ "$1 $2 $3" == "buildx imagetools inspect" ]] || exit 99\nif [[ "$4" == docker.io/nvidia/cuda:13.2.1-devel-ubuntu24.04 ]]; then echo '{"digest":"${B}"}'; else echo '{"digest":"${Z}"}'; fi\n`,
+            `#!/usr/bin/env bash\n[[ "$1 $2 $3" == "buildx imagetools inspect" ]] || exit 99\nif [[ "$4" == docker.io/nvidia/cuda:13.2.1-devel-ubuntu24.04 ]]; then echo '{"digest":"${B}"}'; else d="$(grep -ho "\${4#docker.io/}@sha256:[0-9a-f]*" Pulumi.*.yaml | head -n 1)"; echo "{\\"digest\\":\\"\${d#*@}\\"}"; fi\n`,
             { mode: 0o755 },
         );
         const r = spawnSync("bash", [path.join(dir, ".github/scripts/bump-base-digests.sh")], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
@@ -133,7 +134,7 @@ describe("lock-refresh and digest-bump workflows", () => {
             assert.ok(text.includes(`nvidia/cuda:13.2.1-devel-ubuntu24.04@${B}`), stack);
             assert.ok(!text.includes(`nvidia/cuda:13.2.1-devel-ubuntu24.04@${Z}`), stack);
         }
-        assert.ok(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8").includes(`nvidia/cuda:13.0.2-devel-ubuntu24.04@${Z}`), "an unmoved pin stays");
+        assert.ok(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8").includes(`nvidia/cuda:13.0.2-devel-ubuntu24.04@${U}`), "an unmoved pin stays");
     });
 });
 
