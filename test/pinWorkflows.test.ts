@@ -97,7 +97,8 @@ describe("lock-refresh and digest-bump workflows", () => {
         assert.equal(calls.length, fs.readdirSync(path.join(dir, "docker")).flatMap((f) => (fs.statSync(path.join(dir, "docker", f)).isDirectory() ? fs.readdirSync(path.join(dir, "docker", f)) : [])).filter((f) => f.endsWith(".lock")).length);
         assert.ok(calls.findIndex((c) => c.includes("docker/habitat/requirements.txt")) > calls.findIndex((c) => c.includes("docker/nightly/requirements.txt")), calls.join("\n"));
         const lock = fs.readFileSync(path.join(dir, "docker/stable/requirements-py3.13.lock"), "utf8");
-        const command = "uv pip compile docker/stable/requirements.txt docker/stable/tensordict.txt --python-version 3.13 --python-platform x86_64-manylinux_2_28 --no-emit-package torch --no-emit-package torchvision --no-header --output-file docker/stable/requirements-py3.13.lock";
+        const command = fs.readFileSync(path.join(ROOT, "docker/stable/requirements-py3.13.lock"), "utf8").match(/^# command: (.*)$/m)![1];
+        assert.ok(command.startsWith("uv pip compile docker/stable/requirements.txt docker/stable/tensordict.txt .github/lock-inputs/torch-stable.txt --python-version 3.13 "), command);
         assert.equal(
             lock,
             [
@@ -110,7 +111,7 @@ describe("lock-refresh and digest-bump workflows", () => {
                 "",
             ].join("\n"),
         );
-        assert.ok(calls.includes(command.slice("uv ".length).replace(/docker\/stable\/requirements-py3\.13\.lock$/, "") + calls.find((c) => c.startsWith("pip compile docker/stable/requirements.txt docker/stable/tensordict.txt --python-version 3.13"))!.split(" ").pop()), "the same command, writing to a temp file first");
+        assert.ok(calls.includes(command.slice("uv ".length).replace(/docker\/stable\/requirements-py3\.13\.lock$/, "") + calls.find((c) => c.startsWith("pip compile docker/stable/requirements.txt docker/stable/tensordict.txt .github/lock-inputs/torch-stable.txt --python-version 3.13"))!.split(" ").pop()), "the same command, writing to a temp file first");
     });
 
     it("bump-base-digests.sh moves each pin whose tag now points elsewhere, in every stack file", () => {
