@@ -42,7 +42,7 @@ describe("lock refresh commands (torch's own index, the cell's torch, torch's cl
         for (const stack of ["dev", "prod", "local"]) {
             const config = parseStackConfig(readStackConfigFile(ROOT, stack), { projectRoot: ROOT, env: {} });
             for (const family of ["stable", "cpu"]) {
-                const version = config.families[family]?.buildArgs?.TORCH_VERSION;
+                const version = config.families.find((f) => f.name === family)?.buildArgs?.TORCH_VERSION;
                 if (!version) continue;
                 const pin = fs.readFileSync(path.join(ROOT, `.github/lock-inputs/torch-${family}.txt`), "utf8").match(/^torch==(\S+)$/m)?.[1];
                 assert.equal(pin, version, `${stack}: ${family}`);
