@@ -24,6 +24,10 @@ export interface FixturePackageFile {
     filename: string;
     /** pyproject.toml text packed into the sdist (sdists only). */
     pyproject?: string;
+    /** PEP 691 `requires-python` (PyPI sends it for every file whose upload declared it). */
+    requiresPython?: string;
+    /** PEP 691 `yanked`: true or the reason (PEP 592). */
+    yanked?: boolean | string;
 }
 
 export interface Fixture {
@@ -61,7 +65,7 @@ export function handle(fixture: Fixture, origin: string, req: FixtureRequest): F
         const files = fixture.packages?.[project[1]];
         if (files === undefined) return { status: 404, headers: {}, body: "not found" };
         if (!(req.headers.accept ?? "").includes("application/vnd.pypi.simple.v1+json")) return { status: 406, headers: {}, body: "PEP 691 JSON only" };
-        const body = { meta: { "api-version": "1.1" }, name: project[1], files: files.map((f) => ({ filename: f.filename, url: `../../files/${encodeURIComponent(f.filename)}`, hashes: { sha256: "0".repeat(64) } })) };
+        const body = { meta: { "api-version": "1.1" }, name: project[1], files: files.map((f) => ({ filename: f.filename, url: `../../files/${encodeURIComponent(f.filename)}`, hashes: { sha256: "0".repeat(64) }, ...(f.requiresPython !== undefined ? { "requires-python": f.requiresPython } : {}), ...(f.yanked !== undefined ? { yanked: f.yanked } : {}) })) };
         return { status: 200, headers: { "content-type": "application/vnd.pypi.simple.v1+json" }, body: JSON.stringify(body) };
     }
     const download = url.pathname.match(/^\/files\/([^/]+)$/);

@@ -8,7 +8,7 @@ import { formatProblems } from "../../lib/config/problems";
 import { lintDockerfile } from "../../lib/images/dockerfileRules";
 import { passedBuildArgNames, TaggedImage } from "../../lib/images/graph";
 import { formatPreflightProblems, preflight, PreflightProblem } from "../../lib/images/preflight";
-import { lockPreflight, SourceBuildNote } from "../../lib/images/lockPreflight";
+import { lockPreflight, SourceBuildNote, YankedNote } from "../../lib/images/lockPreflight";
 import type { FetchLike } from "../../lib/registry/registryHttp";
 import type { CommandContext } from "../context";
 import { storageCheckProblems } from "./storage";
@@ -41,6 +41,8 @@ export function imageLocks(root: string, images: TaggedImage[]): Record<string, 
 export interface OnlineResult {
     problems: PreflightProblem[];
     sourceBuilds: SourceBuildNote[];
+    /** Exact pins of yanked releases (PEP 592): installed anyway, reported. */
+    yanked: YankedNote[];
     /** Lock pins checked (image × platform × pin). */
     pinsChecked: number;
     /** What does not fail the check: pinned base tags that now point elsewhere. */
@@ -70,7 +72,7 @@ export async function onlinePreflight(root: string, images: TaggedImage[], env: 
         }),
         lockPreflight({ images, dockerfiles, locks: imageLocks(root, images), fetch: bounded, indexUrl: env.MLCI_PYTHON_INDEX_URL || undefined }),
     ]);
-    return { problems: [...problems, ...locks.problems], sourceBuilds: locks.sourceBuilds, pinsChecked: locks.checked, notes };
+    return { problems: [...problems, ...locks.problems], sourceBuilds: locks.sourceBuilds, yanked: locks.yanked, pinsChecked: locks.checked, notes };
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
@@ -91,6 +93,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (online.length > 0) ctx.err.write(`online preflight failed (${online.length}):\n${formatPreflightProblems(online)}\n`);
     const notes = result?.notes ?? [];
     if (notes.length > 0) ctx.err.write(`base images to bump (${notes.length}):\n${formatPreflightProblems(notes)}\n`);
+    const yanked = result?.yanked ?? [];
+    if (yanked.length > 0) ctx.err.write(`yanked releases pinned exactly (installed anyway, PEP 592; move the pin at the next lock refresh) (${yanked.length}):\n${yanked.map((y) => `  - ${y.image}: ${y.pin} (${y.lock})${y.reason ? `: ${y.reason}` : ""}`).join("\n")}\n`);
     if (!ctx.json && sourceBuilds.length > 0) {
         const lines = sourceBuilds.map((n) => `  - ${n.image} ${n.platform}: ${n.pin} (${n.lock}) builds from source (${n.sdist}; build requirements: ${n.buildRequires === undefined ? "unknown" : n.buildRequires.join(", ") || "none declared"})`);
         ctx.out.write(`pins without a wheel for their cell, built from source by the image build (${sourceBuilds.length}):\n${lines.join("\n")}\n`);
