@@ -41,6 +41,11 @@ export interface Fixture {
     digests?: Record<string, string>;
     /** Digests the registry still holds that no tag points at any more (after a re-push). */
     oldDigests?: string[];
+    /**
+     * What a digest's manifest is: an index listing these platforms (the default: linux/amd64 and
+     * linux/arm64, like nvidia/cuda's and python's tags), or a single-platform manifest.
+     */
+    manifests?: Record<string, { index: true; platforms: string[] } | { index: false }>;
     /** Python index (PEP 691 JSON under /simple/<name>/): normalized project name → files. */
     packages?: Record<string, FixturePackageFile[]>;
 }
@@ -96,7 +101,11 @@ export function handle(fixture: Fixture, origin: string, req: FixtureRequest): F
             ? fixture.tags.some((t) => t.startsWith(`${repository}:`) && digestOf(t.slice(repository.length + 1)) === tag) || (fixture.oldDigests ?? []).includes(tag)
             : fixture.tags.includes(`${repository}:${tag}`);
         if (!known) return { status: 404, headers: {}, body: JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }) };
-        return { status: 200, headers: { "content-type": "application/vnd.oci.image.index.v1+json", "docker-content-digest": tag.startsWith("sha256:") ? tag : digestOf(tag) }, body: "" };
+        const digest = tag.startsWith("sha256:") ? tag : digestOf(tag);
+        const kind = fixture.manifests?.[digest] ?? { index: true, platforms: ["linux/amd64", "linux/arm64"] };
+        if (!kind.index) return { status: 200, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json", "docker-content-digest": digest }, body: JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", layers: [] }) };
+        const manifests = kind.platforms.map((p, i) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${String(i).repeat(64)}`, size: 1, platform: { os: p.split("/")[0], architecture: p.split("/")[1] } }));
+        return { status: 200, headers: { "content-type": "application/vnd.oci.image.index.v1+json", "docker-content-digest": digest }, body: JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests }) };
     }
     return { status: 404, headers: {}, body: "not found" };
 }
