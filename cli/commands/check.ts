@@ -11,7 +11,7 @@ import { formatPreflightProblems, preflight, PreflightProblem } from "../../lib/
 import { lockPreflight, SourceBuildNote, YankedNote } from "../../lib/images/lockPreflight";
 import type { FetchLike } from "../../lib/registry/registryHttp";
 import type { CommandContext } from "../context";
-import { storageCheckProblems } from "./storage";
+import { measurementOptions, readStackMeasurements, storageCheckProblems } from "./storage";
 
 /** The project's Dockerfile checks for every family, with the args the program passes (each family once). */
 export function dockerfileProblems(root: string, images: TaggedImage[]): string[] {
@@ -80,7 +80,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     const { images, config } = await ctx.plan();
     const root = ctx.root();
     const lint = dockerfileProblems(root, images);
-    const budget = storageCheckProblems(config);
+    // The budget check forecasts from the registry's measured sizes when a measurement is recorded
+    // (storage-measurements/<stack>.json), else from the families' size estimates (docs/scaling.md).
+    const budget = storageCheckProblems(config, measurementOptions(readStackMeasurements(root, stack)));
     const result = lint.length === 0 && budget.length === 0 && ctx.has("online") ? await onlinePreflight(root, images, ctx.env, ctx.services.fetch) : undefined;
     const online = result?.problems ?? [];
     const sourceBuilds = result?.sourceBuilds ?? [];
