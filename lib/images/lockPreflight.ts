@@ -226,18 +226,18 @@ export async function lockPreflight(input: LockPreflightInput): Promise<LockPref
                     yankedSeen.add(`${image.name} ${at}`);
                     yanked.push({ image: image.name, pin: `${pin.written}==${pin.version}`, lock: at, reason: allOfVersion.find((f) => f.yankedReason)?.yankedReason });
                 }
-                // Files whose Requires-Python excludes the cell's interpreter are not candidates (pip and uv skip them).
-                let badSpec: string | undefined;
+                // Files whose Requires-Python excludes the cell's interpreter are not candidates (pip and uv skip
+                // them). One the preflight cannot read stays a candidate: pip ignores an invalid
+                // Requires-Python (_check_link_requires_python: "Ignoring invalid Requires-Python"), and so
+                // does uv ("ignoring invalid Requires-Python").
                 const ofVersion = allOfVersion.filter((f) => {
                     if (f.requiresPython === undefined || f.requiresPython.trim() === "") return true;
                     try {
                         return requiresPythonAllows(f.requiresPython, fullPython);
-                    } catch (e) {
-                        badSpec = (e as Error).message;
+                    } catch {
                         return true;
                     }
                 });
-                if (badSpec !== undefined) problems.push({ image: image.name, message: `${cell}: ${what}: ${badSpec}`, fix: "report it; the index's requires-python should be a PEP 440 specifier set" });
                 if (ofVersion.length === 0) {
                     const specs = [...new Set(allOfVersion.map((f) => f.requiresPython))].join(" | ");
                     problems.push({ image: image.name, message: `${cell}: ${what}: every file of ${pin.version} requires Python ${specs}, not ${fullPython}`, fix: `pin a release that supports Python ${env.python}, or add an environment marker to the pin in ${lock.path} and its input requirements.txt` });
