@@ -235,6 +235,7 @@ Example:
             weeks: { value: "<N>", help: "weeks to replay (at least 5); default: until the steady state" },
             from: { value: "<file>", help: "`pulumi stack output --json` with measured image sizes" },
             measure: { help: "measure the registry: each repository's distinct blobs (what it stores), and the sizes and shared layers the forecast then uses" },
+            "write-measurements": { value: "<file>", help: "with --measure: record the measured sizes as JSON; `check` reads storage-measurements/<stack>.json" },
             registry: REGISTRY_FLAG,
         },
         details: `With --measure, reads every tag's manifest of each family repository (the pipeline role's

@@ -42,7 +42,7 @@ describe("base images pinned by digest (check --online)", () => {
     it("a pinned digest the registry no longer has fails (the build would fail at FROM)", async () => {
         const r = await check(FIXTURE_BASE_DIGEST, fixture({ digests: { [TAG]: B } }));
         assert.equal(r.problems.length, 1);
-        assert.match(r.problems[0].message, /the pinned base image nvidia\/cuda:13\.2\.1-devel-ubuntu24\.04@sha256:a{64} is not in the registry \(HEAD .*\/manifests\/sha256:a{64} → 404\)/);
+        assert.match(r.problems[0].message, /the pinned base image nvidia\/cuda:13\.2\.1-devel-ubuntu24\.04@sha256:a{64} is not in the registry \(GET .*\/manifests\/sha256:a{64} → 404\)/);
     });
     it("the shipped all-zero placeholder fails, naming the tag's current digest", async () => {
         const r = await check(`sha256:${"0".repeat(64)}`, fixture());

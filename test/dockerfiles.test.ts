@@ -580,10 +580,26 @@ describe("docker/test_image.sh (fake docker on PATH)", function () {
         const egl = { MLCI_EGL_VENDOR_FILE: path.join(tmp, "10_nvidia.json"), MLCI_EGL_LIBRARY: "libc.so.6" };
         r = run([habitat], { ...egl, FAKE_UV_CHECK: "The package `habitat-sim` requires `pillow==10.4.0`, but `13.0.0` is installed\\nThe package `habitat-lab` requires `numpy==1.26.4`, but `2.3.5` is installed" });
         assert.strictEqual(r.status, 0, r.stdout);
-        assert.ok(r.lines.includes("PASS pip check: uv pip check finds no broken requirement besides 2 deliberate habitat-sim/habitat-lab override(s)"), r.stdout);
+        assert.ok(r.lines.includes("PASS pip check: uv pip check finds no broken requirement besides 2 deliberate override(s) (habitat-sim's pillow, habitat-lab's numpy pin)"), r.stdout);
         assert.ok(r.lines.includes("PASS egl: libEGL.so.1 loads and the NVIDIA vendor file is present (display initialization needs --gpu)"), r.stdout);
         r = run([habitat], { ...egl, MLCI_EGL_VENDOR_FILE: path.join(tmp, "absent.json") });
         assert.ok(r.lines.includes("FAIL egl: /usr/share/glvnd/egl_vendor.d/10_nvidia.json is missing (the NVIDIA EGL vendor file of the base image)"), r.stdout);
+    });
+
+    it("uv pip check on habitat waives only the documented pillow/numpy overrides: another habitat-sim/habitat-lab requirement, or one not installed, fails", () => {
+        fs.writeFileSync(path.join(tmp, "10_nvidia.json"), "{}");
+        const habitat = `ghcr.io/pytorch/torchrl-ci:habitat-cuda12.4-py${hostPy}-20250115`;
+        const egl = { MLCI_EGL_VENDOR_FILE: path.join(tmp, "10_nvidia.json"), MLCI_EGL_LIBRARY: "libc.so.6" };
+        for (const line of [
+            "The package `habitat-lab` requires `gym<0.23.1`, but `0.26.2` is installed",
+            "The package `habitat-sim` requires `numpy<2.4,>=2.0`, but `2.4.1` is installed",
+            "The package `habitat-lab` requires `numpy==1.26.4`, but it's not installed",
+            "The package `habitat-lab` requires `hydra-core>=1.2.0`, but it's not installed",
+        ]) {
+            const r = run([habitat], { ...egl, FAKE_UV_CHECK: `The package \`habitat-sim\` requires \`pillow==10.4.0\`, but \`13.0.0\` is installed\\n${line}` });
+            assert.strictEqual(r.status, 1, `${line}\n${r.stdout}`);
+            assert.ok(r.lines.includes(`FAIL pip check: uv pip check (exit 1): ${line}`), r.stdout);
+        }
     });
 
     it("the arm64 half of an index runs under QEMU when a binfmt handler is registered, and is skipped with a line otherwise", () => {

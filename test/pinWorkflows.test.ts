@@ -40,7 +40,7 @@ describe("lock-refresh and digest-bump workflows", () => {
             assert.ok("workflow_dispatch" in wf.on, "on demand");
             assert.deepEqual(wf.permissions, { contents: "read" });
             const [job] = Object.values(wf.jobs) as { permissions: Record<string, string>; steps: Step[] }[];
-            assert.deepEqual(job.permissions, { contents: "write", "pull-requests": "write" });
+            assert.deepEqual(job.permissions, { contents: "write", "pull-requests": "write", actions: "write" });
             for (const s of job.steps.filter((x) => x.uses)) assert.match(s.uses!, /^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/, `${s.uses} is not pinned by SHA`);
             const runs = job.steps.map((s) => s.run ?? "");
             const i = runs.findIndex((r) => r.includes(script));
@@ -97,7 +97,8 @@ describe("lock-refresh and digest-bump workflows", () => {
         assert.equal(calls.length, fs.readdirSync(path.join(dir, "docker")).flatMap((f) => (fs.statSync(path.join(dir, "docker", f)).isDirectory() ? fs.readdirSync(path.join(dir, "docker", f)) : [])).filter((f) => f.endsWith(".lock")).length);
         assert.ok(calls.findIndex((c) => c.includes("docker/habitat/requirements.txt")) > calls.findIndex((c) => c.includes("docker/nightly/requirements.txt")), calls.join("\n"));
         const lock = fs.readFileSync(path.join(dir, "docker/stable/requirements-py3.13.lock"), "utf8");
-        const command = "uv pip compile docker/stable/requirements.txt docker/stable/tensordict.txt --python-version 3.13 --python-platform x86_64-manylinux_2_28 --no-emit-package torch --no-emit-package torchvision --no-header --output-file docker/stable/requirements-py3.13.lock";
+        const command = fs.readFileSync(path.join(ROOT, "docker/stable/requirements-py3.13.lock"), "utf8").match(/^# command: (.*)$/m)![1];
+        assert.ok(command.startsWith("uv pip compile docker/stable/requirements.txt docker/stable/tensordict.txt .github/lock-inputs/torch-stable.txt --python-version 3.13 "), command);
         assert.equal(
             lock,
             [
@@ -110,7 +111,7 @@ describe("lock-refresh and digest-bump workflows", () => {
                 "",
             ].join("\n"),
         );
-        assert.ok(calls.includes(command.slice("uv ".length).replace(/docker\/stable\/requirements-py3\.13\.lock$/, "") + calls.find((c) => c.startsWith("pip compile docker/stable/requirements.txt docker/stable/tensordict.txt --python-version 3.13"))!.split(" ").pop()), "the same command, writing to a temp file first");
+        assert.ok(calls.includes(command.slice("uv ".length).replace(/docker\/stable\/requirements-py3\.13\.lock$/, "") + calls.find((c) => c.startsWith("pip compile docker/stable/requirements.txt docker/stable/tensordict.txt .github/lock-inputs/torch-stable.txt --python-version 3.13"))!.split(" ").pop()), "the same command, writing to a temp file first");
     });
 
     it("bump-base-digests.sh moves each pin whose tag now points elsewhere, in every stack file", () => {
@@ -118,11 +119,12 @@ describe("lock-refresh and digest-bump workflows", () => {
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
         const B = `sha256:${"b".repeat(64)}`;
-        const Z = `sha256:${"0".repeat(64)}`;
-        // Fake docker: `buildx imagetools inspect docker.io/<image> --format '{{json .Manifest}}'`; nvidia/cuda:13.2.1 moved, the rest did not.
+        const Z = "sha256:44a9504c6dfb50b1241464241b02a93871928f373de6f5a644cf5fe9f080aa63"; // the shipped 13.2.1 pin
+        const U = "sha256:5dc1bca23d05bd37b011be68ec470c03b403a5da07ec3a86e41af9470e9d0cc6"; // the shipped 13.0.2 pin
+        // Fake docker: `buildx imagetools inspect docker.io/<image> --format '{{json .Manifest}}'`; nvidia/cuda:13.2.1 moved, the rest answer their pinned digest.
         fs.writeFileSync(
             path.join(bin, "docker"),
-            `#!/usr/bin/env bash\n[[ "$1 $2 $3" == "buildx imagetools inspect" ]] || exit 99\nif [[ "$4" == docker.io/nvidia/cuda:13.2.1-devel-ubuntu24.04 ]]; then echo '{"digest":"${B}"}'; else echo '{"digest":"${Z}"}'; fi\n`,
+            `#!/usr/bin/env bash\n[[ "$1 $2 $3" == "buildx imagetools inspect" ]] || exit 99\nif [[ "$4" == docker.io/nvidia/cuda:13.2.1-devel-ubuntu24.04 ]]; then echo '{"digest":"${B}"}'; else d="$(grep -ho "\${4#docker.io/}@sha256:[0-9a-f]*" Pulumi.*.yaml | head -n 1)"; echo "{\\"digest\\":\\"\${d#*@}\\"}"; fi\n`,
             { mode: 0o755 },
         );
         const r = spawnSync("bash", [path.join(dir, ".github/scripts/bump-base-digests.sh")], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
@@ -133,7 +135,7 @@ describe("lock-refresh and digest-bump workflows", () => {
             assert.ok(text.includes(`nvidia/cuda:13.2.1-devel-ubuntu24.04@${B}`), stack);
             assert.ok(!text.includes(`nvidia/cuda:13.2.1-devel-ubuntu24.04@${Z}`), stack);
         }
-        assert.ok(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8").includes(`nvidia/cuda:13.0.2-devel-ubuntu24.04@${Z}`), "an unmoved pin stays");
+        assert.ok(fs.readFileSync(path.join(dir, "Pulumi.prod.yaml"), "utf8").includes(`nvidia/cuda:13.0.2-devel-ubuntu24.04@${U}`), "an unmoved pin stays");
     });
 });
 

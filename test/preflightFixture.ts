@@ -24,6 +24,10 @@ export interface FixturePackageFile {
     filename: string;
     /** pyproject.toml text packed into the sdist (sdists only). */
     pyproject?: string;
+    /** PEP 691 `requires-python` (PyPI sends it for every file whose upload declared it). */
+    requiresPython?: string;
+    /** PEP 691 `yanked`: true or the reason (PEP 592). */
+    yanked?: boolean | string;
 }
 
 export interface Fixture {
@@ -37,6 +41,11 @@ export interface Fixture {
     digests?: Record<string, string>;
     /** Digests the registry still holds that no tag points at any more (after a re-push). */
     oldDigests?: string[];
+    /**
+     * What a digest's manifest is: an index listing these platforms (the default: linux/amd64 and
+     * linux/arm64, like nvidia/cuda's and python's tags), or a single-platform manifest.
+     */
+    manifests?: Record<string, { index: true; platforms: string[] } | { index: false }>;
     /** Python index (PEP 691 JSON under /simple/<name>/): normalized project name → files. */
     packages?: Record<string, FixturePackageFile[]>;
 }
@@ -61,7 +70,7 @@ export function handle(fixture: Fixture, origin: string, req: FixtureRequest): F
         const files = fixture.packages?.[project[1]];
         if (files === undefined) return { status: 404, headers: {}, body: "not found" };
         if (!(req.headers.accept ?? "").includes("application/vnd.pypi.simple.v1+json")) return { status: 406, headers: {}, body: "PEP 691 JSON only" };
-        const body = { meta: { "api-version": "1.1" }, name: project[1], files: files.map((f) => ({ filename: f.filename, url: `../../files/${encodeURIComponent(f.filename)}`, hashes: { sha256: "0".repeat(64) } })) };
+        const body = { meta: { "api-version": "1.1" }, name: project[1], files: files.map((f) => ({ filename: f.filename, url: `../../files/${encodeURIComponent(f.filename)}`, hashes: { sha256: "0".repeat(64) }, ...(f.requiresPython !== undefined ? { "requires-python": f.requiresPython } : {}), ...(f.yanked !== undefined ? { yanked: f.yanked } : {}) })) };
         return { status: 200, headers: { "content-type": "application/vnd.pypi.simple.v1+json" }, body: JSON.stringify(body) };
     }
     const download = url.pathname.match(/^\/files\/([^/]+)$/);
@@ -92,7 +101,11 @@ export function handle(fixture: Fixture, origin: string, req: FixtureRequest): F
             ? fixture.tags.some((t) => t.startsWith(`${repository}:`) && digestOf(t.slice(repository.length + 1)) === tag) || (fixture.oldDigests ?? []).includes(tag)
             : fixture.tags.includes(`${repository}:${tag}`);
         if (!known) return { status: 404, headers: {}, body: JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }) };
-        return { status: 200, headers: { "content-type": "application/vnd.oci.image.index.v1+json", "docker-content-digest": tag.startsWith("sha256:") ? tag : digestOf(tag) }, body: "" };
+        const digest = tag.startsWith("sha256:") ? tag : digestOf(tag);
+        const kind = fixture.manifests?.[digest] ?? { index: true, platforms: ["linux/amd64", "linux/arm64"] };
+        if (!kind.index) return { status: 200, headers: { "content-type": "application/vnd.oci.image.manifest.v1+json", "docker-content-digest": digest }, body: JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", layers: [] }) };
+        const manifests = kind.platforms.map((p, i) => ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${String(i).repeat(64)}`, size: 1, platform: { os: p.split("/")[0], architecture: p.split("/")[1] } }));
+        return { status: 200, headers: { "content-type": "application/vnd.oci.image.index.v1+json", "docker-content-digest": digest }, body: JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests }) };
     }
     return { status: 404, headers: {}, body: "not found" };
 }
@@ -265,7 +278,7 @@ export function lockIndexPackages(projectRoot: string): Record<string, FixturePa
 
 /**
  * A copy of the project's stack files and docker/ contexts in a temp dir whose pinned base images
- * (placeholders in the shipped stacks) carry the digest the fixture registry serves.
+ * (the real upstream index digests in the shipped stacks) carry the digest the fixture registry serves.
  */
 export function projectCopyPinnedToFixture(projectRoot: string, digest: string = FIXTURE_BASE_DIGEST): string {
     const fs = require("fs") as typeof import("fs");
@@ -273,7 +286,7 @@ export function projectCopyPinnedToFixture(projectRoot: string, digest: string =
     const path = require("path") as typeof import("path");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-pinned-"));
     for (const f of fs.readdirSync(projectRoot).filter((f) => /^Pulumi(\.[^.]+)?\.yaml$/.test(f))) {
-        fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(projectRoot, f), "utf8").replace(/@sha256:0{64}/g, `@${digest}`));
+        fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(projectRoot, f), "utf8").replace(/@sha256:[0-9a-f]{64}/g, `@${digest}`));
     }
     fs.cpSync(path.join(projectRoot, "docker"), path.join(dir, "docker"), { recursive: true });
     return dir;

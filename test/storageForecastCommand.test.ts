@@ -33,12 +33,13 @@ describe("ci-images storage", () => {
         const io = capture();
         assert.strictEqual(runStorage(cfg, "dev", { weeks: "40" }, io.out, NOW), 0);
         const text = io.text();
-        // nightly: 4 cells, one dated build each after every epoch's evaluation, 3 GB.
-        assert.match(text, /^ml-ci\/nightly\s+3 GB \(estimate\)\s+12\.0\s+12\.0\s+4\s+\$1\.20$/m);
+        // nightly: 4 cells, one dated build each after every epoch's evaluation, 3 GB; plus each cell's
+        // cache-<cell> manifest (mode=max), whose blobs are the build's own: stored once, no extra GB.
+        assert.match(text, /^ml-ci\/nightly\s+3 GB \(estimate\)\s+12\.0\s+12\.0\s+8\s+\$1\.20$/m);
         // habitat (1 cell) is rebuilt weekly below nightly; ECR stores a layer once per repository:
         // 8 builds × (1 GB habitat layers + 1 GB nightly layers, both new weekly) + the base layers
         // (2 GB), shared by the builds of a 4-week base epoch: 2 epochs at the peak, 3 for a day.
-        assert.match(text, /^ml-ci\/habitat\s+4 GB \(estimate\)\s+20\.0\s+21\.5\s+8\s+\$2\.15$/m);
+        assert.match(text, /^ml-ci\/habitat\s+4 GB \(estimate\)\s+20\.0\s+21\.5\s+9\s+\$2\.15$/m);
         assert.match(text, /replayed 40 weeks of the lifecycle policy/);
         assert.match(text, /budget 1000 GB: within/);
     });

@@ -3,6 +3,10 @@
 # command its header names (`# command: uv pip compile … --output-file <the lock>`), then writes the
 # generated header, which names that same command. Locks compiled against another lock
 # (`--constraint`, habitat on nightly) run after the others. Used by .github/workflows/lock-refresh.yml.
+# The torch families compile against torch's own index with the cell's torch (.github/lock-inputs/),
+# PyPI as the extra index, and leave torch's CUDA closure (torch, torchvision, triton, nvidia-*, cuda-*)
+# out of the lock: the Dockerfile installs it from the cell's index, and one lock serves every CUDA
+# version of a Python. A closure package that is not excluded fails the refresh (docs/catalog.md).
 # Usage: refresh-locks.sh [--list]   (--list: print "<lock><TAB><command>" and change nothing)
 set -euo pipefail
 list=0
@@ -27,6 +31,11 @@ for lock in "${first[@]}" "${last[@]}"; do
     out="$(mktemp)"
     read -r -a argv <<< "$cmd"                 # the commands hold no quoted words
     "${argv[@]:0:${#argv[@]}-1}" "$out"        # the same command, writing to a temp file
+    leaked="$(grep -oE '^(torch|torchvision|triton|nvidia-[a-z0-9-]+|cuda-[a-z0-9-]+)==' "$out" | tr -d '=' | tr '\n' ' ' || true)"
+    if [[ -n "$leaked" ]]; then
+        echo "$lock: torch's CUDA closure leaked into the lock ($leaked); the Dockerfile installs it from the cell's index. Fix: add --no-emit-package <name> for each to the '# command:' line of $lock" >&2
+        rm -f "$out"; exit 1
+    fi
     {
         echo "# $family family, Python $python: pinned Python dependencies of docker/$family/Dockerfile, installed"
         echo "# as requirements and constraints, so a content tag means these exact versions."

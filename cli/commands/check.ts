@@ -11,10 +11,10 @@ import type { StackConfig } from "../../lib/config/schema";
 import { lintDockerfile } from "../../lib/images/dockerfileRules";
 import { passedBuildArgNames, TaggedImage } from "../../lib/images/graph";
 import { formatPreflightProblems, preflight, PreflightProblem } from "../../lib/images/preflight";
-import { lockPreflight, SourceBuildNote } from "../../lib/images/lockPreflight";
+import { lockPreflight, SourceBuildNote, YankedNote } from "../../lib/images/lockPreflight";
 import type { FetchLike } from "../../lib/registry/registryHttp";
 import type { CommandContext } from "../context";
-import { storageCheckProblems } from "./storage";
+import { measurementOptions, readStackMeasurements, storageCheckProblems } from "./storage";
 import { planAtRevision } from "../revisionPlan";
 import { protectTransitionProblems } from "../../lib/registry/protectTransition";
 
@@ -46,6 +46,8 @@ export function imageLocks(root: string, images: TaggedImage[]): Record<string, 
 export interface OnlineResult {
     problems: PreflightProblem[];
     sourceBuilds: SourceBuildNote[];
+    /** Exact pins of yanked releases (PEP 592): installed anyway, reported. */
+    yanked: YankedNote[];
     /** Lock pins checked (image × platform × pin). */
     pinsChecked: number;
     /** What does not fail the check: pinned base tags that now point elsewhere. */
@@ -75,7 +77,7 @@ export async function onlinePreflight(root: string, images: TaggedImage[], env: 
         }),
         lockPreflight({ images, dockerfiles, locks: imageLocks(root, images), fetch: bounded, indexUrl: env.MLCI_PYTHON_INDEX_URL || undefined }),
     ]);
-    return { problems: [...problems, ...locks.problems], sourceBuilds: locks.sourceBuilds, pinsChecked: locks.checked, notes };
+    return { problems: [...problems, ...locks.problems], sourceBuilds: locks.sourceBuilds, yanked: locks.yanked, pinsChecked: locks.checked, notes };
 }
 
 /**
@@ -95,7 +97,13 @@ export async function run(ctx: CommandContext): Promise<number> {
     const lint = dockerfileProblems(root, images);
     const since = ctx.flag("since");
     const previous = since !== undefined ? await planAtRevision(root, stack, since, ctx.env, { ownTags: false }) : undefined;
-    const budget = [...storageCheckProblems(config), ...deployRightsProblems(config, stack), ...(previous?.config ? protectTransitionProblems(previous.config, config) : [])];
+    // The budget check forecasts from the registry's measured sizes when a measurement is recorded
+    // (storage-measurements/<stack>.json), else from the families' size estimates (docs/scaling.md).
+    const budget = [
+        ...storageCheckProblems(config, measurementOptions(readStackMeasurements(root, stack))),
+        ...deployRightsProblems(config, stack),
+        ...(previous?.config ? protectTransitionProblems(previous.config, config) : []),
+    ];
     const result = lint.length === 0 && budget.length === 0 && ctx.has("online") ? await onlinePreflight(root, images, ctx.env, ctx.services.fetch) : undefined;
     const online = result?.problems ?? [];
     const sourceBuilds = result?.sourceBuilds ?? [];
@@ -108,6 +116,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (online.length > 0) ctx.err.write(`online preflight failed (${online.length}):\n${formatPreflightProblems(online)}\n`);
     const notes = result?.notes ?? [];
     if (notes.length > 0) ctx.err.write(`base images to bump (${notes.length}):\n${formatPreflightProblems(notes)}\n`);
+    const yanked = result?.yanked ?? [];
+    if (yanked.length > 0) ctx.err.write(`yanked releases pinned exactly (installed anyway, PEP 592; move the pin at the next lock refresh) (${yanked.length}):\n${yanked.map((y) => `  - ${y.image}: ${y.pin} (${y.lock})${y.reason ? `: ${y.reason}` : ""}`).join("\n")}\n`);
     if (!ctx.json && sourceBuilds.length > 0) {
         const lines = sourceBuilds.map((n) => `  - ${n.image} ${n.platform}: ${n.pin} (${n.lock}) builds from source (${n.sdist}; build requirements: ${n.buildRequires === undefined ? "unknown" : n.buildRequires.join(", ") || "none declared"})`);
         ctx.out.write(`pins without a wheel for their cell, built from source by the image build (${sourceBuilds.length}):\n${lines.join("\n")}\n`);

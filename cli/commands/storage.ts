@@ -19,13 +19,60 @@ export interface StorageOptions {
     measuredGb?: Record<string, number>;
     /** GB a root family's builds of one cell share (its upstream layers), measured in the registry. */
     measuredSharedGb?: Record<string, number>;
+    /** GB a family's `cache-<cell>` ref stores beyond its images (mode=max build stages), measured in the registry. */
+    measuredCacheStagesGb?: Record<string, number>;
     /** Clock: the replay starts on the rebuild epoch (Sunday) on or before it. */
     now?: Date;
 }
 
 /** The forecast of a parsed stack. */
 export function storageForecastFor(config: StackConfig, opts: StorageOptions = {}): StorageForecast {
-    return forecastStorage(forecastFamiliesFromStack(config, opts.measuredGb, opts.measuredSharedGb), { start: defaultRebuildEpoch(opts.now ?? new Date()), weeks: opts.weeks });
+    return forecastStorage(forecastFamiliesFromStack(config, opts.measuredGb, opts.measuredSharedGb, opts.measuredCacheStagesGb), { start: defaultRebuildEpoch(opts.now ?? new Date()), weeks: opts.weeks });
+}
+
+/** Where `check` reads a stack's recorded registry measurements (written by `storage --measure --write-measurements`). */
+export const MEASUREMENTS_DIR = "storage-measurements";
+
+/** A stack's measurements as recorded: per family, compressed GB per platform and the shared / cache-only GB. */
+export interface StorageMeasurements {
+    stack: string;
+    /** ISO time of the measurement. */
+    measuredAt: string;
+    families: Record<string, { sizeGb: number; sharedGb?: number; cacheStagesGb?: number }>;
+}
+
+/** The forecast options a recorded measurement gives (empty for none). */
+export function measurementOptions(m: StorageMeasurements | undefined): Pick<StorageOptions, "measuredGb" | "measuredSharedGb" | "measuredCacheStagesGb"> {
+    const measuredGb: Record<string, number> = {};
+    const measuredSharedGb: Record<string, number> = {};
+    const measuredCacheStagesGb: Record<string, number> = {};
+    for (const [family, f] of Object.entries(m?.families ?? {})) {
+        measuredGb[family] = f.sizeGb;
+        if (f.sharedGb !== undefined) measuredSharedGb[family] = f.sharedGb;
+        if (f.cacheStagesGb !== undefined) measuredCacheStagesGb[family] = f.cacheStagesGb;
+    }
+    return { measuredGb, measuredSharedGb, measuredCacheStagesGb };
+}
+
+/** Reads `storage-measurements/<stack>.json` under the project root; undefined when there is none. */
+export function readStackMeasurements(root: string, stack: string): StorageMeasurements | undefined {
+    const file = require("path").join(root, MEASUREMENTS_DIR, `${stack}.json`) as string;
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+        throw new CliError(`cannot read ${MEASUREMENTS_DIR}/${stack}.json: ${(e as Error).message}`);
+    }
+    let m: StorageMeasurements;
+    try {
+        m = JSON.parse(text) as StorageMeasurements;
+    } catch (e) {
+        throw new CliError(`${MEASUREMENTS_DIR}/${stack}.json is not JSON: ${(e as Error).message}. Fix: regenerate it with npx ci-images storage --measure --stack ${stack} --write-measurements ${MEASUREMENTS_DIR}/${stack}.json`);
+    }
+    const bad = Object.entries(m.families ?? {}).find(([, f]) => typeof f?.sizeGb !== "number" || !(f.sizeGb > 0));
+    if (m.families === undefined || bad) throw new CliError(`${MEASUREMENTS_DIR}/${stack}.json: ${bad ? `families.${bad[0]}.sizeGb must be a positive number` : "has no families"}. Fix: regenerate it with npx ci-images storage --measure --stack ${stack} --write-measurements ${MEASUREMENTS_DIR}/${stack}.json`);
+    return m;
 }
 
 /** The budget problems `ci-images check` reports: none without `registry.storageBudgetGb` or on the local backend. */
@@ -73,7 +120,7 @@ export function storageTable(stack: string, forecast: StorageForecast, budgetGb:
 }
 
 /** `ci-images storage`: prints the forecast; exits 1 when it exceeds the budget. */
-export function runStorage(config: StackConfig, stack: string, flags: { weeks?: string; from?: string; json?: boolean; measured?: RepositoryMeasurement[] }, out: NodeJS.WritableStream, now?: Date): number {
+export function runStorage(config: StackConfig, stack: string, flags: { weeks?: string; from?: string; json?: boolean; measured?: RepositoryMeasurement[]; writeMeasurements?: string }, out: NodeJS.WritableStream, now?: Date): number {
     const weeks = flags.weeks !== undefined ? Number(flags.weeks) : undefined;
     if (weeks !== undefined && (!Number.isInteger(weeks) || weeks < 5)) throw new UsageError(`--weeks must be a whole number of at least 5, got ${flags.weeks}`);
     let measuredGb: Record<string, number> = {};
@@ -91,9 +138,10 @@ export function runStorage(config: StackConfig, stack: string, flags: { weeks?: 
         }
     }
     const measuredSharedGb: Record<string, number> = {};
+    const measuredCacheStagesGb: Record<string, number> = {};
     const measuredNow = (flags.measured ?? []).map((m) => ({ repository: m.repository, storedGb: round3(m.storedBytes / 1e9), manifestsGb: round3(m.manifestBytes / 1e9), manifests: m.manifests.length, blobs: m.blobs.size }));
     if (flags.measured) {
-        const { largestImageGb, sharedAcrossBuildsGb } = require("../../lib/registry/layerStorage") as typeof import("../../lib/registry/layerStorage");
+        const { largestImageGb, sharedAcrossBuildsGb, cacheOnlyGb } = require("../../lib/registry/layerStorage") as typeof import("../../lib/registry/layerStorage");
         for (const f of config.families) {
             const m = flags.measured.find((x) => x.repository === `${config.registry.prefix}/${f.name}`);
             if (!m) continue;
@@ -101,9 +149,19 @@ export function runStorage(config: StackConfig, stack: string, flags: { weeks?: 
             if (size !== undefined) measuredGb[f.name] = round3(size);
             const shared = sharedAcrossBuildsGb(m);
             if (shared !== undefined && f.parent === undefined) measuredSharedGb[f.name] = round3(shared);
+            const cacheOnly = cacheOnlyGb(m);
+            if (cacheOnly !== undefined) measuredCacheStagesGb[f.name] = round3(cacheOnly);
         }
     }
-    const forecast = storageForecastFor(config, { weeks, measuredGb, measuredSharedGb, now });
+    if (flags.writeMeasurements !== undefined) {
+        if (!flags.measured) throw new UsageError("--write-measurements needs --measure (it records what --measure reads from the registry)");
+        const record: StorageMeasurements = { stack, measuredAt: (now ?? new Date()).toISOString(), families: {} };
+        for (const [family, sizeGb] of Object.entries(measuredGb)) {
+            record.families[family] = { sizeGb, ...(measuredSharedGb[family] !== undefined ? { sharedGb: measuredSharedGb[family] } : {}), ...(measuredCacheStagesGb[family] !== undefined ? { cacheStagesGb: measuredCacheStagesGb[family] } : {}) };
+        }
+        fs.writeFileSync(flags.writeMeasurements, `${JSON.stringify(record, null, 2)}\n`);
+    }
+    const forecast = storageForecastFor(config, { weeks, measuredGb, measuredSharedGb, measuredCacheStagesGb, now });
     const budget = config.registry.storageBudgetGb;
     if (flags.json) out.write(`${JSON.stringify({ stack, budgetGb: budget ?? null, ...forecast, ...(flags.measured ? { measuredNow } : {}) }, null, 2)}\n`);
     else {
@@ -134,5 +192,5 @@ export async function run(ctx: CommandContext): Promise<number> {
             throw new CliError(`measuring ${access.host} failed: ${(e as Error).message}. Fix: the caller needs ecr:ListImages and ecr:BatchGetImage on the repositories (the pipeline role has them), or start the local registry`);
         }
     }
-    return runStorage(plan.config, stack, { weeks: ctx.flag("weeks"), from: ctx.flag("from"), json: ctx.json, measured }, ctx.out, ctx.services.now());
+    return runStorage(plan.config, stack, { weeks: ctx.flag("weeks"), from: ctx.flag("from"), json: ctx.json, measured, writeMeasurements: ctx.flag("write-measurements") }, ctx.out, ctx.services.now());
 }

@@ -16,6 +16,7 @@
  */
 import { gunzipSync } from "zlib";
 import { cellLibc, PreflightFetch, PreflightImage, PreflightProblem } from "./preflight";
+import { requiresPythonAllows, versionsEqual } from "./pep440";
 import { baseLibc, evaluateMarker, markerEnvironment, normalizeName, parseWheelName, PLATFORM_MACHINE, PythonEnvironment, wheelFits, wheelFitsInterpreter } from "./pythonTags";
 
 export { baseLibc };
@@ -38,19 +39,49 @@ export interface LockPin {
     line: number;
 }
 
-/** The exact pins of a lock file (comments, blank lines and option lines such as `--index-url` skipped). */
-export function parseLockPins(text: string): LockPin[] {
+/** A line of a lock file the preflight cannot check: not an exact `name==version[; marker]` pin. */
+export interface UnparsedLockLine {
+    /** 1-based line in the lock file. */
+    line: number;
+    text: string;
+    why: string;
+}
+
+/**
+ * The exact pins of a lock file, and every other requirement line as unparsed: `name @ url`,
+ * a range (`name>=x`), a line continued with `\` and its `--hash=` continuation lines. Comments,
+ * blank lines and top-level option lines (`--index-url`, `--extra-index-url`) are skipped.
+ */
+export function parseLock(text: string): { pins: LockPin[]; unparsed: UnparsedLockLine[] } {
     const pins: LockPin[] = [];
+    const unparsed: UnparsedLockLine[] = [];
+    let continued = false;
     text.split(/\r?\n/).forEach((raw, i) => {
         const line = raw.replace(/(^|\s)#.*$/, "").trim();
-        if (line === "" || line.startsWith("-")) return;
+        const wasContinued = continued;
+        continued = line.endsWith("\\");
+        if (line === "") return;
+        if (wasContinued || continued || /^--hash\b/.test(line)) {
+            unparsed.push({ line: i + 1, text: line, why: "a continued line (`\\`, e.g. --hash from --generate-hashes): the preflight reads one pin per line" });
+            return;
+        }
+        if (line.startsWith("-")) return;
         const [requirement, ...markerParts] = line.split(";");
-        const m = requirement.trim().match(/^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*===?\s*([^\s,]+)$/);
-        if (!m) return;
+        const m = requirement.trim().match(/^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*===?\s*([^\s,*]+)$/);
+        if (!m) {
+            const why = /\s@\s|^[A-Za-z0-9._-]+(?:\[[^\]]*\])?\s*@/.test(requirement) ? "a direct reference (`name @ url`), not an index pin" : "not an exact pin (`name==version`)";
+            unparsed.push({ line: i + 1, text: line, why });
+            return;
+        }
         const marker = markerParts.join(";").trim();
         pins.push({ name: normalizeName(m[1]), written: m[1], version: m[2], marker: marker === "" ? undefined : marker, line: i + 1 });
     });
-    return pins;
+    return { pins, unparsed };
+}
+
+/** The exact pins of a lock file (see parseLock; lines that are not exact pins are left out). */
+export function parseLockPins(text: string): LockPin[] {
+    return parseLock(text).pins;
 }
 
 /** What the full-lock preflight reads. */
@@ -77,9 +108,20 @@ export interface SourceBuildNote {
     buildRequires: string[] | undefined;
 }
 
+/** An exact pin whose files at that version are all yanked (PEP 592): installers still take it, with a warning. */
+export interface YankedNote {
+    image: string;
+    pin: string;
+    lock: string;
+    /** The index's reason, when it gives one. */
+    reason?: string;
+}
+
 /** What the full-lock preflight found. */
 export interface LockPreflightResult {
     problems: PreflightProblem[];
+    /** Exact pins of yanked releases (informational: PEP 592 lets an `==` pin install them). */
+    yanked: YankedNote[];
     /** Pins that build from source (informational). */
     sourceBuilds: SourceBuildNote[];
     /** Pins checked (image × platform × pin, markers applied). */
@@ -90,6 +132,9 @@ interface IndexFile {
     filename: string;
     url: string;
     yanked: boolean;
+    yankedReason?: string;
+    /** PEP 691 `requires-python` (PEP 345 `Requires-Python`), if the index gives it. */
+    requiresPython?: string;
 }
 
 type ProjectPage = { status: number; files: IndexFile[]; url: string } | { error: string; url: string };
@@ -112,6 +157,9 @@ export async function lockPreflight(input: LockPreflightInput): Promise<LockPref
 
     const problems: PreflightProblem[] = [];
     const sourceBuilds: SourceBuildNote[] = [];
+    const yanked: YankedNote[] = [];
+    const yankedSeen = new Set<string>();
+    const unparsedSeen = new Set<string>();
     let checked = 0;
     for (const image of input.images) {
         const lock = input.locks[image.name];
@@ -125,11 +173,22 @@ export async function lockPreflight(input: LockPreflightInput): Promise<LockPref
             });
             continue;
         }
-        const pins = parseLockPins(lock.text);
+        const { pins, unparsed } = parseLock(lock.text);
+        for (const u of unparsed) {
+            const key = `${lock.path}:${u.line}`;
+            if (unparsedSeen.has(key)) continue;
+            unparsedSeen.add(key);
+            problems.push({
+                image: image.name,
+                message: `${key}: "${u.text}" is ${u.why}, so check --online cannot resolve it`,
+                fix: `regenerate ${lock.path} with its header's uv pip compile command (exact pins, no --generate-hashes), or pin it as name==version`,
+            });
+        }
         for (const platform of image.platforms) {
             const machine = PLATFORM_MACHINE[platform];
             if (machine === undefined) continue;
             const env: PythonEnvironment = { python: image.cell.python, machine, libc };
+            const fullPython = env.pythonFull ?? `${env.python}.0`;
             const cell = `cell ${cellLabel(image)} (${image.name}), ${platform}`;
             for (const pin of pins) {
                 const at = `${lock.path}:${pin.line}`;
@@ -158,9 +217,30 @@ export async function lockPreflight(input: LockPreflightInput): Promise<LockPref
                     problems.push({ image: image.name, message: `${cell}: could not read ${res.url} for ${what}: HTTP ${res.status}`, fix: "retry; check the index URL (MLCI_PYTHON_INDEX_URL)" });
                     continue;
                 }
-                const ofVersion = res.files.filter((f) => fileVersion(f.filename, pin.name) === pin.version);
-                if (ofVersion.length === 0) {
+                const allOfVersion = res.files.filter((f) => { const v = fileVersion(f.filename, pin.name); return v !== undefined && versionsEqual(v, pin.version); });
+                if (allOfVersion.length === 0) {
                     problems.push({ image: image.name, message: `${cell}: ${what}: the index lists no file of version ${pin.version} (${res.url})`, fix: `pin a version the index has, and regenerate ${lock.path}` });
+                    continue;
+                }
+                if (allOfVersion.every((f) => f.yanked) && !yankedSeen.has(`${image.name} ${at}`)) {
+                    yankedSeen.add(`${image.name} ${at}`);
+                    yanked.push({ image: image.name, pin: `${pin.written}==${pin.version}`, lock: at, reason: allOfVersion.find((f) => f.yankedReason)?.yankedReason });
+                }
+                // Files whose Requires-Python excludes the cell's interpreter are not candidates (pip and uv skip
+                // them). One the preflight cannot read stays a candidate: pip ignores an invalid
+                // Requires-Python (_check_link_requires_python: "Ignoring invalid Requires-Python"), and so
+                // does uv ("ignoring invalid Requires-Python").
+                const ofVersion = allOfVersion.filter((f) => {
+                    if (f.requiresPython === undefined || f.requiresPython.trim() === "") return true;
+                    try {
+                        return requiresPythonAllows(f.requiresPython, fullPython);
+                    } catch {
+                        return true;
+                    }
+                });
+                if (ofVersion.length === 0) {
+                    const specs = [...new Set(allOfVersion.map((f) => f.requiresPython))].join(" | ");
+                    problems.push({ image: image.name, message: `${cell}: ${what}: every file of ${pin.version} requires Python ${specs}, not ${fullPython}`, fix: `pin a release that supports Python ${env.python}, or add an environment marker to the pin in ${lock.path} and its input requirements.txt` });
                     continue;
                 }
                 const wheels = ofVersion.filter((f) => f.filename.endsWith(".whl"));
@@ -181,7 +261,7 @@ export async function lockPreflight(input: LockPreflightInput): Promise<LockPref
             }
         }
     }
-    return { problems, sourceBuilds, checked };
+    return { problems, yanked, sourceBuilds, checked };
 }
 
 function cellLabel(image: PreflightImage): string {
@@ -220,8 +300,14 @@ async function fetchProject(fetch: PreflightFetch, url: string): Promise<Project
         if (res.status !== 200) return { status: res.status, files: [], url };
         const type = res.headers.get("content-type") ?? "";
         if (!type.includes("json")) return { error: `answered ${type || "no content type"}, not the PEP 691 JSON API (${SIMPLE_JSON})`, url };
-        const body = JSON.parse(await res.text()) as { files?: { filename: string; url: string; yanked?: boolean | string }[] };
-        const files = (body.files ?? []).map((f) => ({ filename: f.filename, url: new URL(f.url, url).toString(), yanked: f.yanked !== undefined && f.yanked !== false }));
+        const body = JSON.parse(await res.text()) as { files?: { filename: string; url: string; yanked?: boolean | string; "requires-python"?: string | null }[] };
+        const files = (body.files ?? []).map((f) => ({
+            filename: f.filename,
+            url: new URL(f.url, url).toString(),
+            yanked: f.yanked !== undefined && f.yanked !== false,
+            yankedReason: typeof f.yanked === "string" && f.yanked !== "" ? f.yanked : undefined,
+            requiresPython: typeof f["requires-python"] === "string" ? f["requires-python"] : undefined,
+        }));
         return { status: 200, files, url };
     } catch (e) {
         return { error: e instanceof Error ? e.message : String(e), url };

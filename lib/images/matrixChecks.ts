@@ -37,6 +37,15 @@ function checkBaseImages(families: ResolvedFamily[], matrix: MatrixConfig, probl
         for (const key of keys) {
             if (f.baseImages[key] === undefined) problems.push({ path: `${at}["${key}"]`, message: `is missing: the family builds ${f.cpuOnly ? "Python" : "CUDA"} ${key}`, fix: `add the upstream image for ${key} pinned by digest (the digest-bump workflow, .github/workflows/digest-bump.yml, resolves tags to digests)` });
         }
+        // The key is the cell's version, so the pinned tag must be that version's image
+        // (`"13.2.1": nvidia/cuda:13.2.1-devel-…`, `"3.12": library/python:3.12-slim-…`).
+        for (const [key, ref] of Object.entries(f.baseImages)) {
+            const tag = ref.slice(ref.lastIndexOf(":", ref.indexOf("@")) + 1, ref.indexOf("@"));
+            if (tag !== key && !tag.startsWith(`${key}-`)) {
+                const what = f.cpuOnly ? "Python" : "CUDA";
+                problems.push({ path: `${at}["${key}"]`, message: `points at ${ref.slice(0, ref.indexOf("@"))}, whose tag is not ${what} ${key} (the key is the cell's ${what} version)`, fix: `pin the ${key} image (tag ${key}-…) under "${key}", or move this pin under the key its tag names` });
+            }
+        }
     }
 }
 

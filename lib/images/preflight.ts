@@ -222,7 +222,7 @@ export async function preflight(input: PreflightInput): Promise<PreflightProblem
     const registryUrl = (input.registryUrl ?? DEFAULT_BASE_REGISTRY_URL).replace(/\/+$/, "");
     const byName = new Map(input.images.map((i) => [i.name, i]));
     const pages = new Map<string, Promise<{ status: number; files: string[] } | { error: string }>>();
-    const tags = new Map<string, Promise<{ status: number; digest?: string } | { error: string }>>();
+    const tags = new Map<string, Promise<{ status: number; digest?: string; contentType?: string; body?: string } | { error: string }>>();
     const registry = new RegistryClient(registryUrl, input.fetch);
 
     const page = (url: string) => {
@@ -273,10 +273,17 @@ export async function preflight(input: PreflightInput): Promise<PreflightProblem
                         problems.push({ image: image.name, message: `the pinned base image ${pinned} is a placeholder (all-zero digest); the tag now points at ${res.digest ?? "an unknown digest"}`, fix: bump });
                     } else {
                         const dkey = `${base.repository}@${base.digest}`;
-                        if (!tags.has(dkey)) tags.set(dkey, registry.manifestStatus(base.repository, base.digest));
+                        if (!tags.has(dkey)) tags.set(dkey, registry.manifestStatus(base.repository, base.digest, "GET"));
                         const byDigest = await tags.get(dkey)!;
+                        const coverage = "error" in byDigest || byDigest.status !== 200 ? undefined : indexCoverage(byDigest.contentType, byDigest.body, image.platforms);
                         if ("error" in byDigest || byDigest.status !== 200) {
-                            problems.push({ image: image.name, message: `the pinned base image ${pinned} is not in the registry (HEAD ${registryUrl}/v2/${base.repository}/manifests/${base.digest} → ${"error" in byDigest ? byDigest.error : byDigest.status})`, fix: bump });
+                            problems.push({ image: image.name, message: `the pinned base image ${pinned} is not in the registry (GET ${registryUrl}/v2/${base.repository}/manifests/${base.digest} → ${"error" in byDigest ? byDigest.error : byDigest.status})`, fix: bump });
+                        } else if (coverage !== undefined) {
+                            problems.push({
+                                image: image.name,
+                                message: `the pinned base image ${pinned} ${coverage}; mlci:families.${image.family} builds ${image.platforms.join(", ")}`,
+                                fix: `pin the tag's multi-platform index digest (docker buildx imagetools inspect ${key}: the "Digest" of the index, not of one platform's manifest) in mlci:families.${image.family}.baseImages`,
+                            });
                         } else if (res.digest !== undefined && res.digest !== base.digest) {
                             input.onNote?.({ image: image.name, message: `base tag drift: ${key} now points at ${res.digest}, the stack pins ${base.digest} (a re-push, e.g. a security update: NVIDIA/nvidia-container-toolkit#152)`, fix: bump });
                         }
@@ -347,6 +354,30 @@ async function checkWheel(
     return problems;
 }
 
+const INDEX_TYPES = ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
+const SINGLE_TYPES = ["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"];
+
+/**
+ * Whether a pinned manifest serves every platform a family builds: undefined when it does, else what
+ * is wrong. An image index / manifest list (OCI image-spec `image-index.md`, Docker's manifest list)
+ * must list a manifest for each `os/architecture[/variant]`; a single-platform manifest serves only a
+ * single-platform family (its platform is in its config blob, which this check does not read).
+ */
+export function indexCoverage(contentType: string | undefined, body: string | undefined, platforms: string[]): string | undefined {
+    const type = (contentType ?? "").split(";")[0].trim();
+    if (SINGLE_TYPES.includes(type)) return platforms.length > 1 ? `is a single-platform manifest (${type}), not an index of ${platforms.length} platforms` : undefined;
+    if (!INDEX_TYPES.includes(type)) return `has the content type ${type || "(none)"}, neither an image index nor a manifest`;
+    let manifests: { platform?: { os?: string; architecture?: string; variant?: string } }[];
+    try {
+        manifests = (JSON.parse(body ?? "") as { manifests?: typeof manifests }).manifests ?? [];
+    } catch {
+        return "is an index whose body is not JSON";
+    }
+    const listed = new Set(manifests.flatMap((m) => (m.platform?.os && m.platform.architecture ? [`${m.platform.os}/${m.platform.architecture}`, ...(m.platform.variant ? [`${m.platform.os}/${m.platform.architecture}/${m.platform.variant}`] : [])] : [])));
+    const missing = platforms.filter((p) => !listed.has(p));
+    return missing.length > 0 ? `is an index without ${missing.join(", ")} (it lists ${[...listed].filter((p) => p.split("/").length === 2).sort().join(", ") || "no platform"})` : undefined;
+}
+
 /** Registry API v2 manifest lookups with the WWW-Authenticate Bearer token flow. */
 class RegistryClient {
     private readonly tokens = new Map<string, Promise<string | undefined>>();
@@ -356,7 +387,7 @@ class RegistryClient {
         private readonly fetch: PreflightFetch,
     ) {}
 
-    async manifestStatus(repository: string, tag: string): Promise<{ status: number; digest?: string } | { error: string }> {
+    async manifestStatus(repository: string, tag: string, method: "HEAD" | "GET" = "HEAD"): Promise<{ status: number; digest?: string; contentType?: string; body?: string } | { error: string }> {
         const url = `${this.baseUrl}/v2/${repository}/manifests/${encodeURIComponent(tag)}`;
         const accept = [
             "application/vnd.oci.image.index.v1+json",
@@ -365,7 +396,7 @@ class RegistryClient {
             "application/vnd.docker.distribution.manifest.v2+json",
         ].join(", ");
         try {
-            let res = await this.fetch(url, { method: "HEAD", headers: { Accept: accept } });
+            let res = await this.fetch(url, { method, headers: { Accept: accept } });
             if (res.status === 401) {
                 const challenge = parseBearerChallenge(res.headers.get("www-authenticate"));
                 if (challenge === undefined) return { error: `401 without a Bearer challenge from ${url}` };
@@ -374,9 +405,11 @@ class RegistryClient {
                 if (!this.tokens.has(key)) this.tokens.set(key, this.token(challenge.realm, challenge.service, scope));
                 const token = await this.tokens.get(key)!;
                 if (token === undefined) return { error: `the token endpoint ${challenge.realm} gave no token for ${scope}` };
-                res = await this.fetch(url, { method: "HEAD", headers: { Accept: accept, Authorization: `Bearer ${token}` } });
+                res = await this.fetch(url, { method, headers: { Accept: accept, Authorization: `Bearer ${token}` } });
             }
-            return { status: res.status, digest: res.headers.get("docker-content-digest") ?? undefined };
+            const contentType = res.headers.get("content-type") ?? undefined;
+            const body = method === "GET" && res.status === 200 ? await res.text() : undefined;
+            return { status: res.status, digest: res.headers.get("docker-content-digest") ?? undefined, contentType, body };
         } catch (e) {
             return { error: e instanceof Error ? e.message : String(e) };
         }

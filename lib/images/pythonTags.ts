@@ -11,6 +11,13 @@
 export interface PythonEnvironment {
     /** `3.13`. */
     python: string;
+    /**
+     * The interpreter's full version (`3.13.1`) when known. A cell names only X.Y and the base image
+     * installs the newest patch its pinned uv knows (`uv python install X.Y`), which cannot be read
+     * offline; without it `X.Y.0` is used for `python_full_version` and `Requires-Python` (a bound on
+     * a patch release, e.g. `>=3.12.1`, is then judged as on 3.12.0: the conservative side).
+     */
+    pythonFull?: string;
     /** `x86_64` or `aarch64` (uname -m, PEP 508's platform_machine). */
     machine: string;
     /** The C library of the image: manylinux wheels need glibc, musllinux wheels musl. */
@@ -96,11 +103,16 @@ export function interpreterTagFits(pythonTag: string, abiTag: string, env: Pytho
     return false;
 }
 
-/** True when some tag triple of the wheel file name is supported in the environment. */
+/**
+ * True when some tag triple (python, abi, platform) of the wheel file name is supported in the
+ * environment. The triple is judged whole, as packaging.tags.sys_tags lists them: the platform `any`
+ * only goes with the ABI `none` (`py3-none-any`, `cp313-none-any`), so `cp313-cp313-any` or
+ * `cp313-abi3-any` fits nothing, although each of its parts appears in some supported tag.
+ */
 export function wheelFits(file: string, env: PythonEnvironment): boolean {
     const w = parseWheelName(file);
     if (!w) return false;
-    return w.pythonTags.some((py) => w.abiTags.some((abi) => interpreterTagFits(py, abi, env))) && w.platformTags.some((p) => platformTagFits(p, env));
+    return w.pythonTags.some((py) => w.abiTags.some((abi) => interpreterTagFits(py, abi, env) && w.platformTags.some((p) => platformTagFits(p, env) && (p !== "any" || abi === "none"))));
 }
 
 /** True when some tag of the wheel fits the interpreter, whatever its platform. */
@@ -115,14 +127,14 @@ export function wheelFitsInterpreter(file: string, env: PythonEnvironment): bool
 export function markerEnvironment(env: PythonEnvironment): Record<string, string> {
     return {
         python_version: env.python,
-        python_full_version: `${env.python}.0`,
+        python_full_version: env.pythonFull ?? `${env.python}.0`,
         platform_machine: env.machine,
         platform_system: "Linux",
         sys_platform: "linux",
         os_name: "posix",
         platform_python_implementation: "CPython",
         implementation_name: "cpython",
-        implementation_version: `${env.python}.0`,
+        implementation_version: env.pythonFull ?? `${env.python}.0`,
         platform_release: "",
         platform_version: "",
         extra: "",

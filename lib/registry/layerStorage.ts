@@ -75,9 +75,14 @@ export async function measureRepository(registry: LayerRegistry, repository: str
     return { repository, manifests, blobs, storedBytes: sum(blobs.values()), manifestBytes: sum(manifests.map((m) => sum(m.blobs.values()))) };
 }
 
-/** The largest platform image of the repository, in GB: the forecast's per-platform size. */
+/** True for a BuildKit registry cache manifest: reached only through `cache-<cell>` tags. */
+export function isCacheManifest(m: MeasuredManifest): boolean {
+    return m.tags.length > 0 && m.tags.every((t) => t.startsWith("cache-"));
+}
+
+/** The largest platform image of the repository, in GB: the forecast's per-platform size (cache manifests are not images). */
 export function largestImageGb(m: RepositoryMeasurement): number | undefined {
-    const sizes = m.manifests.map((x) => [...x.blobs.values()].reduce((a, b) => a + b, 0));
+    const sizes = m.manifests.filter((x) => !isCacheManifest(x)).map((x) => [...x.blobs.values()].reduce((a, b) => a + b, 0));
     return sizes.length === 0 ? undefined : Math.max(...sizes) / 1e9;
 }
 
@@ -101,4 +106,17 @@ export function sharedAcrossBuildsGb(m: RepositoryMeasurement): number | undefin
         shared.push(bytes);
     }
     return shared.length === 0 ? undefined : shared.reduce((a, b) => a + b, 0) / shared.length / 1e9;
+}
+
+/**
+ * What a `cache-<cell>` ref stores beyond the images, in GB (the mean over the repository's cache
+ * refs): its blobs that no image manifest references, i.e. the layers of build stages the image
+ * does not keep (mode=max). Undefined when the repository has no cache ref.
+ */
+export function cacheOnlyGb(m: RepositoryMeasurement): number | undefined {
+    const caches = m.manifests.filter(isCacheManifest);
+    if (caches.length === 0) return undefined;
+    const imageBlobs = new Set(m.manifests.filter((x) => !isCacheManifest(x)).flatMap((x) => [...x.blobs.keys()]));
+    const only = caches.map((c) => [...c.blobs].reduce((a, [digest, size]) => a + (imageBlobs.has(digest) ? 0 : size), 0));
+    return only.reduce((a, b) => a + b, 0) / only.length / 1e9;
 }

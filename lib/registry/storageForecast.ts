@@ -52,6 +52,13 @@ export interface ForecastFamily {
     sharedGb?: number;
     /** Where `sizeGb` comes from, for the report. */
     sizeSource: "measured" | "estimate" | "size budget";
+    /**
+     * The family pushes a BuildKit registry cache `cache-<cell>` (mlci:build.cache with push;
+     * `mode=max,image-manifest=true`, lib/images/bakeFile.ts) with every build: a manifest of its own,
+     * moved to each new build (the superseded one is untagged and expires after `untaggedDays`).
+     * Its layers are the build's layers (the same blobs: stored once) plus `cacheStagesGb`.
+     */
+    cache?: { cacheStagesGb: number };
     dateRebuilt: boolean;
     parent?: string;
     /** The repository's lifecycle policy (the one the program puts on it). */
@@ -159,6 +166,15 @@ export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions
         return [{ key: `upstream/${f.name}/${cell}/p${platform}`, gb: f.sharedGb ?? 0 }, own(f.sizeGb - (f.sharedGb ?? 0))];
     };
     const layerModel = (f: ForecastFamily, cell: string): LayerGroup[][] | undefined => (f.sharedGb === undefined ? undefined : f.platforms.map((_, i) => layersOf(f, cell, i)));
+    /** The `cache-<cell>` push that follows a build: one manifest holding every platform's layers and the cache-only stages. */
+    const cachePush = (f: ForecastFamily, cell: string, at: Date, seed: string): PushEvent[] => {
+        if (f.cache === undefined) return [];
+        const build = current.get(`${f.name}/${cell}`)!;
+        const layers = f.platforms.flatMap((_, i) => (f.sharedGb === undefined ? [{ key: `manifest-of/${seed}#${i}`, gb: f.sizeGb }] : layersOf(f, cell, i)));
+        layers.push({ key: `cache/${f.name}/${cell}/${build.hash}/r${build.rebuild}/stages`, gb: f.cache.cacheStagesGb });
+        const gb = layers.reduce((a, l) => a + l.gb, 0);
+        return [{ at, repository: f.repository, cell, tags: [], movingTag: `cache-${cell}`, platformSizesGb: [gb], platformLayers: [layers], seed: `${seed}/cache` }];
+    };
     for (let w = 0; w < weeks; w++) {
         const epochDay = new Date(start + w * 7 * DAY_MS);
         const epoch = epochDay.toISOString().slice(0, 10);
@@ -170,6 +186,7 @@ export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions
                 current.set(`${f.name}/${cell}`, { hash, rebuild: 0 });
                 const tags = [buildTag(cell, hash, 0), markerTag(cell, hash), ...(f.dateRebuilt ? [datedTag(cell, epoch)] : [])];
                 pushes.push({ at, repository: f.repository, cell, tags, movingTag: latestTag(cell), platformSizesGb: f.platforms.map(() => f.sizeGb), platformLayers: layerModel(f, cell), seed: `${f.name}/${cell}/w${w}` });
+                pushes.push(...cachePush(f, cell, at, `${f.name}/${cell}/w${w}`));
             }
         });
         if (forcedEvery > 0 && w % forcedEvery === forcedEvery - 1) {
@@ -180,6 +197,7 @@ export function expectedPushes(families: ForecastFamily[], opts: ForecastOptions
                     build.rebuild += 1;
                     const tags = [buildTag(cell, build.hash, build.rebuild), markerTag(cell, build.hash, build.rebuild)];
                     pushes.push({ at: forcedAt, repository: f.repository, cell, tags, movingTag: latestTag(cell), platformSizesGb: f.platforms.map(() => f.sizeGb), platformLayers: layerModel(f, cell), seed: `${f.name}/${cell}/w${w}/forced` });
+                    pushes.push(...cachePush(f, cell, forcedAt, `${f.name}/${cell}/w${w}/forced`));
                 }
             }
         }
@@ -321,7 +339,12 @@ export function storageBudgetProblems(forecast: StorageForecast, budgetGb: numbe
  * first, then `families.<f>.sizeEstimateGb`, then the smoke test's size budget (the most an
  * image may weigh).
  */
-export function forecastFamiliesFromStack(config: Pick<StackConfig, "families" | "matrix" | "registry" | "build">, measuredGb: Record<string, number> = {}, measuredSharedGb: Record<string, number> = {}): ForecastFamily[] {
+export function forecastFamiliesFromStack(
+    config: Pick<StackConfig, "families" | "matrix" | "registry" | "build">,
+    measuredGb: Record<string, number> = {},
+    measuredSharedGb: Record<string, number> = {},
+    measuredCacheStagesGb: Record<string, number> = {},
+): ForecastFamily[] {
     return config.families.map((f) => {
         const measured = measuredGb[f.name];
         const [sizeGb, sizeSource]: [number, ForecastFamily["sizeSource"]] =
@@ -336,6 +359,9 @@ export function forecastFamiliesFromStack(config: Pick<StackConfig, "families" |
             // A child's lower layers are its parent image (the forecast derives them); a root shares
             // its upstream base's layers across builds: measured in the registry, else none assumed.
             sharedGb: f.parent !== undefined ? 0 : (measuredSharedGb[f.name] ?? 0),
+            // mode=max also exports the layers of stages the image does not keep (a wheel builder):
+            // measured when `storage --measure` recorded it, else none assumed (docs/scaling.md).
+            ...(config.build.cache && config.build.push ? { cache: { cacheStagesGb: measuredCacheStagesGb[f.name] ?? 0 } } : {}),
             dateRebuilt: f.dateRebuilt,
             parent: f.parent,
             policy: lifecyclePolicy(familyRetention(config.registry.retention, f), { datedTags: f.dateRebuilt }),
