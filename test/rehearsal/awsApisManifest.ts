@@ -1,0 +1,38 @@
+/**
+ * Reads docs/aws-apis.md, the manifest of every AWS call per actor. Two grammars are read:
+ * - a fenced ```json block after `<!-- aws-apis:manifest -->`: `{ "<actor>": [{ "action", "resource", … }] }`;
+ * - the table between `<!-- aws-apis:table -->` and `<!-- /aws-apis:table -->` (the weekly `pulumi up` of
+ *   prod): `| \`action\` | why | \`resource\` | granted by |`.
+ * Resource ARNs there are prod's as the unit-test harness names them (auto-named resources end in
+ * `-a1b2c3d`); `worldResource` maps them to the names the world gave the stack's resources.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { AwsCall } from "./actors";
+import { PROJECT_ROOT, World } from "./world";
+
+const DOC = path.join(PROJECT_ROOT, "docs", "aws-apis.md");
+
+/** The calls of one actor (`weekly`, `preview`, `publish`, `runner`), or undefined when the manifest has no such section. */
+export function manifestCalls(actor: string): AwsCall[] | undefined {
+    const text = fs.readFileSync(DOC, "utf8");
+    const json = /<!-- aws-apis:manifest -->\s*```json\n([\s\S]*?)```/.exec(text);
+    if (json) {
+        const doc = JSON.parse(json[1]) as Record<string, { action: string; resource: string; why?: string }[]>;
+        const calls = doc[actor];
+        return calls?.map((c) => ({ action: c.action, resource: c.resource, why: c.why }));
+    }
+    if (actor !== "weekly") return undefined;
+    const table = /<!-- aws-apis:table -->([\s\S]*?)<!-- \/aws-apis:table -->/.exec(text);
+    if (!table) throw new Error("docs/aws-apis.md has neither an aws-apis:manifest block nor an aws-apis:table");
+    const rows = table[1].split("\n").filter((l) => /^\| `[a-z0-9-]+:[A-Za-z0-9]+` \|/.test(l));
+    return rows.map((l) => {
+        const cells = l.split("|").map((c) => c.trim());
+        return { action: cells[1].replace(/`/g, ""), why: cells[2], resource: cells[3].replace(/`/g, "") };
+    });
+}
+
+/** The ARN in the world for a manifest ARN: `<logical>-a1b2c3d` becomes the stack's physical name. */
+export function worldResource(world: World, stack: string, arn: string): string {
+    return arn.replace(/([A-Za-z0-9-]+)-a1b2c3d\b/g, (whole, logical: string) => world.physical(stack, logical) ?? whole);
+}

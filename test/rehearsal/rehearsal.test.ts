@@ -1,0 +1,322 @@
+/**
+ * The rehearsal (#27): one AWS account (moto) and one GitHub organisation, every actor of ACTORS in the
+ * documented order with the rights the program gives it, every IAM decision by iam-simulate.
+ * Tests tagged [defect N] are issue 27's seams 1-7: each failed on d3b2fd0 (see the closing note of #27).
+ */
+import { strict as assert } from "assert";
+import { PIPELINE_ROLE_NAME } from "../../lib/github/names";
+import { ACTORS, allowedCalls, allWorkflowJobs, assumeWithOidc, AwsCall, deniedCalls, instanceProfileSession, jobRun, repoArn, roleArnFor, roleNameOf, roleSession, Session } from "./actors";
+import { manifestCalls, worldResource } from "./awsApisManifest";
+import { ACCOUNT_ID, REGION } from "./awsAccount";
+import { evaluate } from "./iamEvaluator";
+import { motoUnavailableReason } from "../motoIam";
+import { GPU_RUNNER_ROLE, OWNER, pulumiUp, stackFile, UpResult, World, WORKFLOW_REPOSITORY } from "./world";
+
+const WORKFLOW_REPO_NAME = WORKFLOW_REPOSITORY.split("/")[1];
+/** The admin's own GitHub session token while running `pulumi up` by hand (a long-lived credential). */
+const ADMIN_GITHUB_TOKEN = "ghp_admin_session_token";
+const FEATURE_REF = "refs/heads/feature-x";
+
+/** The job of a workflow file that assumes an AWS role (configure-aws-credentials). */
+function roleJob(file: string) {
+    const job = allWorkflowJobs().find((j) => j.file === file && j.roleSource !== undefined);
+    if (job === undefined) throw new Error(`${file} has no job that assumes an AWS role`);
+    return job;
+}
+const weeklyJob = () => roleJob("weekly-rebuild.yml");
+const previewJob = () => roleJob("preview.yml");
+const prImagesJob = () => roleJob("pr-images.yml");
+
+/** An `up`'s failures, at most 8 lines and a count (the world reports one line per failed resource). */
+function failuresOf(up: UpResult): string {
+    return up.failures.length === 0 ? "" : `${up.failures.length} failed:\n${up.failures.slice(0, 8).join("\n")}${up.failures.length > 8 ? `\n… ${up.failures.length - 8} more` : ""}`;
+}
+
+/** The repositories of a stack (prefix/family), from its config. */
+function stackRepositories(stack: string): string[] {
+    const c = stackFile(stack).config;
+    return Object.keys(c["mlci:families"]).map((f) => `${c["mlci:registry"].prefix}/${f}`);
+}
+
+/**
+ * The admin sets the secrets the workflows read that no program writes, once, at the narrowest scope
+ * every reading job can reach: an environment when every job that reads it runs in that environment,
+ * else the repository (docs/bootstrap.md, "Secrets the admin sets").
+ */
+function adminSetsWorkflowSecrets(world: World): { name: string; where: string }[] {
+    const jobs = allWorkflowJobs().filter((j) => j.file !== "consumer-example.yml");
+    const programWritten = new Set([PIPELINE_ROLE_NAME]);
+    const names = [...new Set(jobs.flatMap((j) => j.secrets))].filter((n) => !programWritten.has(n) && n !== "GITHUB_TOKEN");
+    const set: { name: string; where: string }[] = [];
+    for (const name of names) {
+        const envs = new Set(jobs.filter((j) => j.secrets.includes(name)).map((j) => j.environment ?? ""));
+        const env = envs.size === 1 ? [...envs][0] : "";
+        if (env === "") world.github.setRepositorySecret(WORKFLOW_REPO_NAME, name, `admin-value-of-${name}`, "admin");
+        else {
+            // The settings page creates the environment (unprotected) if the program has not.
+            if (world.github.environment(WORKFLOW_REPO_NAME, env) === undefined) world.github.createEnvironment(WORKFLOW_REPO_NAME, env);
+            world.github.setEnvironmentSecret(WORKFLOW_REPO_NAME, env, name, `admin-value-of-${name}`, "admin");
+        }
+        set.push({ name, where: env === "" ? WORKFLOW_REPO_NAME : `${WORKFLOW_REPO_NAME}/${env}` });
+    }
+    return set;
+}
+
+describe("rehearsal: one AWS account and one GitHub org, every actor in order (#27)", function () {
+    this.timeout(120_000);
+    let world: World;
+    let prod: UpResult;
+    let dev: UpResult;
+
+    before(async function () {
+        const reason = motoUnavailableReason();
+        if (reason !== undefined) {
+            if (process.env.CI === "true") throw new Error(`CI=true but moto is unavailable: ${reason}. The rehearsal must run in CI.`);
+            console.warn(`      rehearsal skipped: ${reason}`);
+            this.skip();
+        }
+        world = await World.create();
+        // Actor 1: the admin, with their own credentials and GitHub session, prod first, then dev.
+        prod = await pulumiUp(world, "prod", { env: { GITHUB_TOKEN: ADMIN_GITHUB_TOKEN } });
+        dev = await pulumiUp(world, "dev", { env: { GITHUB_TOKEN: ADMIN_GITHUB_TOKEN } });
+        adminSetsWorkflowSecrets(world);
+    });
+    after(() => world?.stop());
+
+    describe(`1. ${ACTORS[0].label}`, () => {
+        it("pulumi up prod applies every registered resource to the world without an error", () => {
+            assert.ok(prod.applied.some((r) => r.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider"), "prod creates the account's OIDC provider");
+            assert.equal(failuresOf(prod), "");
+        });
+
+        it("[defect 2, 3] pulumi up dev applies every registered resource to the world without an error (environments exist, promotion's scan gate gets a scan)", () => {
+            assert.ok(dev.applied.some((r) => r.type === "aws:ecr/repository:Repository"));
+            assert.equal(failuresOf(dev), "");
+        });
+
+        it("[defect 2] every dev repository is scanned on push under prod's account-wide scanning configuration (ECR's effective frequency)", async () => {
+            const repos = stackRepositories("dev");
+            const frequency = await world.aws.effectiveScanFrequency(repos);
+            assert.deepEqual(repos.filter((r) => frequency[r] !== "SCAN_ON_PUSH" && frequency[r] !== "CONTINUOUS_SCAN").map((r) => `${r}: ${frequency[r]}`), []);
+        });
+
+        it("[defect 3] every environment the program writes to exists, created by the program, and prod deploys from main only", () => {
+            for (const repo of world.github.repositoryNames()) {
+                const prodEnv = world.github.environment(repo, "prod");
+                if (prodEnv === undefined || prodEnv.autoCreated) continue;
+                assert.ok(prodEnv.deploymentBranchPolicy?.customBranchPolicies && !prodEnv.deploymentBranchPolicy.protectedBranches, `${repo}/prod: custom deployment branch policy`);
+                assert.deepEqual(prodEnv.branchPatterns, ["main"], `${repo}/prod deploys from main only`);
+            }
+            const created = [...prod.applied, ...dev.applied].filter((r) => r.type === "github:index/repositoryEnvironment:RepositoryEnvironment");
+            assert.ok(created.length > 0, "the program creates its GitHub environments");
+        });
+    });
+
+    describe(`2. ${ACTORS[1].label}`, () => {
+        let session: Session | undefined;
+        let denied = "";
+        before(async () => {
+            const job = weeklyJob();
+            const ctx = world.github.startJob(jobRun(job, { repository: WORKFLOW_REPOSITORY, event: "schedule", ref: "refs/heads/main" }));
+            const out = await assumeWithOidc(world, ctx, roleArnFor(job, ctx), "ml-ci-images-weekly-rebuild");
+            if ("session" in out) session = out.session;
+            else denied = out.denied;
+        });
+
+        it("[defect 4] the workflows' own repository holds every variable and secret its weekly, preview and PR-images jobs read", () => {
+            const missing: string[] = [];
+            for (const job of [weeklyJob(), previewJob(), prImagesJob()]) {
+                const ctx = world.github.startJob(jobRun(job, { repository: WORKFLOW_REPOSITORY, event: job.events.includes("schedule") ? "schedule" : "pull_request", ref: job.events.includes("schedule") ? "refs/heads/main" : FEATURE_REF }));
+                assert.ok(ctx.started, `${job.file} starts`);
+                if (!ctx.started) continue;
+                for (const v of job.variables.filter((n) => n.startsWith("CI_IMAGES_") && !job.optionalVariables.includes(n))) if (!ctx.variables.has(v)) missing.push(`${job.file}: vars.${v}`);
+                for (const s of job.secrets) if (!ctx.secrets.has(s)) missing.push(`${job.file}: secrets.${s}`);
+            }
+            assert.deepEqual(missing, []);
+        });
+
+        it("[defect 4] enters the prod pipeline role through the OIDC claims of a scheduled run on main in environment prod", () => {
+            assert.equal(denied, "");
+            assert.ok(session);
+            assert.equal(session!.roleName, world.physical("prod", "pipeline-access-role"));
+        });
+
+        it("[defect 1] the prod pipeline role may make every AWS call of pulumi up for prod (docs/aws-apis.md manifest: state backend, managed resources, data sources, promotion)", async () => {
+            // The role's rights, whichever way the job entered it (entering is the test above).
+            const rights = session ?? (await roleSession(world, roleNameOf(prod.outputs.pipelineRoleArn), "ml-ci-images-weekly-rebuild"));
+            const calls = manifestCalls("weekly")!.map((c) => ({ ...c, resource: worldResource(world, "prod", c.resource) }));
+            assert.ok(calls.some((c) => c.action.startsWith("s3:")), "the manifest lists the state backend");
+            assert.deepEqual(await deniedCalls(world, rights, calls), []);
+        });
+    });
+
+    describe(`3. ${ACTORS[2].label}`, () => {
+        let session: Session | undefined;
+        let denied = "";
+        const backend = () => stackFile("prod").config["mlci:access"].stateBackend;
+        before(async () => {
+            const job = previewJob();
+            const ctx = world.github.startJob(jobRun(job, { repository: WORKFLOW_REPOSITORY, event: "pull_request", ref: FEATURE_REF }));
+            const out = await assumeWithOidc(world, ctx, roleArnFor(job, ctx), "ml-ci-images-preview");
+            if ("session" in out) session = out.session;
+            else denied = out.denied;
+        });
+
+        it("[defect 4] enters the preview role with pull_request claims", () => {
+            assert.equal(denied, "");
+            assert.equal(session!.roleName, world.physical("prod", "preview-access-role"));
+        });
+
+        it("the preview role can make preview's reads", async () => {
+            session ??= await roleSession(world, roleNameOf(prod.outputs.previewRoleArn), "ml-ci-images-preview");
+            const b = backend();
+            const reads: AwsCall[] = manifestCalls("preview")?.map((c) => ({ ...c, resource: worldResource(world, "prod", c.resource) })) ?? [
+                // docs/pipelines.md, "Preview role": read the state, describe the stack's repositories and roles.
+                { action: "s3:GetObject", resource: `arn:aws:s3:::${b.bucket}/${b.prefix}/.pulumi/stacks/ml-ci-images/prod.json` },
+                { action: "ecr:GetAuthorizationToken", resource: "*" },
+                ...stackRepositories("prod").flatMap((r) => ["ecr:DescribeImages", "ecr:ListImages", "ecr:DescribeRepositories"].map((action) => ({ action, resource: repoArn(r) }))),
+                { action: "iam:GetRole", resource: `arn:aws:iam::${ACCOUNT_ID}:role/${world.physical("prod", "pipeline-access-role")}` },
+            ];
+            assert.deepEqual(await deniedCalls(world, session!, reads), []);
+        });
+
+        it("the preview role cannot push, write the state, or change a role", async () => {
+            session ??= await roleSession(world, roleNameOf(prod.outputs.previewRoleArn), "ml-ci-images-preview");
+            const b = backend();
+            const writes: AwsCall[] = [
+                ...stackRepositories("prod").flatMap((r) => ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:DeleteRepository"].map((action) => ({ action, resource: repoArn(r) }))),
+                { action: "s3:PutObject", resource: `arn:aws:s3:::${b.bucket}/${b.prefix}/.pulumi/stacks/ml-ci-images/prod.json` },
+                { action: "iam:UpdateAssumeRolePolicy", resource: `arn:aws:iam::${ACCOUNT_ID}:role/${world.physical("prod", "pipeline-access-role")}` },
+            ];
+            assert.deepEqual(await allowedCalls(world, session!, writes), []);
+        });
+
+        it("[defect 5] a pull_request run can obtain no long-lived secret: no admin secret, no credential in the state, no Docker Hub secret value", async () => {
+            const reachable: string[] = [];
+            // The PR's author controls the workflow file: it may read any secret of the repository and of any
+            // environment whose deployment branches admit the PR's branch [SECRET-SCOPE], [BRANCH-POLICY].
+            const adminSecrets = world.github.allSecrets().filter((s) => s.writer === "admin" && s.where.startsWith(WORKFLOW_REPO_NAME));
+            const obtained = new Set<string>();
+            for (const env of [undefined, ...new Set(adminSecrets.map((s) => s.where.split("/")[1]).filter((e): e is string => e !== undefined))]) {
+                const ctx = world.github.startJob({ repository: WORKFLOW_REPOSITORY, event: "pull_request", ref: FEATURE_REF, environment: env, idToken: true });
+                if (!ctx.started) continue;
+                for (const s of adminSecrets) if (s.where === (env ? `${WORKFLOW_REPO_NAME}/${env}` : WORKFLOW_REPO_NAME) || (env && s.where === WORKFLOW_REPO_NAME)) if (ctx.secrets.get(s.name) === s.value) obtained.add(s.name);
+            }
+            reachable.push(...[...obtained].map((n) => `GitHub secret ${n}`));
+            // The state: readable with the preview role, decryptable with the passphrase (if obtained) or kms:Decrypt.
+            for (const up of [prod, dev]) {
+                const cp = up.checkpoint;
+                session ??= await roleSession(world, roleNameOf(prod.outputs.previewRoleArn), "ml-ci-images-preview");
+                if (!cp) continue;
+                const read = await evaluate({ principal: session.principal, action: "s3:GetObject", resource: `arn:aws:s3:::${cp.bucket}/${cp.key}`, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies });
+                let decrypt = false;
+                if (cp.secretsProvider === "passphrase") decrypt = obtained.has("PULUMI_CONFIG_PASSPHRASE");
+                else {
+                    const keyArn = stackFile(up.stack).config["mlci:access"]?.secretsKeyArn ?? cp.secretsProvider.replace(/^awskms:\/\/\/?/, "").replace(/\?.*$/, "");
+                    const keyResource = keyArn.startsWith("arn:") ? keyArn : `arn:aws:kms:${REGION}:${ACCOUNT_ID}:${keyArn.startsWith("alias/") ? keyArn : `key/${keyArn}`}`;
+                    // The default key policy delegates to IAM (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+                    const keyPolicy = { Version: "2012-10-17", Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "kms:*", Resource: "*" }] };
+                    decrypt = (await evaluate({ principal: session.principal, action: "kms:Decrypt", resource: keyResource, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies, resourcePolicy: keyPolicy })).allowed;
+                }
+                if (read.allowed && decrypt) for (const s of cp.secrets.filter((x) => x.credential)) reachable.push(`${up.stack} state: ${s.resource} ${s.key}`);
+            }
+            // Docker Hub credentials by Secrets Manager ARN.
+            for (const stack of ["prod", "dev"]) {
+                const arn = stackFile(stack).config["mlci:registry"]?.pullThroughCache?.credentialSecretArn;
+                if (!arn) continue;
+                const d = await evaluate({ principal: session.principal, action: "secretsmanager:GetSecretValue", resource: `${arn}-AbCdEf`, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies });
+                if (d.allowed) reachable.push(`${stack} Docker Hub secret ${arn}`);
+            }
+            assert.deepEqual(reachable, []);
+        });
+    });
+
+    describe(`4. ${ACTORS[3].label}`, () => {
+        let session: Session | undefined;
+        let denied = "";
+        before(async () => {
+            const job = prImagesJob();
+            const ctx = world.github.startJob(jobRun(job, { repository: WORKFLOW_REPOSITORY, event: "pull_request", ref: FEATURE_REF }));
+            const out = await assumeWithOidc(world, ctx, roleArnFor(job, ctx), "ml-ci-images-pr-images");
+            if ("session" in out) session = out.session;
+            else denied = out.denied;
+        });
+
+        it("[defect 4] enters the dev pipeline role with the claims of environment dev", () => {
+            assert.equal(denied, "");
+            assert.equal(session!.roleName, world.physical("dev", "pipeline-access-role"));
+        });
+
+        it("the dev pipeline role may make publish's registry calls, on dev's repositories only", async () => {
+            session ??= await roleSession(world, roleNameOf(dev.outputs.pipelineRoleArn), "ml-ci-images-pr-images");
+            const publish = ["ecr:ListImages", "ecr:DescribeImages", "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+            const calls: AwsCall[] = manifestCalls("publish")?.map((c) => ({ ...c, resource: worldResource(world, "dev", c.resource) })) ?? [
+                { action: "ecr:GetAuthorizationToken", resource: "*" },
+                ...stackRepositories("dev").flatMap((r) => publish.map((action) => ({ action, resource: repoArn(r) }))),
+            ];
+            assert.deepEqual(await deniedCalls(world, session!, calls), []);
+            assert.deepEqual(await allowedCalls(world, session!, stackRepositories("prod").map((r) => ({ action: "ecr:PutImage", resource: repoArn(r) }))), [], "the dev role cannot push prod images");
+        });
+
+        it("[defect 2] an image it publishes to dev gets a scan result for the promotion's scan gate", async () => {
+            const repo = stackRepositories("dev")[0];
+            const digest = await world.aws.push(repo, ["rehearsal-pr-1"], "pr-images-rehearsal");
+            assert.ok(await world.aws.hasScanResult(repo, digest), `${repo}@${digest} was not scanned on push`);
+        });
+    });
+
+    describe(`5. ${ACTORS[4].label}`, () => {
+        it("[defect 6] the GPU runner's instance profile role may wait for and pull prod AND dev images", async () => {
+            const session = await instanceProfileSession(world, GPU_RUNNER_ROLE);
+            const pull = (r: string): AwsCall[] => ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"].map((action) => ({ action, resource: repoArn(r) }));
+            const calls: AwsCall[] = manifestCalls("runner")?.map((c) => ({ ...c, resource: worldResource(world, "prod", c.resource) })) ?? [
+                { action: "ecr:GetAuthorizationToken", resource: "*" },
+                ...stackRepositories("prod").flatMap(pull),
+                ...stackRepositories("dev").flatMap(pull),
+            ];
+            assert.ok(calls.some((c) => c.resource.includes(":repository/ml-ci-dev/")), "the consumer pulls dev images too");
+            assert.deepEqual(await deniedCalls(world, session, calls), []);
+        });
+    });
+
+    describe(`6. ${ACTORS[5].label}`, () => {
+        const pipelineRoleArns = () => ["prod", "dev"].map((s) => `arn:aws:iam::${ACCOUNT_ID}:role/${world.physical(s, "pipeline-access-role")}`);
+        const previewRoleArn = () => `arn:aws:iam::${ACCOUNT_ID}:role/${world.physical("prod", "preview-access-role")}`;
+
+        it("a fork's pull request gets no OIDC token and no secret", async () => {
+            const ctx = world.github.startJob({ repository: WORKFLOW_REPOSITORY, event: "pull_request", ref: FEATURE_REF, fromFork: true, idToken: true });
+            assert.ok(ctx.started && ctx.secrets.size === 0 && ctx.claims === undefined);
+            for (const arn of [...pipelineRoleArns(), previewRoleArn()]) assert.ok("denied" in (await assumeWithOidc(world, ctx, arn, "fork")), arn);
+        });
+
+        it("[defect 3] a branch workflow that claims environment prod gets no pipeline role, in any repository of the org", async () => {
+            const admitted: string[] = [];
+            for (const repo of world.github.repositoryNames()) {
+                const ctx = world.github.startJob({ repository: `${OWNER}/${repo}`, event: "push", ref: FEATURE_REF, environment: "prod", idToken: true });
+                for (const arn of pipelineRoleArns()) if ("session" in (await assumeWithOidc(world, ctx, arn, "intruder"))) admitted.push(`${repo}: ${roleNameOf(arn)}`);
+            }
+            assert.deepEqual(admitted, []);
+        });
+
+        it("[defect 3] a workflow on main WITHOUT an environment cannot assume the role that runs pulumi up", async () => {
+            const admitted: string[] = [];
+            for (const repo of world.github.repositoryNames()) {
+                const ctx = world.github.startJob({ repository: `${OWNER}/${repo}`, event: "push", ref: "refs/heads/main", idToken: true });
+                const arn = pipelineRoleArns()[0];
+                if ("session" in (await assumeWithOidc(world, ctx, arn, "main-no-env"))) admitted.push(`${repo}: ${roleNameOf(arn)}`);
+            }
+            assert.deepEqual(admitted, []);
+        });
+
+        it("another repository's workflow, even in its own prod environment on main, gets no role", async () => {
+            const ctx = world.github.startJob({ repository: `${OWNER}/other`, event: "push", ref: "refs/heads/main", environment: "prod", idToken: true });
+            for (const arn of [...pipelineRoleArns(), previewRoleArn()]) assert.ok("denied" in (await assumeWithOidc(world, ctx, arn, "other")), arn);
+        });
+
+        it("a GPU runner cannot push to, or delete from, any prod or dev repository", async () => {
+            const session = await instanceProfileSession(world, GPU_RUNNER_ROLE);
+            const writes: AwsCall[] = [...stackRepositories("prod"), ...stackRepositories("dev")].flatMap((r) => ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:BatchDeleteImage"].map((action) => ({ action, resource: repoArn(r) })));
+            assert.deepEqual(await allowedCalls(world, session, writes), []);
+        });
+    });
+});
