@@ -17,6 +17,7 @@ import { createRegistryBackend } from "./components/registry/registryBackend";
 import { decideImage, ImageDecision, imageRegistryState, ListedImage } from "./lib/registry/imageListing";
 import { planBuilds } from "./lib/images/buildPlan";
 import { BuildKitBuilders, imageBuildPlans } from "./components/images/builders";
+import { deployPolicy, deployPolicyArgsFor, stackIamPath } from "./lib/access/deployPolicy";
 
 /** Whether the engine holds a config key as a secret (`pulumi config set --secret`). */
 const isConfigSecret: (key: string) => boolean = require("@pulumi/pulumi/runtime/config").isConfigSecret;
@@ -135,7 +136,15 @@ export = async () => {
 
     // Access is granted on exactly this stack's repositories (ECR only: config validation
     // rejects access with the local registry).
-    const access = { repositoryArns: registry.repositoryArns, pullThroughCacheRepositoryArnPattern: registry.pullThroughCacheRepositoryArnPattern };
+    // Every role, policy and instance profile of the stack lives under its IAM path: the deploy policy's scope.
+    const iamPath = stackIamPath(pulumi.getStack());
+    const access = { repositoryArns: registry.repositoryArns, pullThroughCacheRepositoryArnPattern: registry.pullThroughCacheRepositoryArnPattern, iamPath };
+    const pipelineConfig = config.access.pipeline;
+    // The pipeline that runs `pulumi up` gets the stack's generated least-privilege deploy policy (#27 seam 1).
+    const deployDocument = pipelineConfig.enabled && pipelineConfig.runsPulumiUp
+        ? aws.getCallerIdentityOutput({}).apply((identity) =>
+              JSON.stringify(deployPolicy(deployPolicyArgsFor(config, { stack: pulumi.getStack(), accountId: identity.accountId, region: aws.config.region, partition: identity.arn.split(":")[1] }))))
+        : undefined;
     const runner = config.access.runner.enabled
         ? new RunnerPullAccess("runner-access", { ...access, createRole: config.access.runner.createRole, existingRoleNames: config.access.runner.existingRoleNames })
         : undefined;
@@ -146,6 +155,7 @@ export = async () => {
               oidcProviderArn: config.access.pipeline.oidcProviderArn,
               oidcProvider: config.access.pipeline.oidcProvider,
               deployPolicyArns: config.access.pipeline.deployPolicyArns,
+              deployPolicy: deployDocument,
           })
         : undefined;
     // Validation requires the pipeline (its OIDC provider) for the read-only PR preview role.
@@ -158,6 +168,7 @@ export = async () => {
                   roleArns: [pipeline.roleArn, ...(runner && config.access.runner.createRole ? [runner.roleArn.apply((a) => a!)] : [])],
                   policyArns: [pipeline.policyArn, pipeline.oidcProviderArn, ...(runner ? [runner.policyArn] : [])],
                   stateBackend: config.access.stateBackend,
+                  iamPath,
               })
             : undefined;
 
@@ -188,6 +199,7 @@ export = async () => {
         instanceProfileArn: runner?.instanceProfileArn,
         runnerPullPolicyArn: runner?.policyArn,
         pipelineRoleArn: pipeline?.roleArn,
+        deployPolicyArn: pipeline?.deployPolicyArn,
         oidcProviderArn: pipeline?.oidcProviderArn,
         previewRoleArn: preview?.roleArn,
     };

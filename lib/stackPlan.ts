@@ -9,7 +9,7 @@ import { CONFIG_NAMESPACE, ConfigError, ConfigProblem } from "./config/problems"
 import { CREDENTIAL_KEYS, SECRET_KEYS, StackConfig } from "./config/schema";
 import { parseStackConfig, ParseOptions, RawConfig } from "./config/config";
 import { FileHashCache } from "./images/contentHash";
-import { accessConfigChecks } from "./access/policies";
+import { accessConfigChecks } from "./access/accessChecks";
 import { githubConfigProblems } from "./github/access";
 import { defaultHashCachePath, expandImageGraph, tagImages, TaggedImage } from "./images/graph";
 import { retentionConfigChecks } from "./registry/lifecyclePolicy";

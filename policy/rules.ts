@@ -14,7 +14,8 @@ import {
     UnknownValueError,
 } from "@pulumi/policy";
 import { isMovingTag, MUTABLE_TAG_PATTERNS, parseTag, TAG_EXAMPLES, TAG_PATTERNS, tagPatternMatches } from "../lib/images/tags";
-import { ECR_LOGIN_ACTION, findWildcardViolations } from "../lib/access/policies";
+import { ECR_LOGIN_ACTION } from "../lib/access/ecrPolicies";
+import { findWildcardViolations } from "../lib/access/wildcardLinter";
 import { PROTECTION_TAG_KEY } from "../lib/registry/documents";
 
 export { isMovingTag };
@@ -189,7 +190,7 @@ function knownStrings(value: PropertyValue): { values: string[]; complete: boole
 
 /**
  * Over-broad Allow statements of one IAM policy document (a JSON string or an object): the project's one IAM linter,
- * `findWildcardViolations` of lib/access (`Resource: "*"` except `ecr:GetAuthorizationToken` alone in its statement,
+ * `findWildcardViolations` of lib/access (`Resource: "*"` except for actions AWS scopes by no resource (STAR_RESOURCE_JUSTIFICATIONS),
  * wildcard actions, NotAction/NotResource, registry-wide ARNs), with preview-time unknowns left unreported.
  */
 export function iamDocumentViolations(document: PropertyValue): string[] {

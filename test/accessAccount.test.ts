@@ -5,7 +5,9 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import YAML from "yaml";
-import { deployRightsWarnings, oidcProviderOwnershipProblems, OidcProviderClaim } from "../lib/access/policies";
+import { deployRightsWarnings } from "../lib/access/deployRights";
+import { deployRightsProblems } from "../cli/commands/check";
+import { oidcProviderOwnershipProblems, OidcProviderClaim } from "../lib/access/githubOidc";
 import { parseStackConfig } from "../lib/config/config";
 import { accountWideResources } from "../lib/registry/documents";
 import { readStackConfigFile } from "../lib/stackPlan";
@@ -83,17 +85,18 @@ describe("deploy rights of a pipeline role that runs pulumi up (#15)", () => {
     const state = { type: "s3" as const, bucket: "ml-ci-pulumi-state", prefix: "ml-ci-images" };
     const pipeline = { enabled: true, runsPulumiUp: true, deployPolicyArns: ["arn:aws:iam::123456789012:policy/ml-ci-deploy"] };
 
-    it("warns for the shipped prod stack: it runs pulumi up through the role and lists no deploy policies", () => {
+    it("the shipped prod stack: deploy rights come from the generated deploy policy; without it nothing grants them", () => {
         const prod = parseStackConfig(readStackConfigFile(PROJECT_ROOT, "prod"), { projectRoot: PROJECT_ROOT, env: {} });
-        assert.deepStrictEqual(deployRightsWarnings(prod.access).map((w) => w.path), ["access.pipeline.deployPolicyArns"]);
+        assert.deepStrictEqual(deployRightsWarnings(prod.access).map((w) => w.path), ["access.pipeline.runsPulumiUp"]);
+        assert.deepStrictEqual(deployRightsProblems(prod, "prod"), []);
         const dev = parseStackConfig(readStackConfigFile(PROJECT_ROOT, "dev"), { projectRoot: PROJECT_ROOT, env: {} });
-        assert.deepStrictEqual(deployRightsWarnings(dev.access), [], "dev's role only pushes (PR code runs with it)");
+        assert.deepStrictEqual(deployRightsProblems(dev, "dev"), [], "dev's role only pushes (PR code runs with it)");
     });
 
     it("warns when the listed policies lack the state backend's rights, and not when they grant them", () => {
         const s3Only = { Version: "2012-10-17" as const, Statement: [{ Effect: "Allow" as const, Action: ["s3:GetObject", "s3:ListBucket"], Resource: ["arn:aws:s3:::ml-ci-pulumi-state", "arn:aws:s3:::ml-ci-pulumi-state/*"] }] };
         assert.deepStrictEqual(deployRightsWarnings({ pipeline, stateBackend: state }, { deployPolicyDocuments: [s3Only] }).map((w) => w.message), [
-            "do not grant the state backend: s3:PutObject on arn:aws:s3:::ml-ci-pulumi-state/ml-ci-images/.pulumi/stacks/example.json, s3:DeleteObject on arn:aws:s3:::ml-ci-pulumi-state/ml-ci-images/.pulumi/stacks/example.json",
+            "do not grant the state backend: s3:PutObject on arn:aws:s3:::ml-ci-pulumi-state/ml-ci-images/.pulumi/locks/example/lock.json, s3:DeleteObject on arn:aws:s3:::ml-ci-pulumi-state/ml-ci-images/.pulumi/locks/example/lock.json",
         ]);
         const full = { Version: "2012-10-17" as const, Statement: [
             { Effect: "Allow" as const, Action: "s3:ListBucket", Resource: "arn:aws:s3:::ml-ci-pulumi-state" },

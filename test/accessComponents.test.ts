@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import type { PolicyDocument } from "../lib/access/policies";
+import type { PolicyDocument } from "../lib/access/documents";
 import type * as RunnerModule from "../components/access/runnerPullAccess";
 import type * as PipelineModule from "../components/access/pipelinePushAccess";
 import { IamOp, rejections, roleOps, useMotoIam } from "./motoIam";
@@ -76,7 +76,7 @@ describe("access components (mocked Pulumi)", () => {
         }, "ml-ci-images", "test", false);
         runnerModule = await import("../components/access/runnerPullAccess");
         pipelineModule = await import("../components/access/pipelinePushAccess");
-        ({ findWildcardViolations } = await import("../lib/access/policies"));
+        ({ findWildcardViolations } = await import("../lib/access/wildcardLinter"));
     });
 
     describe("RunnerPullAccess with a new role and existing runner roles", () => {

@@ -1,22 +1,11 @@
 import * as assert from "assert";
 import fc from "fast-check";
-import {
-    ECR_LOGIN_ACTION,
-    GITHUB_OIDC_AUDIENCE,
-    GITHUB_OIDC_URL,
-    GithubSubject,
-    PolicyDocument,
-    PolicyStatement,
-    ec2TrustPolicy,
-    findWildcardViolations,
-    githubOidcTrustPolicy,
-    pipelinePushPolicy,
-    pullThroughCacheRepositoryArnPattern,
-    runnerPullPolicy,
-    accessProblems,
-    accessConfigChecks,
-    githubSubjectClaims,
-} from "../lib/access/policies";
+import { accessConfigChecks, accessProblems } from "../lib/access/accessChecks";
+import type { PolicyDocument, PolicyStatement } from "../lib/access/documents";
+import { ec2TrustPolicy, ECR_LOGIN_ACTION, pipelinePushPolicy, pullThroughCacheRepositoryArnPattern, runnerPullPolicy } from "../lib/access/ecrPolicies";
+import { GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_URL, githubOidcTrustPolicy, githubSubjectClaims } from "../lib/access/githubOidc";
+import type { GithubSubject } from "../lib/access/settings";
+import { findWildcardViolations } from "../lib/access/wildcardLinter";
 import { formatProblems } from "../lib/config/problems";
 
 /** Access problems as the one formatter prints them, `config ` and the list marker stripped. */
@@ -262,7 +251,7 @@ describe("findWildcardViolations", () => {
         assert.deepStrictEqual(findWildcardViolations(allow({ Action: ["ecr:GetAuthorizationToken"], Resource: "*" })), []);
         const v = findWildcardViolations(allow({ Sid: "Oops", Action: ["ecr:GetAuthorizationToken", "ecr:BatchGetImage"], Resource: "*" }));
         assert.strictEqual(v.length, 1);
-        assert.deepStrictEqual(v, ['Statement[0] (Sid "Oops") allows Resource "*" for ecr:BatchGetImage: only ecr:GetAuthorizationToken, alone in its statement, may use Resource "*"; scope the others to repository ARNs']);
+        assert.deepStrictEqual(v, ['Statement[0] (Sid "Oops") allows Resource "*" for ecr:BatchGetImage: only actions AWS does not scope by resource (ecr:GetAuthorizationToken, the registry-wide settings: STAR_RESOURCE_JUSTIFICATIONS) may use Resource "*", in a statement of their own; scope the others to their ARNs']);
     });
 
     it("flags *, ecr:*, iam:*, partial ECR/IAM wildcards and whole-service wildcards", () => {

@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { documentsAllow, PolicyDocument } from "../lib/access/policies";
+import { documentsAllow, PolicyDocument } from "../lib/access/documents";
 import { PROJECT_ROOT, plain, runProgram } from "./harness";
 import { IamOp, rejections, useMotoIam } from "./motoIam";
 

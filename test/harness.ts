@@ -141,15 +141,16 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
         }
         case "aws:iam/role:Role": {
             const n = inputs.name ?? `${name}-a1b2c3d`;
-            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${n}`, uniqueId: `AROA${createHash("md5").update(n).digest("hex").slice(0, 17).toUpperCase()}` } };
+            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:role${inputs.path ?? "/"}${n}`, uniqueId: `AROA${createHash("md5").update(n).digest("hex").slice(0, 17).toUpperCase()}` } };
         }
         case "aws:iam/policy:Policy": {
             const n = inputs.name ?? `${name}-a1b2c3d`;
-            return { id: `arn:aws:iam::${ACCOUNT_ID}:policy/${n}`, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:policy/${n}` } };
+            const arn = `arn:aws:iam::${ACCOUNT_ID}:policy${inputs.path ?? "/"}${n}`;
+            return { id: arn, state: { ...inputs, name: n, arn } };
         }
         case "aws:iam/instanceProfile:InstanceProfile": {
             const n = inputs.name ?? `${name}-a1b2c3d`;
-            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${n}` } };
+            return { id: n, state: { ...inputs, name: n, arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile${inputs.path ?? "/"}${n}` } };
         }
         case "aws:iam/openIdConnectProvider:OpenIdConnectProvider": {
             const arn = `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${String(inputs.url ?? "").replace(/^https:\/\//, "")}`;

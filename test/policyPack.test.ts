@@ -358,14 +358,14 @@ describe("iam-no-wildcards", () => {
     it("reports Resource * for any action other than GetAuthorizationToken", async () => {
         const doc = { Version: "2012-10-17", Statement: [{ Sid: "Pull", Effect: "Allow", Action: ["ecr:BatchGetImage"], Resource: "*" }] };
         assert.deepStrictEqual(await violationsOf("iam-no-wildcards", iamPolicy("runner-pull-policy", doc)), [
-            'aws:iam/policy:Policy "runner-pull-policy" policy: Statement[0] (Sid "Pull") allows Resource "*" for ecr:BatchGetImage: only ecr:GetAuthorizationToken, alone in its statement, may use Resource "*"; scope the others to repository ARNs',
+            'aws:iam/policy:Policy "runner-pull-policy" policy: Statement[0] (Sid "Pull") allows Resource "*" for ecr:BatchGetImage: only actions AWS does not scope by resource (ecr:GetAuthorizationToken, the registry-wide settings: STAR_RESOURCE_JUSTIFICATIONS) may use Resource "*", in a statement of their own; scope the others to their ARNs',
         ]);
     });
 
     it("reports GetAuthorizationToken sharing a * statement with another action", async () => {
         const doc = { Statement: [{ Effect: "Allow", Action: ["ecr:GetAuthorizationToken", "ecr:PutImage"], Resource: ["*"] }] };
         assert.deepStrictEqual(await violationsOf("iam-no-wildcards", iamPolicy("push", doc, RESOURCE_TYPES.iamRolePolicy)), [
-            'aws:iam/rolePolicy:RolePolicy "push" policy: Statement[0] allows Resource "*" for ecr:PutImage: only ecr:GetAuthorizationToken, alone in its statement, may use Resource "*"; scope the others to repository ARNs',
+            'aws:iam/rolePolicy:RolePolicy "push" policy: Statement[0] allows Resource "*" for ecr:PutImage: only actions AWS does not scope by resource (ecr:GetAuthorizationToken, the registry-wide settings: STAR_RESOURCE_JUSTIFICATIONS) may use Resource "*", in a statement of their own; scope the others to their ARNs',
         ]);
     });
 
@@ -386,14 +386,14 @@ describe("iam-no-wildcards", () => {
         const doc = { Statement: { Effect: "Allow", Action: "*", Resource: "*" } };
         assert.deepStrictEqual(await violationsOf("iam-no-wildcards", iamPolicy("admin", doc)), [
             'aws:iam/policy:Policy "admin" policy: Statement[0] allows the wildcard action "*": list the actions it needs',
-            'aws:iam/policy:Policy "admin" policy: Statement[0] allows Resource "*" for *: only ecr:GetAuthorizationToken, alone in its statement, may use Resource "*"; scope the others to repository ARNs',
+            'aws:iam/policy:Policy "admin" policy: Statement[0] allows Resource "*" for *: only actions AWS does not scope by resource (ecr:GetAuthorizationToken, the registry-wide settings: STAR_RESOURCE_JUSTIFICATIONS) may use Resource "*", in a statement of their own; scope the others to their ARNs',
         ]);
     });
 
     it("checks a policy given as an object, not a JSON string", async () => {
         const r: FakeResource = { type: RESOURCE_TYPES.iamPolicy, name: "obj", props: { policy: { Statement: [{ Effect: "Allow", Action: "ecr:PutImage", Resource: "*" }] } } };
         assert.deepStrictEqual(await violationsOf("iam-no-wildcards", r), [
-            'aws:iam/policy:Policy "obj" policy: Statement[0] allows Resource "*" for ecr:PutImage: only ecr:GetAuthorizationToken, alone in its statement, may use Resource "*"; scope the others to repository ARNs',
+            'aws:iam/policy:Policy "obj" policy: Statement[0] allows Resource "*" for ecr:PutImage: only actions AWS does not scope by resource (ecr:GetAuthorizationToken, the registry-wide settings: STAR_RESOURCE_JUSTIFICATIONS) may use Resource "*", in a statement of their own; scope the others to their ARNs',
         ]);
     });
 
@@ -410,7 +410,7 @@ describe("iam-no-wildcards", () => {
             },
         };
         assert.deepStrictEqual(await violationsOf("iam-no-wildcards", role), [
-            'aws:iam/role:Role "pipeline-push-role" inlinePolicies[1] ("push"): Statement[0] allows Resource "*" for ecr:PutImage: only ecr:GetAuthorizationToken, alone in its statement, may use Resource "*"; scope the others to repository ARNs',
+            'aws:iam/role:Role "pipeline-push-role" inlinePolicies[1] ("push"): Statement[0] allows Resource "*" for ecr:PutImage: only actions AWS does not scope by resource (ecr:GetAuthorizationToken, the registry-wide settings: STAR_RESOURCE_JUSTIFICATIONS) may use Resource "*", in a statement of their own; scope the others to their ARNs',
         ]);
     });
 
@@ -640,7 +640,7 @@ describe("policy pack on the resources the program declares", function () {
             r.props.policy = JSON.stringify(doc);
         });
         assert.deepStrictEqual(await packViolations(resources), [
-            'iam-no-wildcards: aws:iam/policy:Policy "runner-access-pull-policy" policy: Statement[1] (Sid "PullStackRepositories") allows Resource "*" for ecr:BatchCheckLayerAvailability, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer: only ecr:GetAuthorizationToken, alone in its statement, may use Resource "*"; scope the others to repository ARNs',
+            'iam-no-wildcards: aws:iam/policy:Policy "runner-access-pull-policy" policy: Statement[1] (Sid "PullStackRepositories") allows Resource "*" for ecr:BatchCheckLayerAvailability, ecr:BatchGetImage, ecr:GetDownloadUrlForLayer: only actions AWS does not scope by resource (ecr:GetAuthorizationToken, the registry-wide settings: STAR_RESOURCE_JUSTIFICATIONS) may use Resource "*", in a statement of their own; scope the others to their ARNs',
         ]);
     });
 

@@ -4,7 +4,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { formatProblems } from "../../lib/config/problems";
+import { deployPolicy, deployPolicyArgsFor } from "../../lib/access/deployPolicy";
+import { deployRightsWarnings } from "../../lib/access/deployRights";
+import { ConfigProblem, formatProblems } from "../../lib/config/problems";
+import type { StackConfig } from "../../lib/config/schema";
 import { lintDockerfile } from "../../lib/images/dockerfileRules";
 import { passedBuildArgNames, TaggedImage } from "../../lib/images/graph";
 import { formatPreflightProblems, preflight, PreflightProblem } from "../../lib/images/preflight";
@@ -42,12 +45,22 @@ export async function onlinePreflight(root: string, images: TaggedImage[], env: 
     });
 }
 
+/**
+ * Deploy rights of a stack whose pipeline runs `pulumi up`: the deploy policy the program will attach (its state
+ * statements do not depend on the account, so a placeholder account is used offline) and the listed policies.
+ */
+export function deployRightsProblems(config: StackConfig, stack: string): ConfigProblem[] {
+    const pipeline = config.access.pipeline;
+    const generated = pipeline.enabled && pipeline.runsPulumiUp ? deployPolicy(deployPolicyArgsFor(config, { stack, accountId: "000000000000" })) : undefined;
+    return deployRightsWarnings(config.access, { generatedDeployPolicy: generated });
+}
+
 export async function run(ctx: CommandContext): Promise<number> {
     const stack = ctx.stack();
     const { images, config } = await ctx.plan();
     const root = ctx.root();
     const lint = dockerfileProblems(root, images);
-    const budget = storageCheckProblems(config);
+    const budget = [...storageCheckProblems(config), ...deployRightsProblems(config, stack)];
     const online = lint.length === 0 && budget.length === 0 && ctx.has("online") ? await onlinePreflight(root, images, ctx.env, ctx.services.fetch) : [];
     const ok = lint.length === 0 && budget.length === 0 && online.length === 0;
     if (ctx.json) {

@@ -1,16 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    GITHUB_OIDC_AUDIENCE,
-    GITHUB_OIDC_URL,
-    GithubSubject,
-    githubOidcTrustPolicy,
-    pipelinePushPolicy,
-    githubSubjectProblems,
-    IAM_SESSION_BOUNDS,
-    OidcProviderMode,
-    PIPELINE_SESSION_SECONDS,
-} from "../../lib/access/policies";
+import { pipelinePushPolicy } from "../../lib/access/ecrPolicies";
+import { GITHUB_OIDC_AUDIENCE, GITHUB_OIDC_URL, githubOidcTrustPolicy, githubSubjectProblems } from "../../lib/access/githubOidc";
+import { GithubSubject, IAM_SESSION_BOUNDS, OidcProviderMode, PIPELINE_SESSION_SECONDS } from "../../lib/access/settings";
 
 /** Inputs of `PipelinePushAccess`. */
 export interface PipelinePushAccessArgs {
@@ -28,15 +20,18 @@ export interface PipelinePushAccessArgs {
     maxSessionSeconds?: number;
     /** Managed policies granting what `pulumi up` needs (ECR/IAM management), chosen by admins. @default [] */
     deployPolicyArns?: string[];
+    /** The generated deploy policy document (JSON, `deployPolicy` of lib/access/deployPolicy.ts), attached when the pipeline runs `pulumi up`. @default undefined (none) */
+    deployPolicy?: pulumi.Input<string>;
+    /** IAM path of the role and policies (`stackIamPath(stack)`), the scope of the deploy policy. @default "/" */
+    iamPath?: string;
     /** Tags for the provider, role and policy. @default {} */
     tags?: Record<string, string>;
 }
 
 /**
  * Lets GitHub Actions workflows of the configured subjects assume a role (OIDC, audience `sts.amazonaws.com`) that
- * can push and pull images of exactly this stack's repositories. The rights to run `pulumi up` itself (managing ECR
- * repositories, lifecycle policies, IAM) are NOT granted here: they come only from the managed policies listed in
- * `deployPolicyArns` (`mlci:access.pipeline.deployPolicyArns`), so admins choose them explicitly.
+ * can push and pull images of exactly this stack's repositories. With `deployPolicy` (a stack whose pipeline runs
+ * `pulumi up`), the role also gets the generated least-privilege deploy policy; `deployPolicyArns` add admin-chosen ones.
  */
 export class PipelinePushAccess extends pulumi.ComponentResource {
     /** ARN of the role for aws-actions/configure-aws-credentials `role-to-assume`. */
@@ -45,6 +40,8 @@ export class PipelinePushAccess extends pulumi.ComponentResource {
     public readonly oidcProviderArn: pulumi.Output<string>;
     /** ARN of the push policy. */
     public readonly policyArn: pulumi.Output<string>;
+    /** ARN of the generated deploy policy; undefined when the pipeline does not run `pulumi up`. */
+    public readonly deployPolicyArn?: pulumi.Output<string>;
     /** The role's maxSessionDuration in seconds. */
     public readonly maxSessionSeconds: number;
 
@@ -79,6 +76,7 @@ export class PipelinePushAccess extends pulumi.ComponentResource {
             description: "GitHub Actions image pipeline: pushes ml-ci images",
             assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(githubOidcTrustPolicy({ providerArn: arn, subjects }))),
             maxSessionDuration: maxSessionSeconds,
+            path: args.iamPath,
             tags,
         }, { parent: this });
 
@@ -88,9 +86,22 @@ export class PipelinePushAccess extends pulumi.ComponentResource {
                 .all([pulumi.all(args.repositoryArns), pulumi.output(args.pullThroughCacheRepositoryArnPattern)])
                 .apply(([repositoryArns, pattern]) =>
                     JSON.stringify(pipelinePushPolicy({ repositoryArns, pullThroughCacheRepositoryArnPattern: pattern }))),
+            path: args.iamPath,
             tags,
         }, { parent: this });
         new aws.iam.RolePolicyAttachment(`${name}-push-attachment`, { role: role.name, policyArn: policy.arn }, { parent: this });
+
+        let deployPolicyArn: pulumi.Output<string> | undefined;
+        if (args.deployPolicy !== undefined) {
+            const deploy = new aws.iam.Policy(`${name}-deploy-policy`, {
+                description: "Run pulumi up of this ml-ci-images stack: its state, repositories, roles and policies only",
+                policy: args.deployPolicy,
+                path: args.iamPath,
+                tags,
+            }, { parent: this });
+            new aws.iam.RolePolicyAttachment(`${name}-deploy-attachment`, { role: role.name, policyArn: deploy.arn }, { parent: this });
+            deployPolicyArn = deploy.arn;
+        }
 
         for (const arn of args.deployPolicyArns ?? []) {
             new aws.iam.RolePolicyAttachment(`${name}-deploy-${deployAttachmentSuffix(arn)}`, { role: role.name, policyArn: arn }, { parent: this });
@@ -99,6 +110,7 @@ export class PipelinePushAccess extends pulumi.ComponentResource {
         this.roleArn = role.arn;
         this.oidcProviderArn = providerArn;
         this.policyArn = policy.arn;
+        this.deployPolicyArn = deployPolicyArn;
         this.maxSessionSeconds = maxSessionSeconds;
         this.registerOutputs({ roleArn: this.roleArn, oidcProviderArn: this.oidcProviderArn, policyArn: this.policyArn });
     }

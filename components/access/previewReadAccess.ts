@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { githubOidcTrustPolicy, previewReadPolicy, StateBackendSettings } from "../../lib/access/policies";
+import { previewReadPolicy } from "../../lib/access/ecrPolicies";
+import { githubOidcTrustPolicy } from "../../lib/access/githubOidc";
+import type { StateBackendSettings } from "../../lib/access/settings";
 
 /** Inputs of `PreviewReadAccess`. */
 export interface PreviewReadAccessArgs {
@@ -16,6 +18,8 @@ export interface PreviewReadAccessArgs {
     policyArns?: pulumi.Input<string>[];
     /** Where the state lives; Pulumi Cloud needs no AWS rights. @default undefined (no state statements) */
     stateBackend?: StateBackendSettings;
+    /** IAM path of the role and policy (`stackIamPath(stack)`). @default "/" */
+    iamPath?: string;
     /** Tags for the role and policy. @default {} */
     tags?: Record<string, string>;
 }
@@ -39,6 +43,7 @@ export class PreviewReadAccess extends pulumi.ComponentResource {
         const role = new aws.iam.Role(`${name}-role`, {
             description: "GitHub Actions PR preview: reads the ml-ci-images state and resources",
             assumeRolePolicy: pulumi.output(args.oidcProviderArn).apply((arn) => JSON.stringify(githubOidcTrustPolicy({ providerArn: arn, subjects }))),
+            path: args.iamPath,
             tags,
         }, { parent: this });
         const policy = new aws.iam.Policy(`${name}-read-policy`, {
@@ -46,6 +51,7 @@ export class PreviewReadAccess extends pulumi.ComponentResource {
             policy: pulumi
                 .all([pulumi.all(args.repositoryArns), pulumi.all(args.roleArns ?? []), pulumi.all(args.policyArns ?? [])])
                 .apply(([repositoryArns, roleArns, policyArns]) => JSON.stringify(previewReadPolicy({ repositoryArns, roleArns, policyArns, stateBackend: args.stateBackend }))),
+            path: args.iamPath,
             tags,
         }, { parent: this });
         new aws.iam.RolePolicyAttachment(`${name}-read-attachment`, { role: role.name, policyArn: policy.arn }, { parent: this });

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ec2TrustPolicy, runnerPullPolicy } from "../../lib/access/policies";
+import { ec2TrustPolicy, runnerPullPolicy } from "../../lib/access/ecrPolicies";
 
 /** Inputs of `RunnerPullAccess`. */
 export interface RunnerPullAccessArgs {
@@ -12,6 +12,8 @@ export interface RunnerPullAccessArgs {
     createRole?: boolean;
     /** Names of existing runner roles (e.g. from a github-runner module) that also get the pull policy. @default [] */
     existingRoleNames?: string[];
+    /** IAM path of the role, policy and instance profile (`stackIamPath(stack)`): the policy attached to shared runner roles is then stack-scoped. @default "/" */
+    iamPath?: string;
     /** Tags for the role, policy and instance profile. @default {} */
     tags?: Record<string, string>;
 }
@@ -44,6 +46,7 @@ export class RunnerPullAccess extends pulumi.ComponentResource {
         const policy = new aws.iam.Policy(`${name}-pull-policy`, {
             description: "Pull images from the ml-ci image repositories and the pull-through cache",
             policy: policyDocument,
+            path: args.iamPath,
             tags,
         }, { parent: this });
 
@@ -53,10 +56,11 @@ export class RunnerPullAccess extends pulumi.ComponentResource {
             role = new aws.iam.Role(`${name}-role`, {
                 description: "GPU CI runner: pulls ml-ci images",
                 assumeRolePolicy: JSON.stringify(ec2TrustPolicy()),
+                path: args.iamPath,
                 tags,
             }, { parent: this });
             new aws.iam.RolePolicyAttachment(`${name}-pull-attachment`, { role: role.name, policyArn: policy.arn }, { parent: this });
-            profile = new aws.iam.InstanceProfile(`${name}-instance-profile`, { role: role.name, tags }, { parent: this });
+            profile = new aws.iam.InstanceProfile(`${name}-instance-profile`, { role: role.name, path: args.iamPath, tags }, { parent: this });
         }
         for (const roleName of existingRoleNames) {
             // Keyed by role name, not position, so reordering the config list replaces nothing.

@@ -11,7 +11,7 @@ import {
     repositoryPullPolicy,
     ScanningSettings,
 } from "../../lib/registry/documents";
-import { pullThroughCacheRepositoryArnPattern } from "../../lib/access/policies";
+import { pullThroughCacheRepositoryArnPattern } from "../../lib/access/ecrPolicies";
 import { EncryptionSettings, FamilyRepository } from "./familyRepository";
 
 /** Docker Hub pull-through cache settings of `mlci:registry.pullThroughCache`, plus the secret token. */

@@ -183,7 +183,7 @@ const accessSchema = z.strictObject({
             oidcProviderArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/, "must be the ARN of the token.actions.githubusercontent.com OIDC provider").optional(),
             subjects: z.array(subjectSchema).default([]),
             deployPolicyArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\//, "must be an IAM policy ARN")).default([]),
-            /** A workflow runs `pulumi up` through this role (`ci-images check` warns when it lacks deploy rights). @default false */
+            /** A workflow runs `pulumi up` through this role: the program attaches the generated deploy policy, and `ci-images check` fails without deploy rights. @default false */
             runsPulumiUp: z.boolean().default(false),
         })
         .default({ enabled: true, subjects: [], deployPolicyArns: [], runsPulumiUp: false }),
@@ -195,6 +195,8 @@ const accessSchema = z.strictObject({
             repositories: z.array(z.string()).default([]),
         })
         .default({ enabled: false, repositories: [] }),
+    /** KMS key of the awskms secrets provider of the stack's state; the generated deploy policy may encrypt and decrypt with it. */
+    secretsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, "must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>; not an alias: IAM authorizes kms:Decrypt on the key)").optional(),
     /** Where the Pulumi state lives (the preview role reads it; the deploy-rights check reads it). */
     stateBackend: z
         .discriminatedUnion("type", [

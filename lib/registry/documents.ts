@@ -3,7 +3,8 @@
  * scanning rules, replication rules, pull-through cache names, and the registry config checks.
  * Pure: no Pulumi resources; the `EcrRegistry` and `FamilyRepository` components consume it.
  */
-import { ECR_PULL_ACTIONS, PolicyDocument, PolicyStatement } from "../access/policies";
+import type { PolicyDocument, PolicyStatement } from "../access/documents";
+import { ECR_PULL_ACTIONS } from "../access/ecrPolicies";
 import type { ConfigProblem } from "../config/problems";
 
 /** Repository tag that records `mlci:registry.protect`; the policy pack requires `protect: true` where it is "true". */
@@ -24,7 +25,7 @@ export interface PullAccess {
 }
 
 /**
- * Repository policy (the one IAM document model of lib/access/policies.ts) granting pull to the
+ * Repository policy (the one IAM document model of lib/access/documents.ts) granting pull to the
  * listed accounts and/or every principal of an organization (GetAuthorizationToken is granted by the
  * puller's own IAM); undefined when nobody outside the account is granted anything.
  */

@@ -1,0 +1,72 @@
+// Config-time checks of the `mlci:access` section: each problem with its config path and the fix.
+import type { ConfigProblem } from "../config/problems";
+import { hasWildcard } from "./documents";
+import { githubSubjectProblems, REPO_PATTERN } from "./githubOidc";
+import type { AccessSettings } from "./settings";
+
+const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
+const OIDC_PROVIDER_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/;
+const POLICY_ARN_PATTERN = /^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/[\w+=,.@/-]+$/;
+
+/** Problems of the `mlci:access` section, each with its config path (`access.…`) and the fix; empty when usable. */
+export function accessProblems(access: AccessSettings): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    const runner = access.runner;
+    if (runner?.enabled === true) {
+        const names = runner.existingRoleNames ?? [];
+        if (runner.createRole === false && names.length === 0) {
+            problems.push({ path: "access.runner", message: "createRole is false and existingRoleNames is empty, so the pull policy would be attached to nothing", fix: "set createRole: true or list the runner role names" });
+        }
+        const seen = new Set<string>();
+        names.forEach((n, i) => {
+            const path = `access.runner.existingRoleNames[${i}]`;
+            if (n.startsWith("arn:")) {
+                problems.push({ path, message: `"${n}" is an ARN`, fix: `give the role name, e.g. "${n.split("/").pop() ?? n}"` });
+            } else if (!ROLE_NAME_PATTERN.test(n)) {
+                problems.push({ path, message: `"${n}" is not an IAM role name`, fix: "use 1-64 letters, digits and +=,.@_-" });
+            }
+            if (seen.has(n)) problems.push({ path, message: `"${n}" is listed twice`, fix: "remove the duplicate" });
+            seen.add(n);
+        });
+    }
+    const pipeline = access.pipeline;
+    if (pipeline?.enabled === true) {
+        problems.push(...githubSubjectProblems(pipeline.subjects, "access.pipeline.subjects"));
+        if (pipeline.oidcProviderArn !== undefined && !OIDC_PROVIDER_ARN_PATTERN.test(pipeline.oidcProviderArn)) {
+            problems.push({
+                path: "access.pipeline.oidcProviderArn",
+                message: `"${pipeline.oidcProviderArn}" is not the ARN of a GitHub Actions OIDC provider`,
+                fix: "use arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com, or leave it unset to create one",
+            });
+        }
+        if (pipeline.oidcProviderArn !== undefined && pipeline.oidcProvider !== undefined) {
+            problems.push({ path: "access.pipeline.oidcProvider", message: `is "${pipeline.oidcProvider}" while oidcProviderArn names the provider`, fix: "remove one: oidcProviderArn uses that provider as is" });
+        }
+        (pipeline.deployPolicyArns ?? []).forEach((arn, i) => {
+            if (!POLICY_ARN_PATTERN.test(arn)) {
+                problems.push({ path: `access.pipeline.deployPolicyArns[${i}]`, message: `"${arn}" is not a managed policy ARN`, fix: "use arn:aws:iam::<account|aws>:policy/<name>" });
+            }
+        });
+    }
+    const preview = access.preview;
+    if (preview?.enabled === true) {
+        if (pipeline?.enabled !== true) {
+            problems.push({ path: "access.preview.enabled", message: "is true but access.pipeline is disabled: the preview role trusts the pipeline's GitHub OIDC provider", fix: "enable access.pipeline, or set access.preview.enabled: false" });
+        } else if (pipeline.oidcProviderArn === undefined && pipeline.oidcProvider === "lookup") {
+            problems.push({ path: "access.preview.enabled", message: "is true while the OIDC provider is looked up by URL, which needs iam:ListOpenIDConnectProviders on \"*\" (not granted to a read-only role)", fix: "set access.pipeline.oidcProviderArn to the provider's ARN" });
+        }
+        const repos = preview.repositories ?? [];
+        if (repos.length === 0) problems.push({ path: "access.preview.repositories", message: "is empty, so no pull request could assume the preview role", fix: 'list the repository whose PRs run the preview, e.g. ["pytorch/rl"]' });
+        repos.forEach((repo, i) => {
+            if (hasWildcard(repo) || !REPO_PATTERN.test(repo)) problems.push({ path: `access.preview.repositories[${i}]`, message: `"${repo}" is not one "owner/name" repository`, fix: 'use e.g. "pytorch/rl"' });
+        });
+        if (access.stateBackend === undefined) {
+            problems.push({ path: "access.stateBackend", message: "is not set, so the preview role would not know which state to read", fix: "set { type: s3, bucket: <bucket>, prefix: <prefix> } or { type: pulumi-cloud }" });
+        }
+    }
+    return problems;
+}
+/** Every access check against a parsed stack config; pass it in `ParseOptions.extraChecks`. */
+export function accessConfigChecks(config: { access: AccessSettings }): ConfigProblem[] {
+    return accessProblems(config.access);
+}
