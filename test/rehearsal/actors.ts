@@ -153,6 +153,8 @@ export interface AwsCall {
     resource: string;
     /** Why the actor makes it (manifest text). */
     why?: string;
+    /** Request context (condition keys) the call carries. */
+    context?: Record<string, string>;
 }
 
 /** Evaluates one call of a session; ECR repository resources bring their repository policy (from ECR). */
@@ -160,7 +162,7 @@ export async function decide(world: World, session: Session, call: AwsCall): Pro
     let resourcePolicy: unknown;
     const repo = /^arn:aws:ecr:[^:]+:\d+:repository\/(.+)$/.exec(call.resource)?.[1];
     if (repo !== undefined && !repo.includes("*") && (await world.aws.repositoryExists(repo))) resourcePolicy = await world.aws.repositoryPolicy(repo);
-    return evaluate({ principal: session.principal, action: call.action, resource: call.resource, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies, resourcePolicy });
+    return evaluate({ principal: session.principal, action: call.action, resource: call.resource, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies, resourcePolicy, context: call.context });
 }
 
 /** "action resource: result" for each call the session may NOT make. */

@@ -80,9 +80,10 @@ export class AwsAccount {
     // ---- IAM --------------------------------------------------------------------------------------
 
     /** Creates a role, then re-submits its trust policy through UpdateAssumeRolePolicy: moto validates trust documents only there (test/motoIam.ts). */
-    async createRole(name: string, trustPolicy: string, extra: { description?: string; maxSessionDuration?: number; tags?: Record<string, string> } = {}): Promise<{ arn: string; uniqueId: string }> {
+    async createRole(name: string, trustPolicy: string, extra: { description?: string; maxSessionDuration?: number; tags?: Record<string, string>; path?: string } = {}): Promise<{ arn: string; uniqueId: string }> {
         const out = await this.iam.send(new CreateRoleCommand({
             RoleName: name,
+            Path: extra.path,
             AssumeRolePolicyDocument: trustPolicy,
             Description: extra.description,
             MaxSessionDuration: extra.maxSessionDuration,
@@ -92,8 +93,8 @@ export class AwsAccount {
         return { arn: out.Role!.Arn!, uniqueId: out.Role!.RoleId! };
     }
 
-    async createPolicy(name: string, document: string, description?: string): Promise<string> {
-        return (await this.iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: document, Description: description }))).Policy!.Arn!;
+    async createPolicy(name: string, document: string, description?: string, path?: string): Promise<string> {
+        return (await this.iam.send(new CreatePolicyCommand({ PolicyName: name, PolicyDocument: document, Description: description, Path: path }))).Policy!.Arn!;
     }
 
     async attachRolePolicy(role: string, policyArn: string): Promise<void> {
@@ -104,8 +105,8 @@ export class AwsAccount {
         await this.iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: name, PolicyDocument: document }));
     }
 
-    async createInstanceProfile(name: string, role: string): Promise<string> {
-        const out = await this.iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name }));
+    async createInstanceProfile(name: string, role: string, path?: string): Promise<string> {
+        const out = await this.iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: name, Path: path }));
         await this.iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: name, RoleName: role }));
         return out.InstanceProfile!.Arn!;
     }

@@ -34,5 +34,20 @@ export function manifestCalls(actor: string): AwsCall[] | undefined {
 
 /** The ARN in the world for a manifest ARN: `<logical>-a1b2c3d` becomes the stack's physical name. */
 export function worldResource(world: World, stack: string, arn: string): string {
-    return arn.replace(/([A-Za-z0-9-]+)-a1b2c3d\b/g, (whole, logical: string) => world.physical(stack, logical) ?? whole);
+    return arn
+        .replace(/:(role|policy|instance-profile)\/(?:[A-Za-z0-9_+=,.@-]+\/)*([A-Za-z0-9-]+)-a1b2c3d\b/g, (whole, kind: string, logical: string) => {
+            const p = world.iamResourcePath(stack, logical);
+            return p === undefined ? whole : `:${kind}/${p}`;
+        })
+        .replace(/([A-Za-z0-9-]+)-a1b2c3d\b/g, (whole, logical: string) => world.physical(stack, logical) ?? whole);
+}
+
+/**
+ * The request context a call carries. Pulumi's S3 backend (pulumi/pulumi pkg/backend/diy, gocloud.dev/blob
+ * under the URL's key prefix) lists `<prefix>/.pulumi/…`, so s3:ListBucket carries s3:prefix
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html).
+ */
+export function callContext(stateBackend: { bucket: string; prefix?: string } | undefined, call: AwsCall, project: string, stack: string): Record<string, string> | undefined {
+    if (call.action !== "s3:ListBucket" || stateBackend === undefined || call.resource !== `arn:aws:s3:::${stateBackend.bucket}`) return undefined;
+    return { "s3:prefix": `${stateBackend.prefix ? `${stateBackend.prefix}/` : ""}.pulumi/stacks/${project}/${stack}` };
 }

@@ -75,7 +75,13 @@ export async function evaluate(req: IamRequest): Promise<IamDecision> {
         } as Parameters<typeof runSimulation>[0],
         {},
     );
-    if (response.resultType === "error") return { allowed: false, result: `error: ${JSON.stringify(response.errors)}` };
+    if (response.resultType === "error") {
+        // An action with no resource-level permission (the Service Authorization Reference lists no resource
+        // type for it) is authorized against "*", whatever resource the caller names
+        // (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html).
+        if (JSON.stringify(response.errors).includes("must.use.wildcard") && req.resource !== "*") return evaluate({ ...req, resource: "*" });
+        return { allowed: false, result: `error: ${JSON.stringify(response.errors)}` };
+    }
     const ignored: string[] = response.resultType === "single" ? ((response.result as { ignoredContextKeys?: string[] }).ignoredContextKeys ?? []) : [];
     if (ignored.length > 0) throw new Error(`iam-simulate ignored context keys ${ignored.join(", ")} for ${req.action}: the request would be evaluated without them`);
     return { allowed: response.overallResult === "Allowed", result: response.overallResult };

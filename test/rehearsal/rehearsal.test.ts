@@ -6,7 +6,7 @@
 import { strict as assert } from "assert";
 import { PIPELINE_ROLE_NAME } from "../../lib/github/names";
 import { ACTORS, allowedCalls, allWorkflowJobs, assumeWithOidc, AwsCall, deniedCalls, instanceProfileSession, jobRun, repoArn, roleArnFor, roleNameOf, roleSession, Session } from "./actors";
-import { manifestCalls, worldResource } from "./awsApisManifest";
+import { callContext, manifestCalls, worldResource } from "./awsApisManifest";
 import { ACCOUNT_ID, REGION } from "./awsAccount";
 import { evaluate } from "./iamEvaluator";
 import { motoUnavailableReason } from "../motoIam";
@@ -16,6 +16,8 @@ const WORKFLOW_REPO_NAME = WORKFLOW_REPOSITORY.split("/")[1];
 /** The admin's own GitHub session token while running `pulumi up` by hand (a long-lived credential). */
 const ADMIN_GITHUB_TOKEN = "ghp_admin_session_token";
 const FEATURE_REF = "refs/heads/feature-x";
+/** The ARN of a stack's auto-named role in the world (with its IAM path). */
+let roleArnIn: (stack: string, logical: string) => string;
 
 /** The job of a workflow file that assumes an AWS role (configure-aws-credentials). */
 function roleJob(file: string) {
@@ -76,6 +78,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
             this.skip();
         }
         world = await World.create();
+        roleArnIn = (stack, logical) => `arn:aws:iam::${ACCOUNT_ID}:role/${world.iamResourcePath(stack, logical)}`;
         // Actor 1: the admin, with their own credentials and GitHub session, prod first, then dev.
         prod = await pulumiUp(world, "prod", { env: { GITHUB_TOKEN: ADMIN_GITHUB_TOKEN } });
         dev = await pulumiUp(world, "dev", { env: { GITHUB_TOKEN: ADMIN_GITHUB_TOKEN } });
@@ -144,7 +147,15 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         it("[defect 1] the prod pipeline role may make every AWS call of pulumi up for prod (docs/aws-apis.md manifest: state backend, managed resources, data sources, promotion)", async () => {
             // The role's rights, whichever way the job entered it (entering is the test above).
             const rights = session ?? (await roleSession(world, roleNameOf(prod.outputs.pipelineRoleArn), "ml-ci-images-weekly-rebuild"));
-            const calls = manifestCalls("weekly")!.map((c) => ({ ...c, resource: worldResource(world, "prod", c.resource) }));
+            const backend = stackFile("prod").config["mlci:access"]?.stateBackend;
+            const calls = manifestCalls("weekly")!.map((c) => {
+                const call = { ...c, resource: worldResource(world, "prod", c.resource) };
+                // Attaching onto an existing runner role names the policy attached: the stack's pull policy.
+                // The service-linked role of ECR replication carries its service name (IAM's iam:AWSServiceName key).
+                if (call.action === "iam:CreateServiceLinkedRole") return { ...call, context: { "iam:AWSServiceName": "replication.ecr.amazonaws.com" } };
+                if (/^iam:(Attach|Detach)RolePolicy$/.test(call.action)) return { ...call, context: { "iam:PolicyARN": prod.outputs.runnerPullPolicyArn } };
+                return { ...call, context: callContext(backend, call, "ml-ci-images", "prod") };
+            });
             assert.ok(calls.some((c) => c.action.startsWith("s3:")), "the manifest lists the state backend");
             assert.deepEqual(await deniedCalls(world, rights, calls), []);
         });
@@ -175,7 +186,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
                 { action: "s3:GetObject", resource: `arn:aws:s3:::${b.bucket}/${b.prefix}/.pulumi/stacks/ml-ci-images/prod.json` },
                 { action: "ecr:GetAuthorizationToken", resource: "*" },
                 ...stackRepositories("prod").flatMap((r) => ["ecr:DescribeImages", "ecr:ListImages", "ecr:DescribeRepositories"].map((action) => ({ action, resource: repoArn(r) }))),
-                { action: "iam:GetRole", resource: `arn:aws:iam::${ACCOUNT_ID}:role/${world.physical("prod", "pipeline-access-role")}` },
+                { action: "iam:GetRole", resource: roleArnIn("prod", "pipeline-access-role") },
             ];
             assert.deepEqual(await deniedCalls(world, session!, reads), []);
         });
@@ -186,7 +197,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
             const writes: AwsCall[] = [
                 ...stackRepositories("prod").flatMap((r) => ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:DeleteRepository"].map((action) => ({ action, resource: repoArn(r) }))),
                 { action: "s3:PutObject", resource: `arn:aws:s3:::${b.bucket}/${b.prefix}/.pulumi/stacks/ml-ci-images/prod.json` },
-                { action: "iam:UpdateAssumeRolePolicy", resource: `arn:aws:iam::${ACCOUNT_ID}:role/${world.physical("prod", "pipeline-access-role")}` },
+                { action: "iam:UpdateAssumeRolePolicy", resource: roleArnIn("prod", "pipeline-access-role") },
             ];
             assert.deepEqual(await allowedCalls(world, session!, writes), []);
         });
@@ -280,8 +291,8 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
     });
 
     describe(`6. ${ACTORS[5].label}`, () => {
-        const pipelineRoleArns = () => ["prod", "dev"].map((s) => `arn:aws:iam::${ACCOUNT_ID}:role/${world.physical(s, "pipeline-access-role")}`);
-        const previewRoleArn = () => `arn:aws:iam::${ACCOUNT_ID}:role/${world.physical("prod", "preview-access-role")}`;
+        const pipelineRoleArns = () => ["prod", "dev"].map((s) => roleArnIn(s, "pipeline-access-role"));
+        const previewRoleArn = () => roleArnIn("prod", "preview-access-role");
 
         it("a fork's pull request gets no OIDC token and no secret", async () => {
             const ctx = world.github.startJob({ repository: WORKFLOW_REPOSITORY, event: "pull_request", ref: FEATURE_REF, fromFork: true, idToken: true });

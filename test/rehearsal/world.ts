@@ -106,11 +106,22 @@ export class World {
         return this.physicalNames.get(stack)?.get(logical);
     }
 
-    private autoName(stack: string, logical: string, given: unknown): string {
+    /** IAM paths per stack and logical name (`path` input of roles, policies, instance profiles). */
+    readonly iamPaths = new Map<string, Map<string, string>>();
+
+    private autoName(stack: string, logical: string, given: unknown, iamPath?: unknown): string {
         const name = typeof given === "string" && given !== "" ? given : `${logical}-${createHash("sha256").update(`${stack}/${logical}`).digest("hex").slice(0, 7)}`;
         if (!this.physicalNames.has(stack)) this.physicalNames.set(stack, new Map());
         this.physicalNames.get(stack)!.set(logical, name);
+        if (!this.iamPaths.has(stack)) this.iamPaths.set(stack, new Map());
+        this.iamPaths.get(stack)!.set(logical, typeof iamPath === "string" && iamPath !== "" ? iamPath : "/");
         return name;
+    }
+
+    /** `<path><name>` of a stack's auto-named IAM resource, as its ARN ends (e.g. `ml-ci-images/prod/pipeline-access-role-1a2b3c4`). */
+    iamResourcePath(stack: string, logical: string): string | undefined {
+        const name = this.physical(stack, logical);
+        return name === undefined ? undefined : `${(this.iamPaths.get(stack)?.get(logical) ?? "/").slice(1)}${name}`;
     }
 
     /** Applies one registration to the world; returns the provider state. Unknown types throw. */
@@ -130,13 +141,13 @@ export class World {
                 return { id: arn, state: { ...inputs, arn } };
             }
             case "aws:iam/role:Role": {
-                const n = this.autoName(stack, name, inputs.name);
-                const { arn, uniqueId } = await aws.createRole(n, inputs.assumeRolePolicy, { description: inputs.description, maxSessionDuration: inputs.maxSessionDuration, tags: inputs.tags });
+                const n = this.autoName(stack, name, inputs.name, inputs.path);
+                const { arn, uniqueId } = await aws.createRole(n, inputs.assumeRolePolicy, { description: inputs.description, maxSessionDuration: inputs.maxSessionDuration, tags: inputs.tags, path: inputs.path });
                 return { id: n, state: { ...inputs, name: n, arn, uniqueId }, physicalName: n };
             }
             case "aws:iam/policy:Policy": {
-                const n = this.autoName(stack, name, inputs.name);
-                const arn = await aws.createPolicy(n, inputs.policy, inputs.description);
+                const n = this.autoName(stack, name, inputs.name, inputs.path);
+                const arn = await aws.createPolicy(n, inputs.policy, inputs.description, inputs.path);
                 return { id: arn, state: { ...inputs, name: n, arn }, physicalName: n };
             }
             case "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
@@ -148,8 +159,8 @@ export class World {
                 return { id: `${inputs.role}:${n}`, state: { ...inputs, name: n }, physicalName: n };
             }
             case "aws:iam/instanceProfile:InstanceProfile": {
-                const n = this.autoName(stack, name, inputs.name);
-                const arn = await aws.createInstanceProfile(n, inputs.role);
+                const n = this.autoName(stack, name, inputs.name, inputs.path);
+                const arn = await aws.createInstanceProfile(n, inputs.role, inputs.path);
                 return { id: n, state: { ...inputs, name: n, arn }, physicalName: n };
             }
             case "aws:ecr/repository:Repository": {
