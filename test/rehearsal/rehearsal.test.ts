@@ -232,6 +232,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
                 if (read.allowed && decrypt) for (const s of cp.secrets.filter((x) => x.credential)) reachable.push(`${up.stack} state: ${s.resource} ${s.key}`);
             }
             // Docker Hub credentials by Secrets Manager ARN.
+            session ??= await roleSession(world, roleNameOf(prod.outputs.previewRoleArn), "ml-ci-images-preview");
             for (const stack of ["prod", "dev"]) {
                 const arn = stackFile(stack).config["mlci:registry"]?.pullThroughCache?.credentialSecretArn;
                 if (!arn) continue;
