@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import { PIPELINE_ROLE_NAME } from "../../lib/github/names";
 import { ACTORS, allowedCalls, allWorkflowJobs, assumeWithOidc, AwsCall, deniedCalls, instanceProfileSession, jobRun, repoArn, roleArnFor, roleNameOf, roleSession, Session } from "./actors";
 import { callContext, manifestCalls, worldResource } from "./awsApisManifest";
-import { ACCOUNT_ID, REGION } from "./awsAccount";
+import { ACCOUNT_ID, REGION, REGISTRY } from "./awsAccount";
 import { evaluate } from "./iamEvaluator";
 import { motoUnavailableReason } from "../motoIam";
 import { GPU_RUNNER_ROLE, OWNER, pulumiUp, stackFile, UpResult, World, WORKFLOW_REPOSITORY } from "./world";
@@ -270,10 +270,11 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
             assert.deepEqual(await allowedCalls(world, session!, stackRepositories("prod").map((r) => ({ action: "ecr:PutImage", resource: repoArn(r) }))), [], "the dev role cannot push prod images");
         });
 
-        it("[defect 2] an image it publishes to dev gets a scan result for the promotion's scan gate", async () => {
+        it("[defect 2] an image it publishes to dev passes the promotion's scan gate (the CLI's gate against ECR, 30 min timeout)", async () => {
             const repo = stackRepositories("dev")[0];
             const digest = await world.aws.push(repo, ["rehearsal-pr-1"], "pr-images-rehearsal");
-            assert.ok(await world.aws.hasScanResult(repo, digest), `${repo}@${digest} was not scanned on push`);
+            const gate = await world.runScanGate("dev", [`${REGISTRY}/${repo}@${digest}`], { timeout: "30m" });
+            assert.equal(gate.exitCode, 0, gate.stderr);
         });
     });
 

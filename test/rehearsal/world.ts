@@ -224,7 +224,7 @@ export class World {
                 return { id: `${name}-index`, state: { ...inputs, ref: `${inputs.tag}@${digest}` } };
             }
             case "command:local:Command":
-                return { id: `${name}-cmd`, state: { ...inputs, ...(await this.runCommand(String(inputs.create ?? ""))), stderr: "" } };
+                return { id: `${name}-cmd`, state: { ...inputs, ...(await this.runCommand(stack, String(inputs.create ?? ""))), stderr: "" } };
             case "github:index/repositoryEnvironment:RepositoryEnvironment":
                 gh.createEnvironment(inputs.repository, inputs.environment, inputs.deploymentBranchPolicy ? { protectedBranches: !!inputs.deploymentBranchPolicy.protectedBranches, customBranchPolicies: !!inputs.deploymentBranchPolicy.customBranchPolicies } : undefined);
                 return { id: `${inputs.repository}:${inputs.environment}`, state: inputs };
@@ -251,26 +251,21 @@ export class World {
     /**
      * A local Command of the program: the smoke test (docker/test_image.sh; its real output lines) and the
      * promotion (`ci-images scan-gate … && ci-images retag <repo>@<digest> <tag>…`, components/images/imageBuild.ts).
-     * The gate needs ECR's scan result of each digest: without one, the real gate waits `--timeout` and fails
-     * (lib/registry/scanGate.ts, "ScanNotFoundException … wait"), unless it starts the scan itself.
+     * The scan gate is the CLI's own `runScanGate` (cli/commands/scanGate.ts) with its ECR client on moto and a
+     * virtual clock (its waits take no time); the retag is applied to moto (GET the manifest, PUT it per tag).
      */
-    private async runCommand(create: string): Promise<{ stdout: string }> {
+    private async runCommand(stack: string, create: string): Promise<{ stdout: string }> {
         if (create.includes("docker/test_image.sh")) {
             return { stdout: ["image: (rehearsal)", "PASS size linux/amd64: compressed 4.20 GB <= budget 10 GB (uncompressed 11.03 GB)", "SUMMARY: 1 passed, 0 failed"].join("\n") };
         }
         const repoOf = (url: string) => (url.startsWith(`${REGISTRY}/`) ? url.slice(REGISTRY.length + 1) : undefined);
-        const gate = /ci-images scan-gate ((?:\S+@sha256:[0-9a-f]{64} ?)+)/.exec(create);
+        const gate = /ci-images scan-gate ((?:\S+@sha256:[0-9a-f]{64} ?)+)((?: --\S+ \S+)*)/.exec(create);
         if (gate) {
-            for (const ref of gate[1].trim().split(/\s+/)) {
-                const [url, digest] = ref.split("@");
-                const repo = repoOf(url);
-                if (repo === undefined) continue;
-                if (!(await this.aws.hasScanResult(repo, digest))) {
-                    const frequency = (await this.aws.effectiveScanFrequency([repo]))[repo];
-                    if (!(await gateStartsScans())) throw providerError(`scan-gate: ${repo}@${digest} has no scan result (the repository's effective scan frequency is ${frequency}); the gate timed out`);
-                    await this.aws.startScan(repo, digest);
-                }
-            }
+            const refs = gate[1].trim().split(/\s+/);
+            const flags: Record<string, string> = {};
+            for (const m of gate[2].matchAll(/--(\S+) (\S+)/g)) flags[m[1]] = m[2];
+            const result = await this.runScanGate(stack, refs, flags);
+            if (result.exitCode !== 0) throw providerError(`scan-gate exited ${result.exitCode}: ${result.stderr.trim()}`);
         }
         const retag = /ci-images retag (\S+)@(sha256:[0-9a-f]{64})((?: [^\s;&|]+)+)/.exec(create);
         if (retag) {
@@ -279,15 +274,37 @@ export class World {
         }
         return { stdout: "" };
     }
-}
 
-/**
- * Whether `ci-images scan-gate` starts a scan when a digest has none (decision 0007, defence in depth):
- * read from the CLI's source (it sends StartImageScanCommand) rather than assumed.
- */
-async function gateStartsScans(): Promise<boolean> {
-    const dir = path.join(PROJECT_ROOT, "cli");
-    return fs.readdirSync(dir).some((f) => f.endsWith(".ts") && /StartImageScanCommand/.test(fs.readFileSync(path.join(dir, f), "utf8")));
+    /** The CLI's scan gate against moto: every ECR method it calls on its client is sent to moto as that SDK command. */
+    async runScanGate(stack: string, refs: string[], flags: Record<string, string>): Promise<{ exitCode: number; stderr: string }> {
+        const { runScanGate } = require(path.join(PROJECT_ROOT, "cli", "commands", "scanGate"));
+        const sdk = require("@aws-sdk/client-ecr");
+        const ecr = this.aws.ecr;
+        const client = new Proxy({}, {
+            get: (_t, method: string | symbol) => {
+                if (typeof method !== "string" || method === "then") return undefined;
+                return (input: unknown) => {
+                    const name = `${method[0].toUpperCase()}${method.slice(1)}Command`;
+                    if (typeof sdk[name] !== "function") throw new Error(`rehearsal world: the scan gate called ${method}, which @aws-sdk/client-ecr has no command for`);
+                    return ecr.send(new sdk[name](input));
+                };
+            },
+        });
+        let clock = Date.parse("2026-12-07T02:17:00Z");
+        const promotion = stackFile(stack).config?.["mlci:promotion"] ?? {};
+        const settings = { maxSeverity: promotion.maxSeverity ?? "CRITICAL", allowlist: promotion.allowlist ?? [] };
+        let out = "";
+        let err = "";
+        const exitCode: number = await runScanGate(refs, settings, { maxSeverity: flags["max-severity"], timeout: flags.timeout, interval: flags.interval, settle: flags.settle }, {
+            out: { write: (t: string) => ((out += t), true) },
+            err: { write: (t: string) => ((err += t), true) },
+            env: {},
+            client: () => client,
+            now: () => new Date(clock),
+            sleep: async (ms: number) => void (clock += ms),
+        });
+        return { exitCode, stderr: err || out };
+    }
 }
 
 /** Who runs `pulumi up` and with which environment: an admin with their own GitHub session token. */
