@@ -9,6 +9,7 @@ import { ACTORS, allowedCalls, allWorkflowJobs, assumeWithOidc, AwsCall, deniedC
 import { callContext, manifestCalls, worldResource } from "./awsApisManifest";
 import { ACCOUNT_ID, REGION, REGISTRY } from "./awsAccount";
 import { evaluate } from "./iamEvaluator";
+import { upCalls } from "./upCalls";
 import { motoUnavailableReason } from "../motoIam";
 import { GPU_RUNNER_ROLE, OWNER, pulumiUp, stackFile, UpResult, World, WORKFLOW_REPOSITORY } from "./world";
 
@@ -158,6 +159,18 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
             });
             assert.ok(calls.some((c) => c.action.startsWith("s3:")), "the manifest lists the state backend");
             assert.deepEqual(await deniedCalls(world, rights, calls), []);
+        });
+        it("[defect 1] the prod pipeline role may make the calls of every resource and data source prod's up used, on their real ARNs (terraform-provider-aws)", async () => {
+            const rights = session ?? (await roleSession(world, roleNameOf(prod.outputs.pipelineRoleArn), "ml-ci-images-weekly-rebuild"));
+            const calls = await upCalls(world, prod);
+            assert.ok(calls.length > 50, `${calls.length} calls`);
+            assert.deepEqual(await deniedCalls(world, rights, calls), []);
+        });
+
+        it("docs/aws-apis.md lists every action prod's up made in the world", async () => {
+            const listed = new Set(manifestCalls("weekly")!.map((c) => c.action));
+            const made = [...new Set((await upCalls(world, prod)).map((c) => c.action))];
+            assert.deepEqual(made.filter((a) => !listed.has(a)).sort(), []);
         });
     });
 

@@ -47,8 +47,10 @@ export interface Checkpoint {
 /** The outcome of one `pulumi up`. */
 export interface UpResult {
     stack: string;
-    /** Resources applied, in order. */
-    applied: { type: string; name: string; physicalName?: string }[];
+    /** Resources applied, in order, with their inputs (secrets unwrapped) and provider state. */
+    applied: { type: string; name: string; physicalName?: string; inputs: Record<string, any>; state: Record<string, any> }[];
+    /** Provider functions the program called (data sources), in order. */
+    calls: { token: string; inputs: Record<string, any> }[];
     /** Failed applies (the world's or moto's error), as `pulumi up` would report them. */
     failures: string[];
     outputs: Record<string, any>;
@@ -332,7 +334,7 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
     }
     pulumi.runtime.setAllConfig(config, secretKeys);
 
-    const result: UpResult = { stack, applied: [], failures: [], outputs: {} };
+    const result: UpResult = { stack, applied: [], calls: [], failures: [], outputs: {} };
     // An unknown resource type ends the run at once (the program's outputs would never settle).
     let failRun: (e: unknown) => void = () => undefined;
     const runFailed = new Promise<never>((_, reject) => (failRun = reject));
@@ -345,7 +347,7 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
             if (args.custom === false) return { id: undefined, state: {} };
             try {
                 const out = await world.apply(stack, args.type, args.name, args.inputs);
-                result.applied.push({ type: args.type, name: args.name, physicalName: out.physicalName });
+                result.applied.push({ type: args.type, name: args.name, physicalName: out.physicalName, inputs: plain(args.inputs), state: out.state });
                 stateResources.push({ type: args.type, name: args.name, inputs: args.inputs, physicalName: out.physicalName });
                 return { id: out.id, state: out.state };
             } catch (e) {
@@ -361,6 +363,7 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
             }
         },
         async call(args) {
+            result.calls.push({ token: args.token, inputs: args.inputs });
             switch (args.token) {
                 case "aws:index/getCallerIdentity:getCallerIdentity": {
                     const account = await world.aws.callerAccount();
