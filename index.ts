@@ -24,22 +24,26 @@ const isConfigSecret: (key: string) => boolean = require("@pulumi/pulumi/runtime
 
 export = async () => {
     const entries = pulumi.runtime.allConfig();
-    // The GitHub token: github:token config first, else GITHUB_TOKEN, always as a secret.
-    const githubToken = new pulumi.Config("github").getSecret("token") ?? (process.env.GITHUB_TOKEN ? pulumi.secret(process.env.GITHUB_TOKEN) : undefined);
+    // The GitHub provider reads GITHUB_TOKEN itself (a per-run App installation token); config never holds a token.
+    const githubTokenInEnvironment = (process.env.GITHUB_TOKEN ?? "") !== "";
+    // @pulumi/github 6.15.0's Provider copies the program's GITHUB_TOKEN into its `token` input when given none
+    // (provider.js: `?? utilities.getEnv("GITHUB_TOKEN")`), and provider inputs are stored in the state. The provider
+    // plugin is a separate process with the CLI's environment and reads GITHUB_TOKEN there (terraform-provider-github
+    // provider.go, EnvDefaultFunc), so the program removes its own copy before any provider is constructed.
+    delete process.env.GITHUB_TOKEN;
     const plan = await planStack(rawConfigFromEntries(entries), {
         projectRoot: __dirname,
         env: process.env,
         // Where the per-file hash cache lives (the test harness points it at a temp dir). @default .cache/mlci/ in the project
         hashCachePath: process.env.MLCI_HASH_CACHE || undefined,
         region: entries["aws:region"],
-        credentials: { githubToken: githubToken !== undefined, plaintext: plaintextCredentialKeys(entries, (key) => isConfigSecret(key)) },
+        credentials: { githubToken: githubTokenInEnvironment, githubTokenInConfig: entries["github:token"] !== undefined, plaintext: plaintextCredentialKeys(entries, (key) => isConfigSecret(key)) },
     });
     const { config, images } = plan;
     // Validation has checked owner, repositories and token: only the values are assembled here.
-    const github =
-        config.github.enabled && githubToken !== undefined
-            ? { owner: config.github.owner!, token: githubToken, repositories: config.github.repositories, secretRoleArn: config.github.secretRoleArn }
-            : undefined;
+    const github = config.github.enabled && githubTokenInEnvironment
+        ? { owner: config.github.owner!, repositories: config.github.repositories, secretRoleArn: config.github.secretRoleArn }
+        : undefined;
     const secrets = new pulumi.Config(CONFIG_NAMESPACE);
 
     const registry = createRegistryBackend(config, { dockerHubAccessToken: secrets.getSecret("dockerHubAccessToken") });

@@ -84,12 +84,13 @@ export function readStackFileEntries(projectRoot: string, stack: string): Record
 
 /**
  * Plans a stack from its stack file, as the offline CLI does: the stack's region and plaintext
- * credentials are checked as the program checks them; the GitHub token is not (CI may not hold it).
+ * credentials are checked as the program checks them (a github:token in the stack file is refused); the GITHUB_TOKEN
+ * environment variable is not (CI may not hold it).
  */
 export async function planStackFile(projectRoot: string, stack: string, opts: Omit<PlanOptions, "projectRoot" | "credentials" | "region"> = {}): Promise<StackPlan> {
     const entries = readStackFileEntries(projectRoot, stack);
     const region = typeof entries["aws:region"] === "string" ? entries["aws:region"] : undefined;
-    return planStack(rawConfigFromEntries(entries), { ...opts, projectRoot, region, credentials: { githubToken: true, plaintext: plaintextCredentialKeys(entries, (_key, value) => isSecureValue(value)) } });
+    return planStack(rawConfigFromEntries(entries), { ...opts, projectRoot, region, credentials: { githubToken: true, githubTokenInConfig: entries["github:token"] !== undefined, plaintext: plaintextCredentialKeys(entries, (_key, value) => isSecureValue(value)) } });
 }
 
 /**

@@ -16,7 +16,7 @@ import { IamModel } from "./iamModel";
 
 const GITHUB = "https://token.actions.githubusercontent.com";
 const ENV = { MLCI_REBUILD_EPOCH: "2026-11-22" };
-const PROD = { stack: "prod", extraConfig: { "github:token": "ghp_test_token" }, secretKeys: ["github:token"], env: ENV };
+const PROD = { stack: "prod", env: ENV };
 
 /** Every shipped stack's claim on the OIDC provider, read from its Pulumi.<stack>.yaml. */
 function shippedClaims(): OidcProviderClaim[] {

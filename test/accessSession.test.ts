@@ -12,7 +12,7 @@ import { assumeRoleWithWebIdentity, IAM_DEFAULT_MAX_SESSION_SECONDS } from "./ia
 
 const WORKFLOWS = path.join(PROJECT_ROOT, ".github", "workflows");
 const readWorkflow = (file: string): any => YAML.parse(fs.readFileSync(path.join(WORKFLOWS, file), "utf8"));
-const PROD = { stack: "prod", extraConfig: { "github:token": "ghp_test_token" }, secretKeys: ["github:token"], env: { MLCI_REBUILD_EPOCH: "2026-11-22" } };
+const PROD = { stack: "prod", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } };
 
 /** The step of a job that uses an action (`uses: owner/name@sha`). */
 function actionStep(job: any, action: string): any {
@@ -77,7 +77,7 @@ describe("the read-only PR preview role (#15)", () => {
                 Effect: "Allow",
                 Principal: { Federated: "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" },
                 Action: "sts:AssumeRoleWithWebIdentity",
-                Condition: { StringEquals: { "token.actions.githubusercontent.com:sub": ["repo:pytorch/rl:pull_request"], "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } },
+                Condition: { StringEquals: { "token.actions.githubusercontent.com:sub": ["repo:pytorch/ml-ci-images:pull_request"], "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } },
             }],
         });
     });
@@ -112,7 +112,7 @@ describe("the read-only PR preview role (#15)", () => {
     it("its ARN is written as the repository variable CI_IMAGES_PREVIEW_ROLE_ARN, which preview.yml assumes", () => {
         const job = readWorkflow("preview.yml").jobs.preview;
         const roleArn = resolveVars(actionStep(job, "aws-actions/configure-aws-credentials").with["role-to-assume"], run);
-        assert.match(roleArn ?? "", /^arn:aws:iam::123456789012:role\/preview-access-role-/);
+        assert.match(roleArn ?? "", /^arn:aws:iam::123456789012:role\/ml-ci-images\/prod\/preview-access-role-/);
         assert.notStrictEqual(roleArn, run.outputs.pipelineRoleArn, "the preview must not assume the push role");
         assert.strictEqual(roleArn, run.outputs.previewRoleArn);
         assert.strictEqual(job.environment, undefined, "an environment would change the OIDC subject away from pull_request");

@@ -37,7 +37,7 @@ describe("docs/aws-apis.md against the pipeline role's policies", function () {
     this.timeout(120_000);
     let push: PolicyDocument;
     before(async () => {
-        const run = await runProgram({ stack: "prod", extraConfig: { "github:token": "ghp_test_token" }, secretKeys: ["github:token"], env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
+        const run = await runProgram({ stack: "prod", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
         push = JSON.parse(plain(run.one("aws:iam/policy:Policy", "pipeline-access-push-policy").inputs.policy));
     });
 

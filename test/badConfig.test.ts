@@ -26,7 +26,7 @@ interface BadCase {
     others?: boolean;
 }
 
-const PROD: Pick<RunOptions, "extraConfig" | "secretKeys"> = { extraConfig: { "github:token": "ghp_test" }, secretKeys: ["github:token"] };
+const PROD: Pick<RunOptions, "extraConfig" | "secretKeys"> = {};
 const dev = (overrides: Record<string, unknown>): RunOptions => ({ stack: "dev", overrides });
 const prod = (overrides: Record<string, unknown>): RunOptions => ({ stack: "prod", overrides, ...PROD });
 const local = (overrides: Record<string, unknown>): RunOptions => ({ stack: "local", overrides });
@@ -78,7 +78,7 @@ const cases: BadCase[] = [
     ] },
     { title: "replication to the stack's own region (aws:region)", run: prod({ registry: { replicationRegions: ["us-west-2", "us-east-1"] } }), problems: [{ path: "registry.replicationRegions", message: "lists the stack's own region us-east-1", fix: "list only other regions" }] },
     { title: "a plaintext Docker Hub token in the stack file", run: { stack: "dev", extraConfig: { "mlci:dockerHubAccessToken": "dckr_pat_plain" } }, problems: [{ path: "mlci:dockerHubAccessToken", message: "is stored in plaintext in the stack file", fix: "pulumi config rm mlci:dockerHubAccessToken && pulumi config set --secret mlci:dockerHubAccessToken <value> (and rotate the exposed credential)" }] },
-    { title: "a plaintext GitHub token in the stack file", run: { stack: "prod", extraConfig: { "github:token": "ghp_plain" } }, problems: [{ path: "github:token", message: "is stored in plaintext in the stack file", fix: "pulumi config rm github:token && pulumi config set --secret github:token <value> (and rotate the exposed credential)" }] },
+    { title: "a GitHub token in the stack file, even a secret one (it would be stored in state; #27 seam 5)", run: { stack: "prod", extraConfig: { "github:token": "ghp_plain" }, secretKeys: ["github:token"] }, problems: [{ path: "github:token", message: "is set in the stack config: a provider token input is stored in the Pulumi state, where every reader of the state (a pull request's preview) could decrypt it", fix: "pulumi config rm github:token (and rotate it); the workflow mints a GitHub App installation token per run and passes it as GITHUB_TOKEN (docs/pipelines.md, \"Roles and secrets\")" }] },
     { title: "an unquoted number for a build arg", run: dev({ families: { base: { buildArgs: { UBUNTU_VERSION: 22.04 } } } }), problems: [{ path: "families.base.buildArgs.UBUNTU_VERSION", message: "build arg values must be strings (quote numbers in YAML)" }] },
     { title: "an unknown registry backend", run: dev({ registry: { backend: "gcr" } }), problems: [{ path: "registry.backend", message: 'must be one of "ecr", "local"' }] },
 
@@ -150,11 +150,11 @@ const cases: BadCase[] = [
     { title: "a protected pattern with more wildcards than ECR allows", run: dev({ registry: { retention: { protectedTagPatterns: ["a*b*c*d*e*f"] } } }), problems: [{ path: "registry.retention.protectedTagPatterns[0]", message: '"a*b*c*d*e*f" has 5 wildcards; ECR allows at most 4 per pattern', fix: 'use at most 4 "*"' }] },
 
     // GitHub targets.
-    { title: "GitHub enabled without an owner", run: { ...dev({ github: { enabled: true, owner: undefined, repositories: [{ name: "rl" }] } }), ...PROD }, problems: [{ path: "github.owner", message: "is required when github.enabled is true", fix: "set the GitHub organization or user that owns the repositories, or set github.enabled: false" }] },
-    { title: "GitHub enabled without repositories", run: { ...dev({ github: { enabled: true, owner: "pytorch", repositories: [] } }), ...PROD }, problems: [{ path: "github.repositories", message: "is empty while github.enabled is true", fix: "list the repositories to write Actions variables to, or set github.enabled: false" }] },
+    { title: "GitHub enabled without an owner", run: { ...dev({ github: { enabled: true, owner: undefined, repositories: [{ name: "rl" }] } }), ...PROD }, problems: [{ path: "github.owner", message: "is required when github.enabled is true", fix: "set the GitHub organization or user that owns the repositories, or set github.enabled: false" }], others: true /* the workflow repository then lacks its wiring (#27 seam 4) */ },
+    { title: "GitHub enabled without repositories", run: { ...dev({ github: { enabled: true, owner: "pytorch", repositories: [] } }), ...PROD }, problems: [{ path: "github.repositories", message: "is empty while github.enabled is true", fix: "list the repositories to write Actions variables to, or set github.enabled: false" }], others: true /* the workflow repository then lacks its wiring (#27 seam 4) */ },
     { title: "a GitHub owner that is not a user or organization name", run: dev({ github: { enabled: true, owner: "-py torch", repositories: [{ name: "rl" }] } }), problems: [{ path: "github.owner", message: "must be a GitHub user or organization name" }] },
     { title: "a GitHub repository given as owner/name", run: prod({ github: { repositories: [{ name: "pytorch/rl" }] } }), problems: [{ path: "github.repositories[0].name", message: "must be a repository name without the owner" }] },
-    { title: "a GitHub repository listed twice", run: prod({ github: { repositories: [{ name: "rl" }, { name: "rl" }] } }), problems: [{ path: "github.repositories[1]", message: 'repository "rl" is listed twice', fix: "remove the duplicate entry" }] },
+    { title: "a GitHub repository listed twice", run: prod({ github: { repositories: [{ name: "rl" }, { name: "rl" }] } }), problems: [{ path: "github.repositories[1]", message: 'repository "rl" is listed twice', fix: "remove the duplicate entry" }], others: true /* the workflow repository then lacks its wiring (#27 seam 4) */ },
     {
         title: "publishing the pipeline role ARN without a pipeline role",
         run: prod({ access: { pipeline: { enabled: false }, preview: { enabled: false } } }),
@@ -162,15 +162,15 @@ const cases: BadCase[] = [
     },
 
     // Access subjects and roles.
-    { title: "a pipeline role no workflow could assume", run: dev({ access: { pipeline: { subjects: [] } } }), problems: [{ path: "access.pipeline.subjects", message: "is empty, so no workflow could assume the pipeline role", fix: 'add e.g. { repo: "pytorch/rl", branches: ["main"] }' }] },
-    { title: "a wildcard subject repository", run: dev({ access: { pipeline: { subjects: [{ repo: "pytorch/*", branches: ["main"] }] } } }), problems: [{ path: "access.pipeline.subjects[0].repo", message: '"pytorch/*" is a wildcard, which would trust other repositories\' workflows', fix: 'name one repository, e.g. "pytorch/rl"' }] },
-    { title: "a subject repository given as a URL", run: dev({ access: { pipeline: { subjects: [{ repo: "https://github.com/pytorch/rl", branches: ["main"] }] } } }), problems: [{ path: "access.pipeline.subjects[0].repo", message: '"https://github.com/pytorch/rl" is not "owner/name"', fix: 'use e.g. "pytorch/rl", without "https://github.com/" or ".git"' }] },
-    { title: "a subject that trusts nothing", run: dev({ access: { pipeline: { subjects: [{ repo: "pytorch/rl" }] } } }), problems: [{ path: "access.pipeline.subjects[0]", message: "has no branches, environments or pullRequests, so it would trust nothing", fix: 'add branches: ["main"] or environments: ["prod"]' }] },
-    { title: "a subject trusting every branch", run: dev({ access: { pipeline: { subjects: [{ repo: "pytorch/rl", branches: ["*"] }] } } }), problems: [{ path: "access.pipeline.subjects[0].branches[0]", message: '"*" matches every branch', fix: 'name one, e.g. "main", or a narrower pattern such as "release/*"' }] },
-    { title: "a subject branch given as a full ref", run: dev({ access: { pipeline: { subjects: [{ repo: "pytorch/rl", branches: ["refs/heads/main"] }] } } }), problems: [{ path: "access.pipeline.subjects[0].branches[0]", message: '"refs/heads/main" is a full ref', fix: 'give the branch name only, e.g. "main"' }] },
+    { title: "a pipeline role no workflow could assume", run: dev({ access: { pipeline: { subjects: [] } } }), problems: [{ path: "access.pipeline.subjects", message: "is empty, so no workflow could assume the pipeline role", fix: 'add e.g. { repo: "pytorch/rl", branches: ["main"] }' }], others: true /* the workflow repository then lacks its wiring (#27 seam 4) */ },
+    { title: "a wildcard subject repository", run: dev({ access: { pipeline: { subjects: [{ repo: "pytorch/*", branches: ["main"] }] } } }), problems: [{ path: "access.pipeline.subjects[0].repo", message: '"pytorch/*" is a wildcard, which would trust other repositories\' workflows', fix: 'name one repository, e.g. "pytorch/rl"' }], others: true /* the workflow repository then lacks its wiring (#27 seam 4) */ },
+    { title: "a subject repository given as a URL", run: dev({ access: { pipeline: { subjects: [{ repo: "https://github.com/pytorch/rl", branches: ["main"] }] } } }), problems: [{ path: "access.pipeline.subjects[0].repo", message: '"https://github.com/pytorch/rl" is not "owner/name"', fix: 'use e.g. "pytorch/rl", without "https://github.com/" or ".git"' }], others: true /* the workflow repository then lacks its wiring (#27 seam 4) */ },
+    { title: "a subject that trusts nothing", run: dev({ access: { pipeline: { subjects: [{ repo: "pytorch/rl" }] } } }), problems: [{ path: "access.pipeline.subjects[0]", message: "has no branches, environments or pullRequests, so it would trust nothing", fix: 'add branches: ["main"] or environments: ["prod"]' }], others: true /* the workflow repository then lacks its wiring (#27 seam 4) */ },
+    { title: "a subject trusting every branch", run: dev({ access: { pipeline: { subjects: [{ repo: "pytorch/rl", branches: ["*"] }] } } }), problems: [{ path: "access.pipeline.subjects[0].branches[0]", message: '"*" matches every branch', fix: 'name one, e.g. "main", or a narrower pattern such as "release/*"' }], others: true /* the workflow repository then lacks its wiring (#27 seam 4) */ },
+    { title: "a subject branch given as a full ref", run: dev({ access: { pipeline: { subjects: [{ repo: "pytorch/rl", branches: ["refs/heads/main"] }] } } }), problems: [{ path: "access.pipeline.subjects[0].branches[0]", message: '"refs/heads/main" is a full ref', fix: 'give the branch name only, e.g. "main"' }], others: true /* the workflow repository then lacks its wiring (#27 seam 4) */ },
     {
         title: "a runner pull policy attached to nothing",
-        run: dev({ access: { runner: { createRole: false } } }),
+        run: dev({ access: { runner: { createRole: false, existingRoleNames: [] } } }),
         problems: [{ path: "access.runner", message: "createRole is false and existingRoleNames is empty, so the pull policy would be attached to nothing", fix: "set createRole: true or list the runner role names" }],
     },
     { title: "a runner role given as an ARN", run: dev({ access: { runner: { existingRoleNames: ["arn:aws:iam::123456789012:role/gh-runner"] } } }), problems: [{ path: "access.runner.existingRoleNames[0]", message: "must be an IAM role name" }] },
@@ -296,11 +296,11 @@ describe("bad stack configs fail with the config path and the fix, before any re
         assert.deepEqual(resources, []);
     });
 
-    it("GitHub wiring without a token fails before any resource, naming both ways to give one", async () => {
+    it("GitHub wiring without GITHUB_TOKEN fails before any resource, naming where the token comes from", async () => {
         const { error, resources } = await runProgramExpectingError({ stack: "prod", githubToken: null, env: { GITHUB_TOKEN: undefined } });
         assert.deepEqual(problemLines(error.message), [
-            "config mlci:github.enabled: is true but no GitHub token is set (neither the github:token config nor the GITHUB_TOKEN environment variable). " +
-                "Fix: pulumi config set --secret github:token <token with Actions variables and secrets write access>, or export GITHUB_TOKEN, or set mlci:github.enabled: false",
+            "config mlci:github.enabled: is true but the GITHUB_TOKEN environment variable is not set (the GitHub provider reads its token from there). " +
+                "Fix: export GITHUB_TOKEN=<a GitHub App installation token with Actions variables, secrets and environments write> (the weekly workflow mints one with actions/create-github-app-token), or set mlci:github.enabled: false",
         ]);
         assert.deepEqual(resources, []);
     });

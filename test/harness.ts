@@ -58,8 +58,8 @@ export interface RunOptions {
     /** Repositories that exist in the registry (for getImage's RepositoryNotFound). @default those named in registryImages */
     existingRepositories?: string[];
     /**
-     * The secret `github:token` of a stack whose `mlci:github.enabled` is true; `null`: none (to test the missing-token
-     * error). Ignored when `extraConfig` has `github:token` or `env` sets GITHUB_TOKEN. @default DEFAULT_GITHUB_TOKEN
+     * GITHUB_TOKEN of a stack whose `mlci:github.enabled` is true (the provider reads it from the environment); `null`:
+     * none (to test the missing-token error). Ignored when `env` sets GITHUB_TOKEN. @default DEFAULT_GITHUB_TOKEN
      */
     githubToken?: string | null;
     /** Run as `pulumi preview`. @default false */
@@ -278,7 +278,7 @@ export async function runProgram(opts: RunOptions = {}): Promise<RunResult> {
     }
 }
 
-/** The secret `github:token` a run gets when its stack enables GitHub and the test names no token. */
+/** The GITHUB_TOKEN a run gets when its stack enables GitHub and the test names no token. */
 export const DEFAULT_GITHUB_TOKEN = "ghp_harness_default_token";
 
 /** Whether a raw `mlci:github` config value (JSON text) turns the GitHub wiring on. */
@@ -310,13 +310,12 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     }
     for (const [k, v] of Object.entries(opts.overrides ?? {})) if (!(`mlci:${k}` in config)) config[`mlci:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
     Object.assign(config, opts.extraConfig ?? {});
-    // A stack that enables GitHub gets a secret token, as `pulumi config set --secret github:token` gives
-    // it, unless the test gives one itself (github:token, GITHUB_TOKEN) or asks for none (githubToken: null).
+    // A stack that enables GitHub gets GITHUB_TOKEN in its environment, as the weekly job's App token step gives
+    // it, unless the test gives one itself (env GITHUB_TOKEN) or asks for none (githubToken: null).
     const githubToken = opts.githubToken === undefined ? DEFAULT_GITHUB_TOKEN : opts.githubToken;
-    if (githubToken !== null && githubEnabled(config["mlci:github"]) && !("github:token" in config) && typeof opts.env?.GITHUB_TOKEN !== "string") {
-        config["github:token"] = githubToken;
-        secretKeys.push("github:token");
-    }
+    const env: Record<string, string | undefined> = { ...(opts.env ?? {}) };
+    if (githubToken !== null && githubEnabled(config["mlci:github"]) && env.GITHUB_TOKEN === undefined) env.GITHUB_TOKEN = githubToken;
+    if (githubToken === null && !("GITHUB_TOKEN" in env)) env.GITHUB_TOKEN = undefined;
     pulumi.runtime.setAllConfig(config, secretKeys);
 
     const resources: RecordedResource[] = [];
@@ -374,7 +373,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     recordRegistrations(resources);
 
     const savedEnv: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(opts.env ?? {})) {
+    for (const [k, v] of Object.entries(env)) {
         savedEnv[k] = process.env[k];
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;

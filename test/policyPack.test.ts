@@ -577,7 +577,7 @@ async function packViolations(resources: AnalyzedResource[]): Promise<string[]> 
 
 const PROGRAM_STACKS: Record<string, RunOptions> = {
     dev: { stack: "dev" },
-    prod: { stack: "prod", extraConfig: { "github:token": "ghp_test" }, secretKeys: ["github:token"] },
+    prod: { stack: "prod", },
     local: { stack: "local" },
 };
 

@@ -369,16 +369,17 @@ describe("program: the dev stack writes pr-images.yml's role and region into the
         const regionVar = vars.find((x) => x.inputs.variableName === regionName);
         assert.ok(regionVar, `variables: ${vars.map((x) => x.inputs.variableName).join(", ")}`);
         assert.deepEqual([regionVar.inputs.repository, regionVar.inputs.environment, regionVar.inputs.value], ["rl", "dev", region]);
-        assert.ok([...secrets, ...vars].every((x) => x.inputs.repository === "rl" && x.inputs.environment === "dev"));
+        assert.ok([...secrets, ...vars].every((x) => ["rl", "ml-ci-images"].includes(x.inputs.repository) && x.inputs.environment === "dev"));
         // Repository-level names are prod's: dev must not overwrite them.
         assert.deepEqual([...r.byType("github:index/actionsVariable:ActionsVariable"), ...r.byType("github:index/actionsSecret:ActionsSecret")].map((x) => x.urn), []);
         const [provider] = r.byType("pulumi:providers:github");
-        assert.deepEqual([provider.inputs.owner, isSecretInput(provider.inputs.token), plain(provider.inputs.token)], ["pytorch", true, DEFAULT_GITHUB_TOKEN]);
+        // No token input (it would be stored in the state): the provider plugin reads GITHUB_TOKEN itself.
+        assert.deepEqual([provider.inputs.owner, provider.inputs.token], ["pytorch", undefined]);
     });
 
     it("dev without a GitHub token fails before any resource, like prod", async () => {
         const { error, resources } = await runProgramExpectingError({ stack: "dev", githubToken: null, env: { GITHUB_TOKEN: undefined } });
-        assert.match(error.message, /config mlci:github\.enabled: is true but no GitHub token is set/);
+        assert.match(error.message, /config mlci:github\.enabled: is true but the GITHUB_TOKEN environment variable is not set/);
         assert.deepEqual(resources, []);
     });
 });
@@ -386,7 +387,7 @@ describe("program: the dev stack writes pr-images.yml's role and region into the
 describe("program: GitHub variables wait for the promotion", function () {
     this.timeout(120_000);
     it("each CI_IMAGE_* variable depends on its image's promotion Command", async () => {
-        const r = await runProgram({ stack: "prod", extraConfig: { "github:token": "ghp_test_token" }, secretKeys: ["github:token"] });
+        const r = await runProgram({ stack: "prod", });
         const vars = r.byType("github:index/actionsVariable:ActionsVariable").filter((v) => v.inputs.variableName.startsWith("CI_IMAGE_"));
         assert.ok(vars.length > 0);
         for (const [name, o] of Object.entries<any>(r.outputs.images)) {
@@ -601,7 +602,7 @@ describe("program: size budgets and measured sizes (#16.4)", function () {
 describe("program: the pipeline role may list what the program lists", function () {
     this.timeout(120_000);
     it("ecr:ListImages is granted on every repository the run lists", async () => {
-        const r = await runProgram({ stack: "prod", extraConfig: { "github:token": "ghp_test_token" }, secretKeys: ["github:token"] });
+        const r = await runProgram({ stack: "prod", });
         const listed = r.calls.filter((c) => c.token === "aws:ecr/getImages:getImages").map((c) => c.inputs.repositoryName as string);
         const statements = r
             .byType("aws:iam/policy:Policy")

@@ -1,13 +1,12 @@
 import { strict as assert } from "assert";
 import { ACCOUNT_ID, isSecret, isSecretInput, plain, REGION, runProgram, runProgramExpectingError } from "./harness";
 
-const GITHUB_TOKEN = { "github:token": "ghp_test_token" };
 
 describe("program: prod stack wiring (registry, access, GitHub, outputs)", function () {
     this.timeout(120_000);
     let run: Awaited<ReturnType<typeof runProgram>>;
     before(async () => {
-        run = await runProgram({ stack: "prod", extraConfig: GITHUB_TOKEN, secretKeys: ["github:token"] });
+        run = await runProgram({ stack: "prod" });
     });
 
     it("one protected, retained, scan-on-push, immutable-with-exclusion repository per family", () => {
@@ -42,15 +41,15 @@ describe("program: prod stack wiring (registry, access, GitHub, outputs)", funct
         const role = run.one("aws:iam/role:Role", "pipeline-access-role");
         const trust = JSON.parse(plain(role.inputs.assumeRolePolicy));
         const text = JSON.stringify(trust);
-        assert.match(text, /repo:pytorch\/rl:ref:refs\/heads\/main/);
-        assert.match(text, /repo:pytorch\/rl:environment:prod/);
+        // The role runs `pulumi up`: only the prod environment of the workflow repository, never a branch ref (#27 seam 3).
+        assert.deepStrictEqual(trust.Statement.flatMap((s: any) => [s.Condition?.StringEquals?.["token.actions.githubusercontent.com:sub"] ?? [], s.Condition?.StringLike?.["token.actions.githubusercontent.com:sub"] ?? []].flat()), ["repo:pytorch/ml-ci-images:environment:prod"]);
         assert.match(text, /"token\.actions\.githubusercontent\.com:aud":"sts\.amazonaws\.com"/);
         assert.ok(!text.includes('"*"'));
     });
 
     it("writes GitHub Actions variables with digest-pinned refs and keeps the role ARN secret", () => {
         const vars = run.byType("github:index/actionsVariable:ActionsVariable");
-        const byName = new Map<string, any>(vars.map((v) => [v.inputs.variableName, v.inputs]));
+        const byName = new Map<string, any>(vars.filter((v) => v.inputs.repository === "rl").map((v) => [v.inputs.variableName, v.inputs]));
         assert.equal(byName.get("CI_IMAGES_REGISTRY").value, `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`);
         const nightly = byName.get("CI_IMAGE_NIGHTLY_CUDA13_2_PY3_12");
         assert.equal(nightly.repository, "rl");
@@ -70,7 +69,7 @@ describe("program: prod stack wiring (registry, access, GitHub, outputs)", funct
 
     it("fails before any resource when GitHub is enabled without a token", async () => {
         const { error, resources } = await runProgramExpectingError({ stack: "prod", githubToken: null, env: { GITHUB_TOKEN: undefined } });
-        assert.match(error.message, /github:token/);
+        assert.match(error.message, /GITHUB_TOKEN/);
         assert.deepEqual(resources, []);
     });
 });

@@ -21,9 +21,9 @@ const SECRETS = [DOCKER_HUB_TOKEN, GITHUB_TOKEN, ECR_PASSWORD, ECR_AUTH];
 const WITH_SECRETS = (stack: string): RunOptions => ({
     stack,
     overrides: { registry: { pullThroughCache: { credentialSecretArn: undefined, dockerHubUsername: "mlci-bot" } } },
-    extraConfig: { "mlci:dockerHubAccessToken": DOCKER_HUB_TOKEN, "github:token": GITHUB_TOKEN },
-    secretKeys: ["mlci:dockerHubAccessToken", "github:token"],
-    env: { GITHUB_TOKEN: undefined, MLCI_REBUILD_EPOCH: "2026-11-22" },
+    extraConfig: { "mlci:dockerHubAccessToken": DOCKER_HUB_TOKEN },
+    secretKeys: ["mlci:dockerHubAccessToken"],
+    env: { GITHUB_TOKEN, MLCI_REBUILD_EPOCH: "2026-11-22" },
 });
 
 interface Occurrence {
@@ -69,17 +69,9 @@ describe("secrets: config secrets and credentials stay secret in every input and
     before(async () => {
         runs.prod = await runProgram(WITH_SECRETS("prod"));
         runs.dev = await runProgram(WITH_SECRETS("dev"));
-        // The GitHub token from the environment instead of the github:token config.
-        const fromEnv = WITH_SECRETS("prod");
-        runs["prod (GITHUB_TOKEN)"] = await runProgram({
-            ...fromEnv,
-            extraConfig: { "mlci:dockerHubAccessToken": DOCKER_HUB_TOKEN },
-            secretKeys: ["mlci:dockerHubAccessToken"],
-            env: { ...fromEnv.env, GITHUB_TOKEN },
-        });
     });
 
-    for (const stack of ["prod", "dev", "prod (GITHUB_TOKEN)"]) {
+    for (const stack of ["prod", "dev"]) {
         it(`${stack}: no resource input holds a secret outside a secret wrapper`, () => {
             const all = runs[stack].resources.flatMap((r) => occurrences(r.inputs, `${r.urn} inputs`));
             const leaks = all.filter((o) => !o.wrapped);
@@ -102,11 +94,14 @@ describe("secrets: config secrets and credentials stay secret in every input and
         assert.ok(isSecretInput(secretVersion[0].inputs.secretString), `${secretVersion[0].urn}: secretString is a secret input`);
         assert.deepEqual(JSON.parse(plain(secretVersion[0].inputs.secretString)), { username: "mlci-bot", accessToken: DOCKER_HUB_TOKEN });
 
-        for (const run of [runs.prod, runs["prod (GITHUB_TOKEN)"]]) {
+        // The GitHub token stays in the environment the provider plugin reads (#27 seam 5): in no input at all, not even
+        // wrapped. @pulumi/github 6.15.0's Provider would copy the program's GITHUB_TOKEN into its inputs (provider.js:
+        // `?? utilities.getEnv("GITHUB_TOKEN")`), i.e. into the state, so the program hides it from itself first.
+        for (const run of [runs.prod, runs.dev]) {
             const provider = run.byType("pulumi:providers:github");
             assert.equal(provider.length, 1);
-            assert.ok(isSecretInput(provider[0].inputs.token), `${provider[0].urn}: token is a secret input`);
-            assert.equal(plain(provider[0].inputs.token), GITHUB_TOKEN);
+            assert.strictEqual(provider[0].inputs.token, undefined, `${provider[0].urn}: a token input would be stored in the state`);
+            assert.deepEqual(run.resources.flatMap((r) => occurrences(r.inputs, r.urn)).filter((o) => o.secret === GITHUB_TOKEN).map((o) => o.at), []);
         }
 
         const builds = runs.prod.byType("docker-build:index:Image");
@@ -128,7 +123,6 @@ describe("secrets: config secrets and credentials stay secret in every input and
         await runProgram(WITH_SECRETS("prod"));
         const token = new pulumi.Config("mlci").getSecret("dockerHubAccessToken");
         assert.ok(await isSecret(token), "mlci:dockerHubAccessToken is read as a secret");
-        assert.ok(await isSecret(new pulumi.Config("github").getSecret("token")));
         assert.deepEqual([...SECRET_KEYS], ["dockerHubAccessToken"], "a new secret key needs its own case in this test");
     });
 });

@@ -34,7 +34,7 @@ const PER_IMAGE_COMPONENTS = ["mlci:images:ImageBuild"];
 
 const STACKS: Record<string, RunOptions> = {
     dev: { stack: "dev" },
-    prod: { stack: "prod", extraConfig: { "github:token": "ghp_test" }, secretKeys: ["github:token"] },
+    prod: { stack: "prod" },
     local: { stack: "local" },
 };
 

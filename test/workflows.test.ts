@@ -22,8 +22,9 @@ const IMAGE_SUMMARY = path.join(ROOT, ".github", "scripts", "image-summary.js");
  */
 const EXTERNALLY_PROVIDED: Record<string, string> = {
     "vars.PULUMI_BACKEND_URL": "S3 URL of the state backend: it holds the stack's state, so it cannot be one of the stack's outputs",
-    "secrets.PULUMI_CONFIG_PASSPHRASE": "decrypts the prod stack's passphrase-encrypted config; set once by an admin (ignored if the stack uses an awskms secrets provider)",
-    "secrets.MLCI_GITHUB_TOKEN": "token (GitHub App or fine-grained PAT) the program's GitHub provider writes other repositories' Actions variables with; the run's own GITHUB_TOKEN cannot",
+    "secrets.PULUMI_CONFIG_PASSPHRASE": "decrypts a passphrase-encrypted stack's config (consumer-example only; prod's state uses awskms)",
+    "vars.CI_IMAGES_APP_CLIENT_ID": "client ID of the GitHub App whose installation token (minted per run) the program's GitHub provider uses (#27)",
+    "secrets.CI_IMAGES_APP_PRIVATE_KEY": "the GitHub App's private key: a `prod` environment secret, never reachable from pull_request runs (#27)",
     "vars.CI_IMAGES_RUNNER": "optional runner label for the image builds (a larger runner for 10-20 GB CUDA images); an operations choice, unset means ubuntu-latest",
 };
 
@@ -47,6 +48,8 @@ const VERIFIED_ACTIONS: Record<string, { sha: string; version: string }> = {
     "pulumi/actions": { sha: "8e5e406f4007fca908480587cb9893c07090f58d", version: "v7.0.0" },
     "docker/setup-qemu-action": { sha: "96fe6ef7f33517b61c61be40b68a1882f3264fb8", version: "v4.2.0" },
     "docker/setup-buildx-action": { sha: "37fe631027851001ddb9b187196cc803df7f5f0e", version: "v4.3.0" },
+    // The newest tag of the fetched mirror (a v3.2.0 is pinned elsewhere, but is not in the mirror to verify).
+    "actions/create-github-app-token": { sha: "1b10c78c7865c340bc4f6099eb2f838309f1e8c3", version: "v3.1.1" },
 };
 
 /** IAM's upper bound for a role's maxSessionDuration (12 hours). */
@@ -282,8 +285,7 @@ describe("secrets reach only the steps that need them", () => {
             }
         }
         assert.deepStrictEqual(seen, {
-            "weekly-rebuild.yml/up": ["CI_IMAGES_PIPELINE_ROLE_ARN", "MLCI_GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE"],
-            "preview.yml/preview": ["PULUMI_CONFIG_PASSPHRASE"],
+            "weekly-rebuild.yml/up": ["CI_IMAGES_APP_PRIVATE_KEY", "CI_IMAGES_PIPELINE_ROLE_ARN"],
             "pr-images.yml/publish": ["CI_IMAGES_PIPELINE_ROLE_ARN"],
             "consumer-example.yml/from-stack-outputs": ["CI_IMAGES_PIPELINE_ROLE_ARN", "PULUMI_CONFIG_PASSPHRASE"],
         });
@@ -295,13 +297,14 @@ describe("secrets reach only the steps that need them", () => {
                 for (const step of job.steps ?? []) {
                     const secrets = secretsIn(step);
                     const where = `${file} ${name} step "${step.name ?? step.id ?? step.uses ?? step.run}"`;
-                    if (secrets.includes("MLCI_GITHUB_TOKEN")) assert.ok(file === "weekly-rebuild.yml" && step.id === "up", `${where} gets the GitHub PAT`);
+                    if (secrets.includes("CI_IMAGES_APP_PRIVATE_KEY")) assert.ok(file === "weekly-rebuild.yml" && step.id === "app-token", `${where} gets the App key`);
                     if (secrets.includes("PULUMI_CONFIG_PASSPHRASE")) assert.ok(runsPulumi(step), `${where} gets the passphrase but runs no pulumi command`);
                 }
             }
         }
         const up = jobNamed("weekly-rebuild.yml", "up").steps!.find((s) => s.id === "up")!;
-        assert.strictEqual(up.env?.GITHUB_TOKEN, "${{ secrets.MLCI_GITHUB_TOKEN }}", "the weekly up passes the PAT as GITHUB_TOKEN, which the program's GitHub provider reads");
+        assert.strictEqual(up.env?.GITHUB_TOKEN, "${{ steps.app-token.outputs.token }}", "the weekly up passes the per-run App token as GITHUB_TOKEN, which the program's GitHub provider reads");
+        assert.strictEqual(jobNamed("weekly-rebuild.yml", "up").environment, "prod", "the App key is a prod environment secret");
     });
 
     it("jobs with secrets install without scripts, build the CLI before using it, and check out without persisting the token", () => {

@@ -6,9 +6,10 @@ import { actionsNames, actionsResourceName, ActionsTarget, AWS_REGION_VARIABLE, 
 export interface GithubActionsConfigArgs {
     /** Organization or user owning the repositories (`mlci:github.owner`). */
     owner: string;
-    /** GitHub token for the provider; stored as a secret. */
-    token: pulumi.Input<string>;
-    /** Repositories to write to; an entry with `environment` gets environment-scoped values instead. */
+    /**
+     * Repositories to write to; an entry with `environment` gets environment-scoped values instead, and the environment
+     * is created (with a deployment-branch policy when `deploymentBranches` is set).
+     */
     repositories: ActionsTarget[];
     /** Registry URL, published as CI_IMAGES_REGISTRY. */
     registryUrl: pulumi.Input<string>;
@@ -29,6 +30,10 @@ export interface GithubActionsConfigArgs {
 /**
  * GitHub Actions variables and secrets that tell CI where the images are: per repository (or
  * environment), the registry URL, each image's digest-pinned ref, and the pipeline role ARN.
+ * Each targeted environment is created here (the REST endpoints of environment variables and secrets
+ * answer 404 for a missing one), with its deployment-branch policy; its variables and secrets depend on it.
+ * The provider gets NO token input: it reads GITHUB_TOKEN from the environment (terraform-provider-github
+ * provider.go, `EnvDefaultFunc("GITHUB_TOKEN")`), a GitHub App installation token minted per run.
  */
 export class GithubActionsConfig extends pulumi.ComponentResource {
     /** Variable names written to every target. */
@@ -53,7 +58,7 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
             if (target.environment !== undefined) actionsNames(imageNames, { ...nameOptions, scope: "environment" });
         }
 
-        const provider = new github.Provider(`${name}-provider`, { owner: args.owner, token: pulumi.secret(args.token) }, { parent: this });
+        const provider = new github.Provider(`${name}-provider`, { owner: args.owner }, { parent: this });
         const childOpts = { parent: this, provider };
 
         const variables: [string, pulumi.Input<string>][] = [[REGISTRY_VARIABLE, args.registryUrl]];
@@ -68,7 +73,24 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
         if (args.previewRoleArn !== undefined) variables.push([PREVIEW_ROLE_VARIABLE, args.previewRoleArn]);
 
         for (const target of args.repositories) {
-            const environment = target.environment;
+            let environment: pulumi.Input<string> | undefined;
+            if (target.environment !== undefined) {
+                const branches = target.deploymentBranches;
+                const env = new github.RepositoryEnvironment(actionsResourceName(name, target, "environment"), {
+                    repository: target.name,
+                    environment: target.environment,
+                    // Custom policy: only the listed branches may run a job in the environment (prod: main).
+                    deploymentBranchPolicy: branches !== undefined ? { protectedBranches: false, customBranchPolicies: true } : undefined,
+                }, childOpts);
+                for (const branch of branches ?? []) {
+                    new github.RepositoryEnvironmentDeploymentPolicy(actionsResourceName(name, target, `branch-${branch}`), {
+                        repository: target.name,
+                        environment: env.environment,
+                        branchPattern: branch,
+                    }, childOpts);
+                }
+                environment = env.environment;
+            }
             for (const [variableName, value] of variables) {
                 const resourceName = actionsResourceName(name, target, variableName);
                 if (environment === undefined) new github.ActionsVariable(resourceName, { repository: target.name, variableName, value }, childOpts);

@@ -32,6 +32,18 @@ export function accessProblems(access: AccessSettings): ConfigProblem[] {
     const pipeline = access.pipeline;
     if (pipeline?.enabled === true) {
         problems.push(...githubSubjectProblems(pipeline.subjects, "access.pipeline.subjects"));
+        if (pipeline.runsPulumiUp === true) {
+            // The role that runs `pulumi up` holds deploy rights: only a job in a protected environment may assume it.
+            (pipeline.subjects ?? []).forEach((s, i) => {
+                if ((s.branches ?? []).length > 0 || s.pullRequests === true) {
+                    problems.push({
+                        path: `access.pipeline.subjects[${i}]`,
+                        message: `trusts ${(s.branches ?? []).length > 0 ? `branches (${(s.branches ?? []).join(", ")})` : "pull requests"}, but this role runs \`pulumi up\` (runsPulumiUp): every workflow on such a ref could deploy`,
+                        fix: "trust environment-scoped subjects only, e.g. { repo: <owner>/<repo>, environments: [prod] }, and restrict the environment to main with github.repositories[].deploymentBranches",
+                    });
+                }
+            });
+        }
         if (pipeline.oidcProviderArn !== undefined && !OIDC_PROVIDER_ARN_PATTERN.test(pipeline.oidcProviderArn)) {
             problems.push({
                 path: "access.pipeline.oidcProviderArn",

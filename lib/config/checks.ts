@@ -11,29 +11,38 @@ import { buildArgName, ECR_NAME_PART, FamilyConfig, MatrixConfig, RESERVED_BUILD
 
 /** What the composition root knows about credentials, without their values. */
 export interface CredentialFacts {
-    /** A GitHub token is available (github:token or GITHUB_TOKEN). */
+    /** A GitHub token is in the environment (GITHUB_TOKEN), where the GitHub provider reads it. */
     githubToken: boolean;
+    /** The stack config sets `github:token` (refused: it would be stored in state). @default false */
+    githubTokenInConfig?: boolean;
     /** Credential keys (full keys, from {@link CREDENTIAL_KEYS}) stored in plaintext in the stack file. */
     plaintext: string[];
 }
 
 export function credentialProblems(cfg: StackConfig, facts: CredentialFacts | undefined): ConfigProblem[] {
     if (!facts) return [];
-    const problems: ConfigProblem[] = facts.plaintext.map((key) => ({
+    const problems: ConfigProblem[] = [];
+    if (facts.githubTokenInConfig === true) {
+        problems.push({
+            path: "github:token",
+            message: "is set in the stack config: a provider token input is stored in the Pulumi state, where every reader of the state (a pull request's preview) could decrypt it",
+            fix: "pulumi config rm github:token (and rotate it); the workflow mints a GitHub App installation token per run and passes it as GITHUB_TOKEN (docs/pipelines.md, \"Roles and secrets\")",
+        });
+    }
+    problems.push(...facts.plaintext.filter((key) => key !== "github:token" || facts.githubTokenInConfig !== true).map((key) => ({
         path: key,
         message: "is stored in plaintext in the stack file",
         fix: `pulumi config rm ${key} && pulumi config set --secret ${key} <value> (and rotate the exposed credential)`,
-    }));
+    })));
     if (cfg.github.enabled && cfg.registry.backend !== "local" && !facts.githubToken) {
         problems.push({
             path: "github.enabled",
-            message: "is true but no GitHub token is set (neither the github:token config nor the GITHUB_TOKEN environment variable)",
-            fix: "pulumi config set --secret github:token <token with Actions variables and secrets write access>, or export GITHUB_TOKEN, or set mlci:github.enabled: false",
+            message: "is true but the GITHUB_TOKEN environment variable is not set (the GitHub provider reads its token from there)",
+            fix: "export GITHUB_TOKEN=<a GitHub App installation token with Actions variables, secrets and environments write> (the weekly workflow mints one with actions/create-github-app-token), or set mlci:github.enabled: false",
         });
     }
     return problems;
 }
-
 
 export function resolveFamilies(raw: Record<string, FamilyConfig>, root: string, problems: ConfigProblem[]): ResolvedFamily[] {
     const out: ResolvedFamily[] = [];

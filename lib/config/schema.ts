@@ -93,7 +93,14 @@ const registrySchema = z.strictObject({
             dockerHubUsername: z.string().min(1).optional(),
         })
         .default({ enabled: true, prefix: "docker-hub" }),
-    scanning: z.strictObject({ type: z.enum(["BASIC", "ENHANCED"]).default("BASIC"), continuous: z.boolean().default(false) }).default({ type: "BASIC", continuous: false }),
+    scanning: z
+        .strictObject({
+            type: z.enum(["BASIC", "ENHANCED"]).default("BASIC"),
+            continuous: z.boolean().default(false),
+            /** Other stacks' repository prefixes (and cache prefixes) in the account, covered by this stack's scan-on-push filters (manageRegistrySettings only). @default [] */
+            accountPrefixes: z.array(z.string().regex(ECR_PREFIX, 'must be a repository prefix like "ml-ci-dev"')).default([]),
+        })
+        .default({ type: "BASIC", continuous: false, accountPrefixes: [] }),
     /**
      * Own the account-wide registry settings: the RegistryScanningConfiguration and ReplicationConfiguration REPLACE
      * whatever the account has (other stacks' and hand-made rules included). Opt in explicitly in ONE stack per
@@ -209,7 +216,18 @@ const accessSchema = z.strictObject({
 const githubSchema = z.strictObject({
     enabled: z.boolean().default(false),
     owner: z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, "must be a GitHub user or organization name").optional(),
-    repositories: z.array(z.strictObject({ name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, "must be a repository name without the owner"), environment: z.string().min(1).optional() })).default([]),
+    repositories: z
+        .array(
+            z.strictObject({
+                name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, "must be a repository name without the owner"),
+                environment: z.string().min(1).optional(),
+                /** Only these branches may deploy to the environment (custom deployment-branch policy); unset: every branch. */
+                deploymentBranches: z.array(z.string().min(1)).min(1, "must list at least one branch (omit it to allow every branch)").optional(),
+            }),
+        )
+        .default([]),
+    /** The repository whose workflows (weekly-rebuild, preview, pr-images) run this program, without the owner. */
+    workflowRepository: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, "must be a repository name without the owner").optional(),
     secretRoleArn: z.boolean().default(true),
 });
 

@@ -118,8 +118,10 @@ export function actionsNames(imageNames: readonly string[], opts: ActionsNameOpt
 export interface ActionsTarget {
     /** Repository name without the owner, e.g. "rl". */
     name: string;
-    /** Environment whose variables/secrets receive the values instead of the repository's. */
+    /** Environment whose variables/secrets receive the values instead of the repository's; the program creates it. */
     environment?: string;
+    /** Only these branches may run jobs in the environment (a custom deployment-branch policy). @default every branch */
+    deploymentBranches?: string[];
 }
 
 /**

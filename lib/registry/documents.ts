@@ -47,6 +47,12 @@ export interface ScanningSettings {
     type: "BASIC" | "ENHANCED";
     /** Rescan continuously as new CVEs appear (ENHANCED only). @default false */
     continuous?: boolean;
+    /**
+     * Repository prefixes of the OTHER stacks (and their caches) in the account: the owner of the account-wide scanning
+     * configuration must cover them too, since "any repositories that don't match a scan on push filter are set to the
+     * manual scan frequency" (ECR User Guide, scanning filters), whatever their own scanOnPush says. @default []
+     */
+    accountPrefixes?: string[];
 }
 
 /** Inputs of `aws.ecr.RegistryScanningConfiguration` for the given repository prefixes. */
@@ -56,7 +62,7 @@ export function registryScanning(scanning: ScanningSettings, repositoryPrefixes:
         rules: [
             {
                 scanFrequency: scanning.type === "ENHANCED" && (scanning.continuous ?? false) ? "CONTINUOUS_SCAN" : "SCAN_ON_PUSH",
-                repositoryFilters: repositoryPrefixes.map((p) => ({ filter: `${p}/*`, filterType: "WILDCARD" })),
+                repositoryFilters: [...new Set([...repositoryPrefixes, ...(scanning.accountPrefixes ?? [])])].map((p) => ({ filter: `${p}/*`, filterType: "WILDCARD" })),
             },
         ],
     };
@@ -142,6 +148,9 @@ export function registryProblems(r: RegistryCheckInput, opts: { hasDockerHubAcce
         const fix = "set registry.manageRegistrySettings: true in the ONE stack of this account and region that owns the account-wide registry settings (they REPLACE what the account has), and leave them unset elsewhere";
         if (r.replicationRegions.length > 0) {
             problems.push({ path: "registry.replicationRegions", message: "needs the account-wide ReplicationConfiguration, which this stack does not own (registry.manageRegistrySettings is false)", fix });
+        }
+        if ((r.scanning.accountPrefixes ?? []).length > 0) {
+            problems.push({ path: "registry.scanning.accountPrefixes", message: "names other stacks' prefixes for the account-wide RegistryScanningConfiguration, which this stack does not own (registry.manageRegistrySettings is false)", fix: "list them in the stack that owns the registry settings (prod), and remove them here" });
         }
         if (r.scanning.type !== "BASIC" || (r.scanning.continuous ?? false)) {
             problems.push({ path: "registry.scanning", message: "is set in the account-wide RegistryScanningConfiguration, which this stack does not own (registry.manageRegistrySettings is false)", fix });
