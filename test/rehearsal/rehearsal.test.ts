@@ -4,7 +4,7 @@
  * Tests tagged [defect N] are issue 27's seams 1-7: each failed on d3b2fd0 (see the closing note of #27).
  */
 import { strict as assert } from "assert";
-import { PIPELINE_ROLE_NAME } from "../../lib/github/names";
+import { AWS_REGION_VARIABLE, IMAGE_VARIABLE_PREFIX, PIPELINE_ROLE_NAME, PIPELINE_SESSION_VARIABLE, PREVIEW_ROLE_VARIABLE, REGISTRY_VARIABLE } from "../../lib/github/names";
 import { ACTORS, allowedCalls, allWorkflowJobs, assumeWithOidc, AwsCall, deniedCalls, instanceProfileSession, jobRun, repoArn, roleArnFor, roleNameOf, roleSession, Session } from "./actors";
 import { callContext, manifestCalls, worldResource } from "./awsApisManifest";
 import { ACCOUNT_ID, REGION, REGISTRY } from "./awsAccount";
@@ -41,25 +41,38 @@ function stackRepositories(stack: string): string[] {
     return Object.keys(c["mlci:families"]).map((f) => `${c["mlci:registry"].prefix}/${f}`);
 }
 
+/** Whether the program writes a variable or secret of this name (lib/github/names.ts). */
+function programWrites(name: string): boolean {
+    return [REGISTRY_VARIABLE, AWS_REGION_VARIABLE, PIPELINE_ROLE_NAME, PIPELINE_SESSION_VARIABLE, PREVIEW_ROLE_VARIABLE].includes(name) || name.startsWith(IMAGE_VARIABLE_PREFIX);
+}
+
 /**
- * The admin sets the secrets the workflows read that no program writes, once, at the narrowest scope
- * every reading job can reach: an environment when every job that reads it runs in that environment,
- * else the repository (docs/bootstrap.md, "Secrets the admin sets").
+ * The admin sets, once, the secrets and variables this project's workflows read that the program never
+ * writes (e.g. the GitHub App's key and client ID, PULUMI_BACKEND_URL), each at the narrowest scope every
+ * reading job can reach: an environment when every job that reads it runs in that environment, else the
+ * repository (docs/bootstrap.md, step 3). Optional variables (`vars.X || default`) are left unset.
  */
-function adminSetsWorkflowSecrets(world: World): { name: string; where: string }[] {
+function adminSetsWorkflowSettings(world: World): { name: string; where: string }[] {
     const jobs = allWorkflowJobs().filter((j) => j.file !== "consumer-example.yml");
-    const programWritten = new Set([PIPELINE_ROLE_NAME]);
-    const names = [...new Set(jobs.flatMap((j) => j.secrets))].filter((n) => !programWritten.has(n) && n !== "GITHUB_TOKEN");
     const set: { name: string; where: string }[] = [];
-    for (const name of names) {
-        const envs = new Set(jobs.filter((j) => j.secrets.includes(name)).map((j) => j.environment ?? ""));
+    const scopeOf = (readers: typeof jobs) => {
+        const envs = new Set(readers.map((j) => j.environment ?? ""));
         const env = envs.size === 1 ? [...envs][0] : "";
+        // The settings page creates the environment (unprotected) if the program has not.
+        if (env !== "" && world.github.environment(WORKFLOW_REPO_NAME, env) === undefined) world.github.createEnvironment(WORKFLOW_REPO_NAME, env);
+        return env;
+    };
+    for (const name of [...new Set(jobs.flatMap((j) => j.secrets))].filter((n) => !programWrites(n) && n !== "GITHUB_TOKEN")) {
+        const env = scopeOf(jobs.filter((j) => j.secrets.includes(name)));
         if (env === "") world.github.setRepositorySecret(WORKFLOW_REPO_NAME, name, `admin-value-of-${name}`, "admin");
-        else {
-            // The settings page creates the environment (unprotected) if the program has not.
-            if (world.github.environment(WORKFLOW_REPO_NAME, env) === undefined) world.github.createEnvironment(WORKFLOW_REPO_NAME, env);
-            world.github.setEnvironmentSecret(WORKFLOW_REPO_NAME, env, name, `admin-value-of-${name}`, "admin");
-        }
+        else world.github.setEnvironmentSecret(WORKFLOW_REPO_NAME, env, name, `admin-value-of-${name}`, "admin");
+        set.push({ name, where: env === "" ? WORKFLOW_REPO_NAME : `${WORKFLOW_REPO_NAME}/${env}` });
+    }
+    const required = (j: (typeof jobs)[number]) => j.variables.filter((n) => !j.optionalVariables.includes(n));
+    for (const name of [...new Set(jobs.flatMap(required))].filter((n) => !programWrites(n))) {
+        const env = scopeOf(jobs.filter((j) => required(j).includes(name)));
+        if (env === "") world.github.setRepositoryVariable(WORKFLOW_REPO_NAME, name, `admin-value-of-${name}`);
+        else world.github.setEnvironmentVariable(WORKFLOW_REPO_NAME, env, name, `admin-value-of-${name}`);
         set.push({ name, where: env === "" ? WORKFLOW_REPO_NAME : `${WORKFLOW_REPO_NAME}/${env}` });
     }
     return set;
@@ -83,7 +96,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         // Actor 1: the admin, with their own credentials and GitHub session, prod first, then dev.
         prod = await pulumiUp(world, "prod", { env: { GITHUB_TOKEN: ADMIN_GITHUB_TOKEN } });
         dev = await pulumiUp(world, "dev", { env: { GITHUB_TOKEN: ADMIN_GITHUB_TOKEN } });
-        adminSetsWorkflowSecrets(world);
+        adminSetsWorkflowSettings(world);
     });
     after(() => world?.stop());
 
