@@ -117,15 +117,28 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
             assert.deepEqual(repos.filter((r) => frequency[r] !== "SCAN_ON_PUSH" && frequency[r] !== "CONTINUOUS_SCAN").map((r) => `${r}: ${frequency[r]}`), []);
         });
 
-        it("[defect 3] every environment the program writes to exists, created by the program, and prod deploys from main only", () => {
-            for (const repo of world.github.repositoryNames()) {
-                const prodEnv = world.github.environment(repo, "prod");
-                if (prodEnv === undefined || prodEnv.autoCreated) continue;
-                assert.ok(prodEnv.deploymentBranchPolicy?.customBranchPolicies && !prodEnv.deploymentBranchPolicy.protectedBranches, `${repo}/prod: custom deployment branch policy`);
-                assert.deepEqual(prodEnv.branchPatterns, ["main"], `${repo}/prod deploys from main only`);
+        it("[defect 3] the program creates every environment it writes variables or secrets to, before writing them", () => {
+            const problems: string[] = [];
+            for (const up of [prod, dev]) {
+                const envIndex = (repo: string, env: string) => up.applied.findIndex((r) => r.type === "github:index/repositoryEnvironment:RepositoryEnvironment" && r.inputs.repository === repo && r.inputs.environment === env);
+                for (const r of up.registered.filter((x) => /ActionsEnvironment(Variable|Secret)$/.test(x.type))) {
+                    const at = envIndex(r.inputs.repository, r.inputs.environment);
+                    const mine = up.applied.findIndex((x) => x.type === r.type && x.name === r.name);
+                    if (at < 0) problems.push(`${up.stack}: ${r.name} writes to ${r.inputs.repository}/${r.inputs.environment}, which the program does not create`);
+                    else if (mine >= 0 && mine < at) problems.push(`${up.stack}: ${r.name} was written before its environment`);
+                }
             }
-            const created = [...prod.applied, ...dev.applied].filter((r) => r.type === "github:index/repositoryEnvironment:RepositoryEnvironment");
-            assert.ok(created.length > 0, "the program creates its GitHub environments");
+            assert.deepEqual([...new Set(problems)].slice(0, 10), []);
+        });
+
+        it("[defect 3] prod deploys from main only, in every repository where the program creates it", () => {
+            const envs = [...prod.applied, ...dev.applied].filter((r) => r.type === "github:index/repositoryEnvironment:RepositoryEnvironment" && r.inputs.environment === "prod");
+            assert.ok(envs.length > 0, "the program creates the prod environment of the workflows' repository");
+            for (const e of envs) {
+                const env = world.github.environment(e.inputs.repository, "prod")!;
+                assert.ok(env.deploymentBranchPolicy?.customBranchPolicies && !env.deploymentBranchPolicy.protectedBranches, `${e.inputs.repository}/prod: custom deployment branch policy`);
+                assert.deepEqual(env.branchPatterns, ["main"], `${e.inputs.repository}/prod deploys from main only`);
+            }
         });
     });
 

@@ -49,6 +49,8 @@ export interface UpResult {
     stack: string;
     /** Resources applied, in order, with their inputs (secrets unwrapped) and provider state. */
     applied: { type: string; name: string; physicalName?: string; inputs: Record<string, any>; state: Record<string, any> }[];
+    /** Every custom resource the program registered (applied or failed), in order, inputs unwrapped. */
+    registered: { type: string; name: string; inputs: Record<string, any> }[];
     /** Provider functions the program called (data sources), in order. */
     calls: { token: string; inputs: Record<string, any> }[];
     /** Failed applies (the world's or moto's error), as `pulumi up` would report them. */
@@ -334,7 +336,7 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
     }
     pulumi.runtime.setAllConfig(config, secretKeys);
 
-    const result: UpResult = { stack, applied: [], calls: [], failures: [], outputs: {} };
+    const result: UpResult = { stack, applied: [], registered: [], calls: [], failures: [], outputs: {} };
     // An unknown resource type ends the run at once (the program's outputs would never settle).
     let failRun: (e: unknown) => void = () => undefined;
     const runFailed = new Promise<never>((_, reject) => (failRun = reject));
@@ -345,6 +347,7 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
             if (process.env.REHEARSAL_DEBUG) console.error("newResource", args.type, args.name);
             // A ComponentResource (custom: false) has no provider: nothing to apply.
             if (args.custom === false) return { id: undefined, state: {} };
+            result.registered.push({ type: args.type, name: args.name, inputs: plain(args.inputs) });
             try {
                 const out = await world.apply(stack, args.type, args.name, args.inputs);
                 result.applied.push({ type: args.type, name: args.name, physicalName: out.physicalName, inputs: plain(args.inputs), state: out.state });
