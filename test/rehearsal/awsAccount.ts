@@ -63,12 +63,32 @@ export class AwsAccount {
         this.sts = new STSClient(common);
     }
 
-    /** Starts moto_server on a free port of 127.0.0.1 (stop() ends it). */
+    /** Starts moto_server on a free port of 127.0.0.1 (stop() ends it; so do the process's exit and SIGTERM/SIGINT, e.g. from `timeout`). */
     static async start(): Promise<AwsAccount> {
-        return new AwsAccount(await MotoIam.start());
+        const account = new AwsAccount(await MotoIam.start());
+        const onSignal = (signal: NodeJS.Signals) => {
+            account.stop();
+            process.kill(process.pid, signal);
+        };
+        account.detach = () => {
+            process.off("exit", account.stopListener);
+            process.off("SIGTERM", onSignal);
+            process.off("SIGINT", onSignal);
+        };
+        process.once("exit", account.stopListener);
+        process.once("SIGTERM", onSignal);
+        process.once("SIGINT", onSignal);
+        return account;
     }
 
+    private readonly stopListener = () => this.stop();
+    private detach: () => void = () => undefined;
+    private stopped = false;
+
     stop(): void {
+        if (this.stopped) return;
+        this.stopped = true;
+        this.detach();
         for (const c of [this.iam, this.ecr, this.s3, this.sts]) c.destroy();
         this.moto.stop();
     }
