@@ -172,6 +172,7 @@ export = async () => {
                   roleArns: [pipeline.roleArn, ...(runner && config.access.runner.createRole ? [runner.roleArn.apply((a) => a!)] : [])],
                   policyArns: [pipeline.policyArn, pipeline.oidcProviderArn, ...(runner ? [runner.policyArn] : [])],
                   stateBackend: config.access.stateBackend,
+                  secretsKeyArn: config.access.secretsKeyArn,
                   iamPath,
               })
             : undefined;

@@ -97,12 +97,14 @@ describe("the read-only PR preview role (#15)", () => {
         assert.deepStrictEqual(byAction("ReadStackRoles").Action, ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"]);
         assert.ok(byAction("ReadStackRoles").Resource.every((r: string) => /^arn:aws:iam::123456789012:role\//.test(r)));
         assert.deepStrictEqual(byAction("ReadStackPolicies").Action, ["iam:GetOpenIDConnectProvider", "iam:GetPolicy", "iam:GetPolicyVersion"]);
-        assert.strictEqual(doc.Statement.length, 6);
+        // Decrypts the awskms data key of the state (nothing long-lived is in it: ciSecretProblems), nothing else of KMS.
+        assert.deepStrictEqual(byAction("DecryptStateSecrets"), { Sid: "DecryptStateSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b" });
+        assert.strictEqual(doc.Statement.length, 7);
     });
 
     it("cannot push, change anything, or read secrets: no write-shaped action at all", () => {
         const actions: string[] = previewPolicy().Statement.flatMap((s: any) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-        const writes = actions.filter((a) => !/^(ecr|iam|s3):(Get|List|Describe)/.test(a));
+        const writes = actions.filter((a) => !/^(ecr|iam|s3):(Get|List|Describe)/.test(a) && a !== "kms:Decrypt");
         assert.deepStrictEqual(writes, []);
         for (const forbidden of ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:BatchGetImage", "s3:PutObject", "secretsmanager:GetSecretValue"]) {
             assert.ok(!actions.includes(forbidden), forbidden);

@@ -121,3 +121,26 @@ describe("#27 seam 6: the shared GPU runner role pulls dev images too", function
         assert.deepStrictEqual(arns, ["arn:aws:iam::123456789012:policy/ml-ci-images/prod/runner-access-pull-policy-a1b2c3d", "arn:aws:iam::123456789012:policy/ml-ci-images/dev/runner-access-pull-policy-a1b2c3d"]);
     });
 });
+
+describe("#27 seam 5: a pull request can obtain no long-lived secret", function () {
+    this.timeout(120_000);
+    it("a stack that runs in CI refuses a Docker Hub token in config (it would land in the state the preview decrypts)", async () => {
+        const { runProgramExpectingError } = await import("./harness");
+        const { error, resources } = await runProgramExpectingError({
+            stack: "prod",
+            overrides: { registry: { pullThroughCache: { credentialSecretArn: undefined, dockerHubUsername: "mlci-bot" } } },
+            extraConfig: { "mlci:dockerHubAccessToken": "dckr_pat_x" },
+            secretKeys: ["mlci:dockerHubAccessToken"],
+        });
+        assert.match(error.message, /config mlci:dockerHubAccessToken: is set in a stack that runs in CI: the stack would store the Docker Hub token in its state, which the PR preview may decrypt\. Fix: create the ecr-pullthroughcache\/ secret once/);
+        assert.deepStrictEqual(resources, []);
+    });
+
+    it("the preview role decrypts the state's data key only, and gets no Secrets Manager, no push, no GitHub token", async () => {
+        const prod = await runProgram({ stack: "prod", env: ENV });
+        const doc = JSON.parse(plain(prod.one("aws:iam/policy:Policy", "preview-access-read-policy").inputs.policy));
+        const actions: string[] = doc.Statement.flatMap((s: any) => [s.Action].flat());
+        assert.ok(!actions.some((a) => a.startsWith("secretsmanager:") || a === "ecr:PutImage" || a === "kms:Encrypt"), actions.join(", "));
+        assert.strictEqual(prod.byType("pulumi:providers:github")[0].inputs.token, undefined, "no GitHub token in the state");
+    });
+});

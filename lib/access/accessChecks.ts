@@ -79,6 +79,21 @@ export function accessProblems(access: AccessSettings): ConfigProblem[] {
     return problems;
 }
 /** Every access check against a parsed stack config; pass it in `ParseOptions.extraChecks`. */
-export function accessConfigChecks(config: { access: AccessSettings }): ConfigProblem[] {
-    return accessProblems(config.access);
+export function accessConfigChecks(config: { access: AccessSettings; secretsPresent?: string[] }): ConfigProblem[] {
+    return [...accessProblems(config.access), ...ciSecretProblems(config)];
+}
+
+/**
+ * A stack that runs in CI (its pipeline runs `pulumi up`, or a PR preview reads its state) keeps every long-lived secret
+ * out of its state, which the preview may decrypt: Docker Hub credentials only by Secrets Manager ARN, never
+ * `mlci:dockerHubAccessToken` (the stack would store it in a SecretVersion). `github:token` is refused for every stack.
+ */
+export function ciSecretProblems(config: { access: AccessSettings; secretsPresent?: string[] }): ConfigProblem[] {
+    const runsInCi = config.access.pipeline?.runsPulumiUp === true || config.access.preview?.enabled === true;
+    if (!runsInCi || !(config.secretsPresent ?? []).includes("dockerHubAccessToken")) return [];
+    return [{
+        path: "dockerHubAccessToken",
+        message: "is set in a stack that runs in CI: the stack would store the Docker Hub token in its state, which the PR preview may decrypt",
+        fix: "create the ecr-pullthroughcache/ secret once as an admin and set registry.pullThroughCache.credentialSecretArn, then pulumi config rm mlci:dockerHubAccessToken",
+    }];
 }

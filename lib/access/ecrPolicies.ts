@@ -123,6 +123,12 @@ export interface PreviewReadPolicyArgs {
     policyArns: readonly string[];
     /** Where the state lives. @default Pulumi Cloud (no statements) */
     stateBackend?: StateBackendSettings;
+    /**
+     * KMS key of the awskms secrets provider: the preview decrypts the state's data key with it (a `pulumi preview`
+     * cannot load a state with secrets otherwise). Safe because validation keeps every long-lived secret out of the
+     * state of a stack that runs in CI (`ciSecretProblems`). @default undefined (no KMS right)
+     */
+    secretsKeyArn?: string;
     partition?: string;
 }
 
@@ -138,6 +144,7 @@ export function previewReadPolicy(args: PreviewReadPolicyArgs): PolicyDocument {
     const roles = unique(args.roleArns);
     if (roles.length > 0) statements.push({ Sid: "ReadStackRoles", Effect: "Allow", Action: unique(IAM_PREVIEW_ROLE_READ_ACTIONS), Resource: roles });
     const policies = unique(args.policyArns);
+    if (args.secretsKeyArn !== undefined) statements.push({ Sid: "DecryptStateSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: args.secretsKeyArn });
     if (policies.length > 0) statements.push({ Sid: "ReadStackPolicies", Effect: "Allow", Action: unique([...IAM_PREVIEW_POLICY_READ_ACTIONS, "iam:GetOpenIDConnectProvider"]), Resource: policies });
     return { Version: "2012-10-17", Statement: statements };
 }

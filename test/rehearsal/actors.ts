@@ -157,11 +157,16 @@ export interface AwsCall {
     context?: Record<string, string>;
 }
 
+/** The default key policy of a KMS key created without one: the account's IAM policies decide. */
+export const DEFAULT_KEY_POLICY = { Version: "2012-10-17", Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "kms:*", Resource: "*" }] };
+
 /** Evaluates one call of a session; ECR repository resources bring their repository policy (from ECR). */
 export async function decide(world: World, session: Session, call: AwsCall): Promise<IamDecision> {
     let resourcePolicy: unknown;
     const repo = /^arn:aws:ecr:[^:]+:\d+:repository\/(.+)$/.exec(call.resource)?.[1];
     if (repo !== undefined && !repo.includes("*") && (await world.aws.repositoryExists(repo))) resourcePolicy = await world.aws.repositoryPolicy(repo);
+    // A KMS key's policy: the default one, which delegates to IAM (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+    if (call.action.startsWith("kms:")) resourcePolicy = DEFAULT_KEY_POLICY;
     return evaluate({ principal: session.principal, action: call.action, resource: call.resource, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies, resourcePolicy, context: call.context });
 }
 

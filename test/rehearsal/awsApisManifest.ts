@@ -1,6 +1,6 @@
 /**
  * Reads docs/aws-apis.md, the manifest of every AWS call per actor. Two grammars are read:
- * - a fenced ```json block after `<!-- aws-apis:manifest -->`: `{ "<actor>": [{ "action", "resource", … }] }`;
+ * - a fenced ```json block after `<!-- aws-apis:manifest -->`: `{ "actors": { "<actor>": { "stack", "calls": [{ "action", "resource", "caller" }] } } }`;
  * - the table between `<!-- aws-apis:table -->` and `<!-- /aws-apis:table -->` (the weekly `pulumi up` of
  *   prod): `| \`action\` | why | \`resource\` | granted by |`.
  * Resource ARNs there are prod's as the unit-test harness names them (auto-named resources end in
@@ -13,23 +13,35 @@ import { PROJECT_ROOT, World } from "./world";
 
 const DOC = path.join(PROJECT_ROOT, "docs", "aws-apis.md");
 
-/** The calls of one actor (`weekly`, `preview`, `publish`, `runner`), or undefined when the manifest has no such section. */
-export function manifestCalls(actor: string): AwsCall[] | undefined {
+/** Manifest actor names of the JSON grammar, by the rehearsal's names. */
+const MANIFEST_ACTOR: Record<string, string> = { weekly: "weekly-up", preview: "preview", publish: "publish", runner: "runner" };
+
+/** The calls of one actor (`weekly`, `preview`, `publish`, `runner`) with its stack, or undefined when the manifest has no such actor. */
+export function manifestActor(actor: string): { stack: string; calls: AwsCall[] } | undefined {
     const text = fs.readFileSync(DOC, "utf8");
     const json = /<!-- aws-apis:manifest -->\s*```json\n([\s\S]*?)```/.exec(text);
     if (json) {
-        const doc = JSON.parse(json[1]) as Record<string, { action: string; resource: string; why?: string }[]>;
-        const calls = doc[actor];
-        return calls?.map((c) => ({ action: c.action, resource: c.resource, why: c.why }));
+        const doc = JSON.parse(json[1]) as { actors?: Record<string, { stack: string; calls: { action: string; resource: string; caller?: string }[] }> };
+        const a = doc.actors?.[MANIFEST_ACTOR[actor] ?? actor];
+        return a && { stack: a.stack, calls: a.calls.map((c) => ({ action: c.action, resource: c.resource, why: c.caller })) };
     }
     if (actor !== "weekly") return undefined;
+    // The grammar of d3b2fd0: one table, the weekly up of prod.
     const table = /<!-- aws-apis:table -->([\s\S]*?)<!-- \/aws-apis:table -->/.exec(text);
     if (!table) throw new Error("docs/aws-apis.md has neither an aws-apis:manifest block nor an aws-apis:table");
     const rows = table[1].split("\n").filter((l) => /^\| `[a-z0-9-]+:[A-Za-z0-9]+` \|/.test(l));
-    return rows.map((l) => {
-        const cells = l.split("|").map((c) => c.trim());
-        return { action: cells[1].replace(/`/g, ""), why: cells[2], resource: cells[3].replace(/`/g, "") };
-    });
+    return {
+        stack: "prod",
+        calls: rows.map((l) => {
+            const cells = l.split("|").map((c) => c.trim());
+            return { action: cells[1].replace(/`/g, ""), why: cells[2], resource: cells[3].replace(/`/g, "") };
+        }),
+    };
+}
+
+/** The calls of one actor, or undefined. */
+export function manifestCalls(actor: string): AwsCall[] | undefined {
+    return manifestActor(actor)?.calls;
 }
 
 /** The ARN in the world for a manifest ARN: `<logical>-a1b2c3d` becomes the stack's physical name. */

@@ -6,7 +6,7 @@
 import { strict as assert } from "assert";
 import { AWS_REGION_VARIABLE, IMAGE_VARIABLE_PREFIX, PIPELINE_ROLE_NAME, PIPELINE_SESSION_VARIABLE, PREVIEW_ROLE_VARIABLE, REGISTRY_VARIABLE } from "../../lib/github/names";
 import { ACTORS, allowedCalls, allWorkflowJobs, assumeWithOidc, AwsCall, deniedCalls, instanceProfileSession, jobRun, repoArn, roleArnFor, roleNameOf, roleSession, Session } from "./actors";
-import { callContext, manifestCalls, worldResource } from "./awsApisManifest";
+import { callContext, manifestActor, manifestCalls, worldResource } from "./awsApisManifest";
 import { ACCOUNT_ID, REGION, REGISTRY } from "./awsAccount";
 import { evaluate } from "./iamEvaluator";
 import { upCalls } from "./upCalls";
@@ -78,6 +78,13 @@ function adminSetsWorkflowSettings(world: World): { name: string; where: string 
     return set;
 }
 
+/**
+ * An actor's calls from docs/aws-apis.md, on the world's resources, with the request context each carries:
+ * s3:prefix of Pulumi's S3 backend, iam:PolicyARN of an attach onto an existing runner role (the stack's
+ * pull policy), iam:AWSServiceName of ECR replication's service-linked role.
+ */
+let worldCalls: (actor: string) => AwsCall[] | undefined;
+
 describe("rehearsal: one AWS account and one GitHub org, every actor in order (#27)", function () {
     this.timeout(120_000);
     let world: World;
@@ -92,6 +99,20 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
             this.skip();
         }
         world = await World.create();
+        worldCalls = (actor) => {
+            const m = manifestActor(actor);
+            if (m === undefined) return undefined;
+            // A stack, or several ("prod+dev" for the runner, which pulls both stacks' images).
+            const stack = m.stack.split("+")[0];
+            const up = world.ups.get(stack)!;
+            const backend = stackFile(stack).config["mlci:access"]?.stateBackend;
+            return m.calls.map((c) => {
+                const call = { ...c, resource: worldResource(world, stack, c.resource) };
+                if (call.action === "iam:CreateServiceLinkedRole") return { ...call, context: { "iam:AWSServiceName": "replication.ecr.amazonaws.com" } };
+                if (/^iam:(Attach|Detach)RolePolicy$/.test(call.action)) return { ...call, context: { "iam:PolicyARN": up.outputs.runnerPullPolicyArn } };
+                return { ...call, context: callContext(backend, call, "ml-ci-images", stack) };
+            });
+        };
         roleArnIn = (stack, logical) => `arn:aws:iam::${ACCOUNT_ID}:role/${world.iamResourcePath(stack, logical)}`;
         // Actor 1: the admin, with their own credentials and GitHub session, prod first, then dev.
         prod = await pulumiUp(world, "prod", { env: { GITHUB_TOKEN: ADMIN_GITHUB_TOKEN } });
@@ -174,15 +195,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         it("[defect 1] the prod pipeline role may make every AWS call of pulumi up for prod (docs/aws-apis.md manifest: state backend, managed resources, data sources, promotion)", async () => {
             // The role's rights, whichever way the job entered it (entering is the test above).
             const rights = session ?? (await roleSession(world, roleNameOf(prod.outputs.pipelineRoleArn), "ml-ci-images-weekly-rebuild"));
-            const backend = stackFile("prod").config["mlci:access"]?.stateBackend;
-            const calls = manifestCalls("weekly")!.map((c) => {
-                const call = { ...c, resource: worldResource(world, "prod", c.resource) };
-                // Attaching onto an existing runner role names the policy attached: the stack's pull policy.
-                // The service-linked role of ECR replication carries its service name (IAM's iam:AWSServiceName key).
-                if (call.action === "iam:CreateServiceLinkedRole") return { ...call, context: { "iam:AWSServiceName": "replication.ecr.amazonaws.com" } };
-                if (/^iam:(Attach|Detach)RolePolicy$/.test(call.action)) return { ...call, context: { "iam:PolicyARN": prod.outputs.runnerPullPolicyArn } };
-                return { ...call, context: callContext(backend, call, "ml-ci-images", "prod") };
-            });
+            const calls = worldCalls("weekly")!;
             assert.ok(calls.some((c) => c.action.startsWith("s3:")), "the manifest lists the state backend");
             assert.deepEqual(await deniedCalls(world, rights, calls), []);
         });
@@ -220,7 +233,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         it("the preview role can make preview's reads", async () => {
             session ??= await roleSession(world, roleNameOf(prod.outputs.previewRoleArn), "ml-ci-images-preview");
             const b = backend();
-            const reads: AwsCall[] = manifestCalls("preview")?.map((c) => ({ ...c, resource: worldResource(world, "prod", c.resource) })) ?? [
+            const reads: AwsCall[] = worldCalls("preview") ?? [
                 // docs/pipelines.md, "Preview role": read the state, describe the stack's repositories and roles.
                 { action: "s3:GetObject", resource: `arn:aws:s3:::${b.bucket}/${b.prefix}/.pulumi/stacks/ml-ci-images/prod.json` },
                 { action: "ecr:GetAuthorizationToken", resource: "*" },
@@ -301,7 +314,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         it("the dev pipeline role may make publish's registry calls, on dev's repositories only", async () => {
             session ??= await roleSession(world, roleNameOf(dev.outputs.pipelineRoleArn), "ml-ci-images-pr-images");
             const publish = ["ecr:ListImages", "ecr:DescribeImages", "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
-            const calls: AwsCall[] = manifestCalls("publish")?.map((c) => ({ ...c, resource: worldResource(world, "dev", c.resource) })) ?? [
+            const calls: AwsCall[] = worldCalls("publish") ?? [
                 { action: "ecr:GetAuthorizationToken", resource: "*" },
                 ...stackRepositories("dev").flatMap((r) => publish.map((action) => ({ action, resource: repoArn(r) }))),
             ];
@@ -321,7 +334,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         it("[defect 6] the GPU runner's instance profile role may wait for and pull prod AND dev images", async () => {
             const session = await instanceProfileSession(world, GPU_RUNNER_ROLE);
             const pull = (r: string): AwsCall[] => ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"].map((action) => ({ action, resource: repoArn(r) }));
-            const calls: AwsCall[] = manifestCalls("runner")?.map((c) => ({ ...c, resource: worldResource(world, "prod", c.resource) })) ?? [
+            const calls: AwsCall[] = worldCalls("runner") ?? [
                 { action: "ecr:GetAuthorizationToken", resource: "*" },
                 ...stackRepositories("prod").flatMap(pull),
                 ...stackRepositories("dev").flatMap(pull),
