@@ -122,6 +122,10 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
     after(() => world?.stop());
 
     describe(`1. ${ACTORS[0].label}`, () => {
+        it("the world refuses, loudly, a resource type it has no model for", async () => {
+            await assert.rejects(world.apply("prod", "aws:s3/bucket:Bucket", "unmodelled", {}), /no model for resource type aws:s3\/bucket:Bucket/);
+        });
+
         it("pulumi up prod applies every registered resource to the world without an error", () => {
             assert.ok(prod.applied.some((r) => r.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider"), "prod creates the account's OIDC provider");
             assert.equal(failuresOf(prod), "");

@@ -383,8 +383,10 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
                 case "aws:iam/getOpenIdConnectProvider:getOpenIdConnectProvider": {
                     const found = await world.aws.findOidcProvider(args.inputs.url ?? GITHUB_OIDC_URL);
                     if (found === undefined) {
-                        result.failures.push(`getOpenIdConnectProvider ${args.inputs.url}: no matching IAM OIDC provider found`);
-                        throw providerError("reading IAM OIDC Provider: no matching IAM OIDC provider found");
+                        // Read inside an Output, nothing catches it: the deployment fails, as `pulumi up` would.
+                        const e = providerError("reading IAM OIDC Provider: no matching IAM OIDC provider found");
+                        failRun(e);
+                        throw e;
                     }
                     return { ...found, id: found.arn, tags: {} };
                 }
