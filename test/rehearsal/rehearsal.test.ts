@@ -30,9 +30,10 @@ const weeklyJob = () => roleJob("weekly-rebuild.yml");
 const previewJob = () => roleJob("preview.yml");
 const prImagesJob = () => roleJob("pr-images.yml");
 
-/** An `up`'s failures, at most 8 lines and a count (the world reports one line per failed resource). */
+/** An `up`'s failures and the resources they kept from being created, at most 8 lines each and a count. */
 function failuresOf(up: UpResult): string {
-    return up.failures.length === 0 ? "" : `${up.failures.length} failed:\n${up.failures.slice(0, 8).join("\n")}${up.failures.length > 8 ? `\n… ${up.failures.length - 8} more` : ""}`;
+    const part = (what: string, lines: string[]) => (lines.length === 0 ? "" : `${lines.length} ${what}:\n${lines.slice(0, 8).join("\n")}${lines.length > 8 ? `\n… ${lines.length - 8} more` : ""}\n`);
+    return part("failed", up.failures) + part("skipped", up.skipped);
 }
 
 /** The repositories of a stack (prefix/family), from its config. */

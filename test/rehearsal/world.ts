@@ -55,6 +55,8 @@ export interface UpResult {
     calls: { token: string; inputs: Record<string, any> }[];
     /** Failed applies (the world's or moto's error), as `pulumi up` would report them. */
     failures: string[];
+    /** Resources not created because a dependency failed. */
+    skipped: string[];
     outputs: Record<string, any>;
     checkpoint?: Checkpoint;
 }
@@ -336,7 +338,7 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
     }
     pulumi.runtime.setAllConfig(config, secretKeys);
 
-    const result: UpResult = { stack, applied: [], registered: [], calls: [], failures: [], outputs: {} };
+    const result: UpResult = { stack, applied: [], registered: [], calls: [], failures: [], skipped: [], outputs: {} };
     // An unknown resource type ends the run at once (the program's outputs would never settle).
     let failRun: (e: unknown) => void = () => undefined;
     const runFailed = new Promise<never>((_, reject) => (failRun = reject));
@@ -348,6 +350,12 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
             // A ComponentResource (custom: false) has no provider: nothing to apply.
             if (args.custom === false) return { id: undefined, state: {} };
             result.registered.push({ type: args.type, name: args.name, inputs: plain(args.inputs) });
+            const blockedBy = skipped.get(`${args.type}::${args.name}`);
+            if (blockedBy !== undefined) {
+                // `pulumi up` never creates a resource whose dependency failed (it is skipped, also with --continue-on-error).
+                result.skipped.push(`${args.type} ${args.name}: not created, its dependency ${blockedBy} failed`);
+                return { id: `${args.name}-skipped`, state: placeholderState(args.name, args.inputs) };
+            }
             try {
                 const out = await world.apply(stack, args.type, args.name, args.inputs);
                 result.applied.push({ type: args.type, name: args.name, physicalName: out.physicalName, inputs: plain(args.inputs), state: out.state });
@@ -362,7 +370,8 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
                 }
                 // As `pulumi up --continue-on-error`: the failure is reported, independent resources go on.
                 result.failures.push(message);
-                return { id: `${args.name}-failed`, state: { ...args.inputs, arn: `arn:aws:failed:${REGION}:${ACCOUNT_ID}:${args.name}` } };
+                failed.add(`${args.type}::${args.name}`);
+                return { id: `${args.name}-failed`, state: placeholderState(args.name, args.inputs) };
             }
         },
         async call(args) {
@@ -396,6 +405,28 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
         },
     };
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+    // Dependencies are on the registration request (explicit dependsOn and the resources whose Outputs its
+    // inputs use), not on the mocks' arguments: read them there, and skip a resource whose dependency failed
+    // or was skipped. A URN ends in `<type>::<name>` (the parent chain joined by `$` before the last type).
+    const failed = new Set<string>();
+    const skipped = new Map<string, string>();
+    const keyOfUrn = (urn: string) => {
+        const parts = urn.split("::");
+        return `${parts[parts.length - 2].split("$").pop()}::${parts[parts.length - 1]}`;
+    };
+    const monitor = (pulumi.runtime as any).getMonitor();
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, cb: any) => {
+        const deps: string[] = [...req.getDependenciesList()];
+        req.getPropertydependenciesMap().forEach((d: any) => deps.push(...d.getUrnsList()));
+        const bad = deps.map(keyOfUrn).find((k) => failed.has(k) || skipped.has(k));
+        const key = `${req.getType()}::${req.getName()}`;
+        if (bad !== undefined) {
+            skipped.set(key, bad);
+            failed.add(key);
+        }
+        return register(req, cb);
+    };
 
     const scrubbed: Record<string, string | undefined> = {};
     for (const k of Object.keys(process.env)) if (/^(MLCI_|PULUMI_|AWS_|GITHUB_)/.test(k)) scrubbed[k] = process.env[k];
@@ -433,6 +464,15 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
     }
     world.ups.set(stack, result);
     return result;
+}
+
+/**
+ * The state of a resource that failed or was skipped, so the program's remaining Outputs still settle:
+ * what the world would have computed, with nothing applied (dependents of it are skipped anyway).
+ */
+function placeholderState(name: string, inputs: Record<string, any>): Record<string, any> {
+    const digest = `sha256:${createHash("sha256").update(`placeholder:${name}`).digest("hex")}`;
+    return { ...inputs, arn: `arn:aws:failed:${REGION}:${ACCOUNT_ID}:${name}`, digest, ref: "", stdout: "", stderr: "", contextHash: digest.slice(7) };
 }
 
 /** Secret inputs that are long-lived credentials (a role ARN kept secret is an identifier, not a credential). */
