@@ -37,6 +37,7 @@ Example:
         stack: "required",
         flags: {
             online: { help: "also check that every cell's torch wheel and every base image tag exist (MLCI_PYTORCH_INDEX_URL, MLCI_BASE_REGISTRY_URL override the defaults)" },
+            since: { value: "<git-rev>", help: "also refuse turning registry.protect on in the same change that deletes or replaces repositories since <git-rev> (protect is read from the state)" },
         },
         details: `Runs the program's validation (the same messages \`pulumi preview\` fails with), the Dockerfile
 checks with the args the program passes, and the storage budget (mlci:registry.storageBudgetGb).
@@ -138,6 +139,23 @@ Example:
 Example:
   pulumi stack output --json > outputs.json && npx ci-images uri nightly-cuda13.0-py3.12 --from outputs.json`,
         load: () => require("./commands/uri").run,
+    },
+    {
+        name: "github-import",
+        summary: "a `pulumi import --file` for GitHub Actions variables that already exist (create answers 409)",
+        stack: "required",
+        flags: { variables: { value: "<names>", help: "comma-separated variable names to import (those the failed `up` reported with 409); default: every variable the stack writes" } },
+        details: `Creating a repository or environment Actions variable that someone already set fails with 409
+(terraform-provider-github v6.13 does not upsert). Prints the Pulumi import file (stdout) that adopts them under the
+names, parent and provider the program uses. Run it after the first \`up\` failed (it created the component and
+its provider), then \`up\` again.
+
+Exit codes: 0 printed; 1 invalid stack config; 2 usage.
+
+Example:
+  npx ci-images github-import --stack prod --variables CI_IMAGES_REGISTRY > import.json
+  npx pulumi import --file import.json --stack prod --protect=false --yes && npx pulumi up --stack prod`,
+        load: () => require("./commands/githubImport").run,
     },
     {
         name: "storage",

@@ -120,15 +120,17 @@ describe("pipelinePushPolicy", () => {
     const doc = pipelinePushPolicy({ repositoryArns: REPOS });
 
     it("is exactly this document (literal action lists), plus the runner's pull-through statement when there is a cache", () => {
-        const push = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImageScanFindings", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages", "ecr:PutImage", "ecr:UploadLayerPart"];
+        const push = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImageScanFindings", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages", "ecr:PutImage", "ecr:StartImageScan", "ecr:UploadLayerPart"];
         assert.deepStrictEqual(doc, {
             Version: "2012-10-17",
             Statement: [
                 { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
                 { Sid: "PushStackRepositories", Effect: "Allow", Action: push, Resource: [...REPOS].sort() },
+                // The scan gate reads the account's rules to start the scan of a MANUAL repository (#27 seam 2).
+                { Sid: "ScanGateRegistryRules", Effect: "Allow", Action: "ecr:GetRegistryScanningConfiguration", Resource: "*" },
             ],
         });
-        assert.deepStrictEqual(pipelinePushPolicy({ repositoryArns: REPOS, pullThroughCacheRepositoryArnPattern: CACHE }).Statement[2], {
+        assert.deepStrictEqual(pipelinePushPolicy({ repositoryArns: REPOS, pullThroughCacheRepositoryArnPattern: CACHE }).Statement[3], {
             Sid: "PullThroughCache",
             Effect: "Allow",
             Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository", "ecr:GetDownloadUrlForLayer"],
@@ -139,7 +141,7 @@ describe("pipelinePushPolicy", () => {
     it("grants image push/pull/list on exactly the stack's repositories", () => {
         const expected = [
             "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImageScanFindings", "ecr:DescribeImages",
-            "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages", "ecr:PutImage", "ecr:UploadLayerPart",
+            "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:ListImages", "ecr:PutImage", "ecr:StartImageScan", "ecr:UploadLayerPart",
         ];
         const onRepos = grants(doc).filter(([, r]) => r !== "*");
         assert.deepStrictEqual([...new Set(onRepos.map(([a]) => a))].sort(), expected);
@@ -238,10 +240,10 @@ describe("findWildcardViolations", () => {
         for (const { name, doc } of allGeneratedDocuments()) assert.deepStrictEqual(findWildcardViolations(doc), [], name);
     });
 
-    it("no generated statement has * resources other than GetAuthorizationToken, nor ecr:*/iam:* actions", () => {
+    it("no generated statement has * resources other than the login and the scan gate's rules read, nor ecr:*/iam:* actions", () => {
         for (const { name, doc } of allGeneratedDocuments()) {
             for (const [action, resource] of grants(doc)) {
-                if (resource === "*") assert.strictEqual(action, "ecr:GetAuthorizationToken", `${name}: ${action} on *`);
+                if (resource === "*") assert.ok(["ecr:GetAuthorizationToken", "ecr:GetRegistryScanningConfiguration"].includes(action), `${name}: ${action} on *`);
                 assert.ok(!/^(ecr|iam):.*\*|^\*$/.test(action), `${name}: wildcard action ${action}`);
             }
         }

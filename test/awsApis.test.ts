@@ -6,26 +6,10 @@
  * the manifest does not list, on nothing outside the stack. moto's CreatePolicy validates the generated documents.
  */
 import * as assert from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import { documentsAllow, PolicyDocument } from "../lib/access/documents";
 import { PROJECT_ROOT, plain, runProgram, RunResult } from "./harness";
+import { AwsApiManifest, readManifest } from "./awsApiManifest";
 import { IamOp, rejections, useMotoIam } from "./motoIam";
-
-const DOC = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "aws-apis.md"), "utf8");
-
-/** One call of the manifest. */
-export interface ManifestCall { action: string; resource: string; grantedBy: "pipeline" | "deploy" | "preview" | "runner" | "none"; caller: string }
-/** The manifest of docs/aws-apis.md. */
-export interface AwsApiManifest { version: 1; account: string; region: string; actors: Record<"weekly-up" | "preview" | "publish" | "runner", { stack: string; role: string; via: string; calls: ManifestCall[] }> }
-
-/** Reads the manifest between the `aws-apis:manifest` markers (the rehearsal suite may import this). */
-export function readManifest(text = DOC): AwsApiManifest {
-    const start = text.indexOf("<!-- aws-apis:manifest -->");
-    const end = text.indexOf("<!-- /aws-apis:manifest -->");
-    assert.ok(start >= 0 && end > start, "docs/aws-apis.md has no aws-apis:manifest section");
-    return JSON.parse(/```json\n([\s\S]*?)```/.exec(text.slice(start, end))![1]);
-}
 
 const MANIFEST = readManifest();
 const ENV = { MLCI_REBUILD_EPOCH: "2026-11-22" };

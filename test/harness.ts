@@ -11,6 +11,7 @@ import * as os from "os";
 import YAML from "yaml";
 import { EcrModel } from "./ecrModel";
 import { IamModel } from "./iamModel";
+import { GithubModel } from "./githubModel";
 import { FakeRegistry } from "./fakeRegistry";
 import { localRegistryHooks } from "../components/registry/localRegistryClient";
 
@@ -79,6 +80,8 @@ export interface RunOptions {
      * EntityAlreadyExists). @default an account where the GitHub provider already exists and creates are not checked
      */
     iam?: IamModel;
+    /** The GitHub organisation (environments must exist before their values; an existing repository variable answers 409). @default an empty one */
+    github?: GithubModel;
 }
 
 /** The outcome of one program run. */
@@ -94,6 +97,8 @@ export interface RunResult {
     ecr: EcrModel;
     /** The local registry after the run. */
     localRegistry: FakeRegistry;
+    /** The GitHub organisation after the run (environments created, variables written). */
+    github: GithubModel;
 }
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -325,6 +330,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
     localRegistryHooks.fetch = localRegistry.fetch;
     const preview = opts.preview ?? false;
     const iam = opts.iam ?? new IamModel(ACCOUNT_ID, ["https://token.actions.githubusercontent.com"]);
+    const github = opts.github ?? new GithubModel();
     // A failed registration (e.g. a push onto an immutable tag) fails the run, as `pulumi up` would.
     let failRegistration: (e: unknown) => void = () => undefined;
     const registrationFailed = new Promise<never>((_, reject) => (failRegistration = reject));
@@ -335,6 +341,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
             try {
                 if (!preview) applyToRegistries(ecr, args.type, args.inputs, result.state);
                 if (!preview && opts.iam && args.type === "aws:iam/openIdConnectProvider:OpenIdConnectProvider") opts.iam.createOidcProvider(args.inputs.url);
+                if (!preview) github.apply(args.type, args.inputs);
             } catch (e) {
                 failRegistration(e);
                 throw e;
@@ -391,6 +398,7 @@ async function runScrubbed(opts: RunOptions): Promise<RunResult> {
             rawOutputs,
             ecr,
             localRegistry,
+            github,
             byType: (type) => resources.filter((r) => r.type === type),
             one(type, name) {
                 const found = resources.filter((r) => r.type === type && r.name === name);

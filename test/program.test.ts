@@ -129,7 +129,7 @@ describe("program: image builds (dev stack)", function () {
         for (const img of images) {
             const ref = run.outputs.images[img.name].ref;
             const smoke = smokeTestOf(run, img.name);
-            assert.deepEqual(smoke.inputs.triggers, [ref]);
+            assert.deepEqual(smoke.inputs.triggers, [ref, ...smoke.inputs.create.split(`${ref} `)[1].split(" ")], "the pushed ref and every smoke-test flag");
             // Pinned torch (stable, cpu) is checked by version; the date-rebuilt family (nightly) by freshness.
             const pinned = img.buildArgs.TORCH_VERSION ? ` --torch-version ${img.buildArgs.TORCH_VERSION}` : "";
             const fresh = img.family === "nightly" ? ` --rebuild-epoch ${run.outputs.rebuildEpoch}` : "";

@@ -144,3 +144,16 @@ describe("#27 seam 5: a pull request can obtain no long-lived secret", function 
         assert.strictEqual(prod.byType("pulumi:providers:github")[0].inputs.token, undefined, "no GitHub token in the state");
     });
 });
+
+describe("#27 seam 5: prod's state secrets use the awskms key its roles are granted", () => {
+    it("Pulumi.prod.yaml's secretsprovider is the key of mlci:access.secretsKeyArn, so no workflow needs a passphrase", () => {
+        const fs = require("fs") as typeof import("fs");
+        const YAML = require("yaml") as typeof import("yaml");
+        const doc = YAML.parse(fs.readFileSync(require("path").join(__dirname, "..", "Pulumi.prod.yaml"), "utf8"));
+        const key: string = doc.config["mlci:access"].secretsKeyArn;
+        const provider = new URL(doc.secretsprovider);
+        assert.strictEqual(provider.protocol, "awskms:");
+        assert.strictEqual(`${provider.host}`, key.split("/").pop());
+        assert.strictEqual(provider.searchParams.get("region"), key.split(":")[3]);
+    });
+});

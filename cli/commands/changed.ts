@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigError } from "../../lib/config/problems";
 import type { TaggedImage } from "../../lib/images/graph";
-import { planStackFile } from "../../lib/stackPlan";
+import { planStackFile, StackPlan } from "../../lib/stackPlan";
 import { CliError, CommandContext, UsageError } from "../context";
 import { imagesJson } from "./tags";
 
@@ -35,8 +35,8 @@ export function resolveRevision(root: string, rev: string): string {
     );
 }
 
-/** Images whose tag at `rev` differs from the working tree's (or that are new), with the previous tags. */
-export async function changedSince(root: string, stack: string, rev: string, current: TaggedImage[], env: NodeJS.ProcessEnv): Promise<{ changed: TaggedImage[]; previous: Map<string, string> }> {
+/** The stack planned from the tree at git revision `rev`; undefined when that tree did not validate (or had no such stack). */
+export async function planStackAtRevision(root: string, stack: string, rev: string, env: NodeJS.ProcessEnv): Promise<StackPlan | undefined> {
     const commit = resolveRevision(root, rev);
     const top = git(root, ["rev-parse", "--show-toplevel"]).stdout.toString().trim();
     const sub = path.relative(top, root);
@@ -46,18 +46,23 @@ export async function changedSince(root: string, stack: string, rev: string, cur
         if (!archive.ok) throw new CliError(`git archive ${rev} failed: ${archive.stderr}`);
         const tar = spawnSync("tar", ["-x", "-C", tmp], { input: archive.stdout });
         if (tar.status !== 0) throw new CliError(`unpacking ${rev} failed: ${tar.stderr.toString().trim()}`);
-        const previous = new Map<string, string>();
         try {
-            const old = await planStackFile(path.join(tmp, sub), stack, { env, useHashCache: false });
-            for (const i of old.images) previous.set(i.name, i.tag);
+            return await planStackFile(path.join(tmp, sub), stack, { env, useHashCache: false });
         } catch (e) {
-            // The old tree did not validate (or had no such stack): every image counts as changed.
             if (!(e instanceof ConfigError)) throw e;
+            return undefined;
         }
-        return { changed: current.filter((i) => previous.get(i.name) !== i.tag), previous };
     } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
     }
+}
+
+/** Images whose tag at `rev` differs from the working tree's (or that are new), with the previous tags. */
+export async function changedSince(root: string, stack: string, rev: string, current: TaggedImage[], env: NodeJS.ProcessEnv): Promise<{ changed: TaggedImage[]; previous: Map<string, string> }> {
+    const old = await planStackAtRevision(root, stack, rev, env);
+    // An old tree that did not validate: every image counts as changed.
+    const previous = new Map<string, string>((old?.images ?? []).map((i) => [i.name, i.tag]));
+    return { changed: current.filter((i) => previous.get(i.name) !== i.tag), previous };
 }
 
 export async function run(ctx: CommandContext): Promise<number> {

@@ -14,6 +14,8 @@ import { formatPreflightProblems, preflight, PreflightProblem } from "../../lib/
 import type { FetchLike } from "../../lib/registry/registryHttp";
 import type { CommandContext } from "../context";
 import { storageCheckProblems } from "./storage";
+import { planStackAtRevision } from "./changed";
+import { protectTransitionProblems } from "../../lib/registry/protectTransition";
 
 /** The project's Dockerfile checks for every family, with the args the program passes (each family once). */
 export function dockerfileProblems(root: string, images: TaggedImage[]): string[] {
@@ -60,7 +62,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     const { images, config } = await ctx.plan();
     const root = ctx.root();
     const lint = dockerfileProblems(root, images);
-    const budget = [...storageCheckProblems(config), ...deployRightsProblems(config, stack)];
+    const since = ctx.flag("since");
+    const previous = since !== undefined ? await planStackAtRevision(root, stack, since, ctx.env) : undefined;
+    const budget = [...storageCheckProblems(config), ...deployRightsProblems(config, stack), ...(previous ? protectTransitionProblems(previous.config, config) : [])];
     const online = lint.length === 0 && budget.length === 0 && ctx.has("online") ? await onlinePreflight(root, images, ctx.env, ctx.services.fetch) : [];
     const ok = lint.length === 0 && budget.length === 0 && online.length === 0;
     if (ctx.json) {

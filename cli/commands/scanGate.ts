@@ -13,11 +13,15 @@
 import * as fs from "fs";
 import { CliError, CommandContext, UsageError } from "../context";
 import type { DescribeImageScanFindingsRequest, DescribeImageScanFindingsResponse } from "@aws-sdk/client-ecr";
-import { decideScan, ScanDecision, ScanGateSettings, SEVERITIES, Severity } from "../../lib/registry/scanGate";
+import { decideScan, effectiveScanFrequency, RegistryScanningRule, ScanDecision, ScanGateSettings, SEVERITIES, Severity } from "../../lib/registry/scanGate";
 
 /** The one ECR call the gate makes (injected in tests). */
 export interface ScanFindingsClient {
     describeImageScanFindings(input: DescribeImageScanFindingsRequest): Promise<DescribeImageScanFindingsResponse>;
+    /** GetRegistryScanningConfiguration's rules (ecr:GetRegistryScanningConfiguration). @default unknown: no scan is started */
+    registryScanningRules?(): Promise<RegistryScanningRule[]>;
+    /** StartImageScan of one digest (ecr:StartImageScan). @default never started */
+    startImageScan?(input: { registryId: string; repositoryName: string; imageId: { imageDigest: string } }): Promise<unknown>;
 }
 
 /** An ECR image reference taken apart. */
@@ -110,18 +114,43 @@ async function readAllPages(client: ScanFindingsClient, ref: EcrDigestRef): Prom
     return pages;
 }
 
+/**
+ * Defence in depth for #27 seam 2: a digest without a scan in a repository whose EFFECTIVE frequency (the account-wide
+ * filters) is MANUAL would never be scanned, so the gate starts the scan once. An unreadable configuration, or a
+ * refused StartImageScan, leaves the gate waiting (it fails closed at its timeout), with the reason in its message.
+ */
+async function startScanIfManual(client: ScanFindingsClient, ref: EcrDigestRef): Promise<string> {
+    if (client.registryScanningRules === undefined || client.startImageScan === undefined) return "";
+    let rules: RegistryScanningRule[];
+    try {
+        rules = await client.registryScanningRules();
+    } catch (e) {
+        return `; the registry scanning configuration is unreadable (${(e as Error).message}), so no scan was started`;
+    }
+    const frequency = effectiveScanFrequency(rules, ref.repositoryName);
+    if (frequency !== "MANUAL") return "";
+    try {
+        await client.startImageScan({ registryId: ref.registryId, repositoryName: ref.repositoryName, imageId: { imageDigest: ref.digest } });
+        return `; ${ref.repositoryName} matches no scan-on-push filter (manual), so the gate started its scan`;
+    } catch (e) {
+        return `; ${ref.repositoryName} matches no scan-on-push filter (manual) and StartImageScan failed: ${(e as Error).message}`;
+    }
+}
+
 /** Polls one digest's findings until a verdict or the timeout. */
 export async function gateDigest(client: ScanFindingsClient, ref: EcrDigestRef, opts: GateOptions): Promise<GateResult> {
     const deadline = opts.now().getTime() + opts.timeoutMs;
     let settled = opts.settleMs <= 0;
     let last: ScanDecision = { verdict: "wait", blocking: [], allowed: [], below: 0, message: "no scan yet" };
+    let started: string | undefined;
     for (;;) {
         let pages: DescribeImageScanFindingsResponse[] | undefined;
         try {
             pages = await readAllPages(client, ref);
         } catch (e) {
             if (!isScanNotFound(e)) throw e;
-            last = { verdict: "wait", blocking: [], allowed: [], below: 0, message: "no scan yet (ScanNotFoundException)" };
+            started ??= await startScanIfManual(client, ref);
+            last = { verdict: "wait", blocking: [], allowed: [], below: 0, message: `no scan yet (ScanNotFoundException)${started}` };
         }
         if (pages !== undefined) {
             last = decideScan(pages, opts.settings, opts.now());
@@ -159,7 +188,11 @@ export function ecrScanFindingsClient(region: string): ScanFindingsClient {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const sdk = require("@aws-sdk/client-ecr") as typeof import("@aws-sdk/client-ecr");
     const client = new sdk.ECRClient({ region });
-    return { describeImageScanFindings: (input) => client.send(new sdk.DescribeImageScanFindingsCommand(input)) };
+    return {
+        describeImageScanFindings: (input) => client.send(new sdk.DescribeImageScanFindingsCommand(input)),
+        registryScanningRules: async () => (await client.send(new sdk.GetRegistryScanningConfigurationCommand({}))).scanningConfiguration?.rules ?? [],
+        startImageScan: (input) => client.send(new sdk.StartImageScanCommand(input)),
+    };
 }
 
 /** Flags of `ci-images scan-gate`. */

@@ -81,13 +81,15 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
                     environment: target.environment,
                     // Custom policy: only the listed branches may run a job in the environment (prod: main).
                     deploymentBranchPolicy: branches !== undefined ? { protectedBranches: false, customBranchPolicies: true } : undefined,
-                }, childOpts);
+                    // Retained: the environment holds what admins set by hand (the App key, reviewers), and dropping the
+                    // GitHub block must never delete it. Set from the first create: retainOnDelete is read from state.
+                }, { ...childOpts, retainOnDelete: true });
                 for (const branch of branches ?? []) {
                     new github.RepositoryEnvironmentDeploymentPolicy(actionsResourceName(name, target, `branch-${branch}`), {
                         repository: target.name,
                         environment: env.environment,
                         branchPattern: branch,
-                    }, childOpts);
+                    }, { ...childOpts, retainOnDelete: true });
                 }
                 environment = env.environment;
             }

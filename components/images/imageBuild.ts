@@ -179,7 +179,9 @@ export class ImageBuild extends pulumi.ComponentResource {
         // blind to `environment` changes: the registry login in it rotates every run, so an unchanged
         // build must not diff (a no-op `up`), and a new build is a NEW resource whose create takes the
         // fresh login (ignoreChanges would replay the old, expired one on a replacement). Their
-        // triggers are per-build constants (the pushed digest, the promoted tags).
+        // triggers are per-build constants (the pushed digest, the promoted tags). EVERY smoke-test flag is a trigger
+        // too: pulumi-command 1.2.1 sets `stdout` from the `update` command (local/commandOutputs.go), and ours is a
+        // no-op, so a flag change that only updated (a new size budget, --gpu) would blank stdout and the measured size.
         const perBuild = this.tag.slice(img.cell.label.length + 1);
         let smoke: command.local.Command | undefined;
         if (this.built && args.smokeTest.enabled && args.push) {
@@ -189,7 +191,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                 {
                     create: pulumi.interpolate`${WITH_REGISTRY_AUTH} bash ${SMOKE_TEST_SCRIPT} ${this.pushedRef} ${flags.join(" ")}`,
                     update: NO_OP,
-                    triggers: [this.pushedRef],
+                    triggers: [this.pushedRef, ...flags],
                     environment,
                     logging: command.local.Logging.StdoutAndStderr,
                 },

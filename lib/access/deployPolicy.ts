@@ -27,7 +27,7 @@ export const ECR_REPOSITORY_MANAGE_ACTIONS: readonly string[] = [
 /** ECR actions of the pull-through cache rule, on `repository/<cache prefix>`. */
 export const ECR_CACHE_RULE_ACTIONS: readonly string[] = ["ecr:CreatePullThroughCacheRule", "ecr:DescribePullThroughCacheRules", "ecr:UpdatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule"];
 /** Account-wide ECR settings, only for the stack that owns them. */
-export const ECR_REGISTRY_SETTINGS_ACTIONS: readonly string[] = ["ecr:PutRegistryScanningConfiguration", "ecr:GetRegistryScanningConfiguration"];
+export const ECR_REGISTRY_SETTINGS_ACTIONS: readonly string[] = ["ecr:PutRegistryScanningConfiguration"];
 /** Replication and its creation templates, only with manageRegistrySettings and replicationRegions. */
 export const ECR_REPLICATION_ACTIONS: readonly string[] = [
     "ecr:PutReplicationConfiguration", "ecr:DescribeRegistry",

@@ -25,8 +25,11 @@ export const ECR_PUSH_ACTIONS: readonly string[] = [
     "ecr:InitiateLayerUpload",
     "ecr:ListImages",
     "ecr:PutImage",
+    "ecr:StartImageScan",
     "ecr:UploadLayerPart",
 ];
+/** The scan gate reads the account's scanning rules to tell a MANUAL repository (no resource-level permission). */
+export const ECR_SCAN_GATE_REGISTRY_ACTION = "ecr:GetRegistryScanningConfiguration";
 
 
 /** Trust policy letting EC2 instances (the GPU runners) assume a role via their instance profile. */
@@ -94,6 +97,7 @@ export function pipelinePushPolicy(args: RepositoryPolicyArgs): PolicyDocument {
     if (repos.length > 0) {
         statements.push({ Sid: "PushStackRepositories", Effect: "Allow", Action: unique(ECR_PUSH_ACTIONS), Resource: repos });
     }
+    statements.push({ Sid: "ScanGateRegistryRules", Effect: "Allow", Action: ECR_SCAN_GATE_REGISTRY_ACTION, Resource: "*" });
     statements.push(...pullThroughCacheStatement(args.pullThroughCacheRepositoryArnPattern));
     return { Version: "2012-10-17", Statement: statements };
 }

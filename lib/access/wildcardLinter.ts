@@ -9,7 +9,7 @@ import { ECR_LOGIN_ACTION } from "./ecrPolicies";
 export const STAR_RESOURCE_JUSTIFICATIONS: Readonly<Record<string, string>> = {
     [ECR_LOGIN_ACTION]: "registry login; the token covers the whole registry",
     "ecr:PutRegistryScanningConfiguration": "the account-wide scanning configuration (manageRegistrySettings)",
-    "ecr:GetRegistryScanningConfiguration": "reads the account-wide scanning configuration (manageRegistrySettings)",
+    "ecr:GetRegistryScanningConfiguration": "reads the account-wide scanning configuration (its owner; the scan gate tells a MANUAL repository)",
     "ecr:PutReplicationConfiguration": "the account-wide replication configuration (manageRegistrySettings)",
     "ecr:DescribeRegistry": "reads the account-wide replication configuration (manageRegistrySettings)",
     "ecr:CreateRepositoryCreationTemplate": "creation templates of replicas (manageRegistrySettings with replication)",

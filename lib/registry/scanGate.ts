@@ -166,3 +166,24 @@ export function scanGateProblems(settings: ScanGateSettings, today: Date): Confi
     });
     return problems;
 }
+
+/** One rule of the account's registry scanning configuration (ECR API `RegistryScanningRule`). */
+export interface RegistryScanningRule {
+    scanFrequency?: string;
+    repositoryFilters?: { filter?: string; filterType?: string }[];
+}
+
+/**
+ * The scan frequency a repository gets from the account-wide scanning configuration: the highest of the rules whose
+ * WILDCARD filter matches its name (CONTINUOUS_SCAN over SCAN_ON_PUSH), else MANUAL. "Any repositories that don't match
+ * a scan on push filter are set to the manual scan frequency" (ECR User Guide, scanning filters): the repository's own
+ * scanOnPush does not count.
+ */
+export function effectiveScanFrequency(rules: readonly RegistryScanningRule[], repositoryName: string): "CONTINUOUS_SCAN" | "SCAN_ON_PUSH" | "MANUAL" {
+    const matches = (f: { filter?: string; filterType?: string }) =>
+        (f.filterType ?? "WILDCARD") === "WILDCARD" && new RegExp(`^${(f.filter ?? "").split("*").map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, "\\$&")).join(".*")}$`).test(repositoryName);
+    const frequencies = rules.filter((r) => (r.repositoryFilters ?? []).some(matches)).map((r) => r.scanFrequency);
+    if (frequencies.includes("CONTINUOUS_SCAN")) return "CONTINUOUS_SCAN";
+    if (frequencies.includes("SCAN_ON_PUSH")) return "SCAN_ON_PUSH";
+    return "MANUAL";
+}
