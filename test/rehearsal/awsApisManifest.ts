@@ -19,10 +19,10 @@ const MANIFEST_ACTOR: Record<string, string> = { weekly: "weekly-up", preview: "
 /** The calls of one actor (`weekly`, `preview`, `publish`, `runner`) with its stack, or undefined when the manifest has no such actor. */
 export function manifestActor(actor: string): { stack: string; calls: AwsCall[] } | undefined {
     const text = fs.readFileSync(DOC, "utf8");
-    const json = /<!-- aws-apis:manifest -->\s*```json\n([\s\S]*?)```/.exec(text);
-    if (json) {
-        const doc = JSON.parse(json[1]) as { actors?: Record<string, { stack: string; calls: { action: string; resource: string; caller?: string }[] }> };
-        const a = doc.actors?.[MANIFEST_ACTOR[actor] ?? actor];
+    if (text.includes("<!-- aws-apis:manifest -->")) {
+        // The one reader of the manifest (test/awsApiManifest.ts, shared with test/awsApis.test.ts).
+        const { readManifest } = require("../awsApiManifest") as typeof import("../awsApiManifest");
+        const a = (readManifest(text).actors as Record<string, { stack: string; calls: { action: string; resource: string; caller?: string }[] } | undefined>)[MANIFEST_ACTOR[actor] ?? actor];
         return a && { stack: a.stack, calls: a.calls.map((c) => ({ action: c.action, resource: c.resource, why: c.caller })) };
     }
     if (actor !== "weekly") return undefined;
