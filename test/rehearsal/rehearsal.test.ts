@@ -51,7 +51,7 @@ function programWrites(name: string): boolean {
  * The admin sets, once, the secrets and variables this project's workflows read that the program never
  * writes (e.g. the GitHub App's key and client ID, PULUMI_BACKEND_URL), each at the narrowest scope every
  * reading job can reach: an environment when every job that reads it runs in that environment, else the
- * repository (docs/bootstrap.md, step 3). Optional variables (`vars.X || default`) are left unset.
+ * repository (docs/bootstrap.md, step 2). Optional variables (`vars.X || default`) are left unset.
  */
 function adminSetsWorkflowSettings(world: World): { name: string; where: string }[] {
     const jobs = allWorkflowJobs().filter((j) => j.file !== "consumer-example.yml");
@@ -116,9 +116,10 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         };
         roleArnIn = (stack, logical) => `arn:aws:iam::${ACCOUNT_ID}:role/${world.iamResourcePath(stack, logical)}`;
         // Actor 1: the admin, with their own credentials and GitHub session, prod first, then dev.
+        // docs/bootstrap.md: prod's first up, then the settings no program writes, then dev's first up.
         prod = await pulumiUp(world, "prod", { env: { GITHUB_TOKEN: ADMIN_GITHUB_TOKEN } });
-        dev = await pulumiUp(world, "dev", { env: { GITHUB_TOKEN: ADMIN_GITHUB_TOKEN } });
         adminSetsWorkflowSettings(world);
+        dev = await pulumiUp(world, "dev", { env: { GITHUB_TOKEN: ADMIN_GITHUB_TOKEN } });
     });
     after(() => world?.stop());
 
