@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "assert";
 import { AWS_REGION_VARIABLE, IMAGE_VARIABLE_PREFIX, PIPELINE_ROLE_NAME, PIPELINE_SESSION_VARIABLE, PREVIEW_ROLE_VARIABLE, REGISTRY_VARIABLE } from "../../lib/github/names";
-import { ACTORS, allowedCalls, allWorkflowJobs, assumeWithOidc, AwsCall, deniedCalls, instanceProfileSession, jobRun, repoArn, roleArnFor, roleNameOf, roleSession, Session } from "./actors";
+import { ACTORS, DEFAULT_KEY_POLICY, allowedCalls, allWorkflowJobs, assumeWithOidc, AwsCall, deniedCalls, instanceProfileSession, jobRun, repoArn, roleArnFor, roleNameOf, roleSession, Session } from "./actors";
 import { callContext, manifestActor, manifestCalls, worldResource } from "./awsApisManifest";
 import { ACCOUNT_ID, REGION, REGISTRY } from "./awsAccount";
 import { evaluate } from "./iamEvaluator";
@@ -269,7 +269,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
             for (const env of [undefined, ...new Set(adminSecrets.map((s) => s.where.split("/")[1]).filter((e): e is string => e !== undefined))]) {
                 const ctx = world.github.startJob({ repository: WORKFLOW_REPOSITORY, event: "pull_request", ref: FEATURE_REF, environment: env, idToken: true });
                 if (!ctx.started) continue;
-                for (const s of adminSecrets) if (s.where === (env ? `${WORKFLOW_REPO_NAME}/${env}` : WORKFLOW_REPO_NAME) || (env && s.where === WORKFLOW_REPO_NAME)) if (ctx.secrets.get(s.name) === s.value) obtained.add(s.name);
+                for (const s of adminSecrets) if (ctx.secrets.get(s.name) === s.value) obtained.add(s.name);
             }
             reachable.push(...[...obtained].map((n) => `GitHub secret ${n}`));
             // The state: readable with the preview role, decryptable with the passphrase (if obtained) or kms:Decrypt.
@@ -283,9 +283,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
                 else {
                     const keyArn = stackFile(up.stack).config["mlci:access"]?.secretsKeyArn ?? cp.secretsProvider.replace(/^awskms:\/\/\/?/, "").replace(/\?.*$/, "");
                     const keyResource = keyArn.startsWith("arn:") ? keyArn : `arn:aws:kms:${REGION}:${ACCOUNT_ID}:${keyArn.startsWith("alias/") ? keyArn : `key/${keyArn}`}`;
-                    // The default key policy delegates to IAM (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
-                    const keyPolicy = { Version: "2012-10-17", Statement: [{ Sid: "Enable IAM User Permissions", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "kms:*", Resource: "*" }] };
-                    decrypt = (await evaluate({ principal: session.principal, action: "kms:Decrypt", resource: keyResource, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies, resourcePolicy: keyPolicy })).allowed;
+                    decrypt = (await evaluate({ principal: session.principal, action: "kms:Decrypt", resource: keyResource, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies, resourcePolicy: DEFAULT_KEY_POLICY })).allowed;
                 }
                 if (read.allowed && decrypt) for (const s of cp.secrets.filter((x) => x.credential)) reachable.push(`${up.stack} state: ${s.resource} ${s.key}`);
             }
