@@ -380,6 +380,8 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         it("another repository's workflow, even in its own prod environment on main, gets no role", async () => {
             const ctx = world.github.startJob({ repository: `${OWNER}/other`, event: "push", ref: "refs/heads/main", environment: "prod", idToken: true });
             for (const arn of [...pipelineRoleArns(), previewRoleArn()]) assert.ok("denied" in (await assumeWithOidc(world, ctx, arn, "other")), arn);
+            const pr = world.github.startJob({ repository: `${OWNER}/other`, event: "pull_request", ref: FEATURE_REF, idToken: true });
+            assert.ok("denied" in (await assumeWithOidc(world, pr, previewRoleArn(), "other-pr")), "another repository's pull request gets no preview role");
         });
 
         it("a GPU runner cannot push to, or delete from, any prod or dev repository", async () => {
