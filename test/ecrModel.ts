@@ -3,11 +3,13 @@
  * images {digest, tags, pushedAt}; `aws.ecr.getImages` (ListImages: one `{imageDigest, imageTag}`
  * per digest+tag pair, `couldn't find resource` for a missing repository); an injectable
  * AccessDenied; tag immutability as the program declared it on the repository (exclusion
- * filters stay mutable) for pushes and retags; and a count of registry calls per token.
+ * filters stay mutable) for pushes and retags; which pushes start a scan (the account-wide scanning
+ * filters win over a repository's scanOnPush); and a count of registry calls per token.
  * Errors are thrown as `Object.assign(new Error(m), { details: m })`, the only shape that reaches
  * the program with its message under @pulumi/pulumi 3.248 mocks.
  */
 import { tagPatternMatches } from "../lib/images/tags";
+import { effectiveScanFrequency, RegistryScanningRule } from "../lib/registry/scanGate";
 
 export const ECR_ACCOUNT_ID = "123456789012";
 export const ECR_REGION = "us-east-1";
@@ -24,6 +26,8 @@ interface EcrRepository {
     images: EcrImage[];
     mutability: string;
     exclusionFilters: string[];
+    /** The repository's own imageScanningConfiguration.scanOnPush (overridden by an account-wide configuration). */
+    scanOnPush?: boolean;
 }
 
 /** An error as a failed invoke/registration delivers it to the program. */
@@ -51,6 +55,10 @@ export class EcrModel {
     readonly calls: Record<string, number> = {};
     /** Repositories whose ListImages is denied (AccessDenied text above). */
     readonly deniedListImages = new Set<string>();
+    /** The account-wide scanning rules (`PutRegistryScanningConfiguration` replaces them); undefined: never set. */
+    registryScanningRules?: RegistryScanningRule[];
+    /** Digests whose scan started on push, per repository: "<repository>@<digest>". */
+    readonly scannedOnPush = new Set<string>();
     private clock = 1763856000;
 
     /** From the harness's `<repository>:<tag>` → digest map; `existingRepositories` may add empty ones. */
@@ -73,9 +81,20 @@ export class EcrModel {
         return r;
     }
 
-    /** Applies what the program declared on `aws.ecr.Repository` (mutability and exclusion filters). */
-    configureRepository(name: string, mutability: string | undefined, exclusionFilters: { filter: string }[] | undefined): void {
+    /**
+     * The scan frequency a push gets: with an account-wide configuration its filters decide ("Any repositories that
+     * don't match a scan on push filter are set to the manual scan frequency", ECR User Guide), whatever the
+     * repository's own scanOnPush; without one, the repository's setting.
+     */
+    scanFrequency(name: string): string {
+        if (this.registryScanningRules !== undefined) return effectiveScanFrequency(this.registryScanningRules, name);
+        return this.repositories.get(name)?.scanOnPush === true ? "SCAN_ON_PUSH" : "MANUAL";
+    }
+
+    /** Applies what the program declared on `aws.ecr.Repository` (mutability and exclusion filters, scanOnPush). */
+    configureRepository(name: string, mutability: string | undefined, exclusionFilters: { filter: string }[] | undefined, scanOnPush?: boolean): void {
         const r = this.ensureRepository(name);
+        r.scanOnPush = scanOnPush;
         r.mutability = mutability ?? "MUTABLE";
         r.exclusionFilters = (exclusionFilters ?? []).map((f) => f.filter);
     }
@@ -110,7 +129,9 @@ export class EcrModel {
             const current = this.digestOf(repositoryName, tag);
             if (current !== undefined && current !== digest && this.tagIsImmutable(r, tag)) throw providerError(immutableTagMessage(tag, repositoryName));
         }
+        const isNew = !r.images.some((i) => i.digest === digest);
         this.addImage(repositoryName, digest, tags);
+        if (isNew && this.scanFrequency(repositoryName) !== "MANUAL") this.scannedOnPush.add(`${repositoryName}@${digest}`);
     }
 
     private count(token: string): void {

@@ -201,7 +201,12 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
  */
 function applyToRegistries(ecr: EcrModel, type: string, inputs: Record<string, any>, state: Record<string, any>): void {
     if (type === "aws:ecr/repository:Repository" && typeof inputs.name === "string") {
-        ecr.configureRepository(inputs.name, inputs.imageTagMutability, inputs.imageTagMutabilityExclusionFilters);
+        ecr.configureRepository(inputs.name, inputs.imageTagMutability, inputs.imageTagMutabilityExclusionFilters, inputs.imageScanningConfiguration?.scanOnPush);
+        return;
+    }
+    if (type === "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration") {
+        // PutRegistryScanningConfiguration replaces the account's rules.
+        ecr.registryScanningRules = inputs.rules ?? [];
         return;
     }
     const ecrRef = (ref: string) => (ref.startsWith(`${REGISTRY}/`) ? ref.slice(REGISTRY.length + 1) : undefined);

@@ -157,3 +157,17 @@ describe("#27 seam 5: prod's state secrets use the awskms key its roles are gran
         assert.strictEqual(provider.searchParams.get("region"), key.split(":")[3]);
     });
 });
+
+describe("#27 seam 2 in the shared ECR model: prod's account-wide filters decide whether dev's pushes are scanned", function () {
+    this.timeout(120_000);
+    it("prod then dev in one account: every image dev pushes starts a scan (its own scanOnPush alone would not count)", async () => {
+        const { EcrModel } = await import("./ecrModel");
+        const ecr = new EcrModel();
+        await runProgram({ stack: "prod", env: ENV, ecr });
+        assert.ok(ecr.registryScanningRules !== undefined, "prod owns the account-wide configuration");
+        await runProgram({ stack: "dev", env: ENV, ecr });
+        const devPushes = [...ecr.repositories].filter(([name]) => name.startsWith("ml-ci-dev/")).flatMap(([name, r]) => r.images.map((i) => `${name}@${i.digest}`));
+        assert.ok(devPushes.length > 0);
+        assert.deepStrictEqual(devPushes.filter((p) => !ecr.scannedOnPush.has(p)), [], "dev images left on MANUAL: dev's scan gate would wait 30 minutes and refuse them");
+    });
+});
