@@ -14,7 +14,7 @@ import { IamOp, rejections, useMotoIam } from "./motoIam";
 const MANIFEST = readManifest();
 const ENV = { MLCI_REBUILD_EPOCH: "2026-11-22" };
 const policyOf = (run: RunResult, name: string): PolicyDocument => JSON.parse(plain(run.one("aws:iam/policy:Policy", name).inputs.policy));
-const actionsOf = (d: PolicyDocument) => d.Statement.flatMap((s) => [s.Action ?? []].flat());
+const actionsOf = (d: PolicyDocument) => d.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [s.Action ?? []].flat());
 
 describe("docs/aws-apis.md: the manifest of every actor's AWS calls against the declared policies", function () {
     this.timeout(120_000);

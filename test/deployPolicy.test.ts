@@ -48,7 +48,7 @@ describe("the pipeline's generated deploy policy (#27 seam 1)", function () {
             ["ecr:CreateRepository", repo("ml-ci/nightly")], ["ecr:PutLifecyclePolicy", repo("ml-ci/base")], ["ecr:SetRepositoryPolicy", repo("ml-ci/base")],
             ["ecr:CreatePullThroughCacheRule", repo("docker-hub")], ["ecr:PutRegistryScanningConfiguration", "*"], ["ecr:PutReplicationConfiguration", "*"],
             ["iam:CreateRole", iam("role", "ml-ci-images/prod/runner-access-role-a1b2c3d")], ["iam:PassRole", iam("role", "ml-ci-images/prod/runner-access-role-a1b2c3d")],
-            ["iam:CreatePolicyVersion", iam("policy", "ml-ci-images/prod/pipeline-access-deploy-policy-a1b2c3d")],
+            ["iam:CreatePolicyVersion", iam("policy", "ml-ci-images/prod/pipeline-access-push-policy-a1b2c3d")],
             ["iam:AddRoleToInstanceProfile", iam("instance-profile", "ml-ci-images/prod/runner-access-instance-profile-a1b2c3d")],
             ["iam:AttachRolePolicy", iam("role", "gh-runner-gpu-linux")],
             ["iam:CreateOpenIDConnectProvider", iam("oidc-provider", "token.actions.githubusercontent.com")],
@@ -62,6 +62,8 @@ describe("the pipeline's generated deploy policy (#27 seam 1)", function () {
             ["ecr:DeleteRepository", repo("ml-ci-dev/nightly")], ["ecr:CreateRepository", repo("other-team/app")],
             ["iam:CreateRole", iam("role", "ml-ci-images/dev/pipeline-access-role-a1b2c3d")], ["iam:PassRole", iam("role", "admin")],
             ["iam:PutRolePolicy", iam("role", "ml-ci-images/prod/pipeline-access-role-a1b2c3d")],
+            ["iam:CreatePolicyVersion", iam("policy", "ml-ci-images/prod/pipeline-access-deploy-policy-a1b2c3d")], ["iam:UpdateAssumeRolePolicy", iam("role", "ml-ci-images/prod/pipeline-access-role-a1b2c3d")],
+            ["iam:DeleteRolePermissionsBoundary", iam("role", "ml-ci-images/prod/runner-access-role-a1b2c3d")], ["iam:CreatePolicyVersion", iam("policy", "ml-ci-images-boundary/ml-ci-images-prod-boundary")],
             ["iam:DeleteOpenIDConnectProvider", iam("oidc-provider", "token.actions.githubusercontent.com")],
             ["s3:PutObject", "arn:aws:s3:::ml-ci-pulumi-state/other-project/.pulumi/stacks/x.json"], ["s3:DeleteBucket", "arn:aws:s3:::ml-ci-pulumi-state"],
             ["secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-dev-AbCdEf"],
@@ -69,7 +71,7 @@ describe("the pipeline's generated deploy policy (#27 seam 1)", function () {
             assert.ok(!documentsAllow([doc], action, resource), `${action} on ${resource} must not be granted`);
         }
         const attach = doc.Statement.find((s) => s.Sid === "RunnerRolesAttachOwnPolicy")!;
-        assert.deepStrictEqual(attach.Condition, { ArnLike: { "iam:PolicyARN": [iam("policy", "ml-ci-images/prod/*")] } }, "onto the shared runner role, only this stack's own policies");
+        assert.deepStrictEqual(attach.Condition, { ArnLike: { "iam:PolicyARN": [iam("policy", "ml-ci-images/prod/runner-access-pull-policy*")] } }, "onto the shared runner role, only this stack's pull policy");
     });
 
     it("passes the project's wildcard linter: Resource \"*\" only for actions AWS scopes by no resource", () => {

@@ -22,6 +22,8 @@ export interface PreviewReadAccessArgs {
     secretsKeyArn?: string;
     /** IAM path of the role and policy (`stackIamPath(stack)`). @default "/" */
     iamPath?: string;
+    /** ARN of the stack's permissions boundary (`stackBoundaryArn`), set on every role created; required when the pipeline runs `pulumi up`. @default undefined (none) */
+    permissionsBoundary?: pulumi.Input<string>;
     /** Tags for the role and policy. @default {} */
     tags?: Record<string, string>;
 }
@@ -46,6 +48,7 @@ export class PreviewReadAccess extends pulumi.ComponentResource {
             description: "GitHub Actions PR preview: reads the ml-ci-images state and resources",
             assumeRolePolicy: pulumi.output(args.oidcProviderArn).apply((arn) => JSON.stringify(githubOidcTrustPolicy({ providerArn: arn, subjects }))),
             path: args.iamPath,
+            permissionsBoundary: args.permissionsBoundary,
             tags,
         }, { parent: this });
         const policy = new aws.iam.Policy(`${name}-read-policy`, {

@@ -15,6 +15,16 @@ export function stackIamPath(stack: string): string {
     return `/ml-ci-images/${stack}/`;
 }
 
+/** IAM path of the stacks' permissions boundaries: OUTSIDE every stack path, so no pipeline can create or edit one. */
+export const BOUNDARY_IAM_PATH = "/ml-ci-images-boundary/";
+/** Name of the stack's permissions boundary policy (created by the admin's first `up`, under BOUNDARY_IAM_PATH). */
+export function stackBoundaryPolicyName(stack: string): string {
+    return `ml-ci-images-${stack}-boundary`;
+}
+/** Component names of index.ts, whose resources the deploy policy protects from the pipeline itself. */
+export const PIPELINE_ACCESS_NAME = "pipeline-access";
+export const RUNNER_ACCESS_NAME = "runner-access";
+
 
 /** ECR actions on the stack's own repositories (`aws.ecr.Repository`, `LifecyclePolicy`, `RepositoryPolicy`). */
 export const ECR_REPOSITORY_MANAGE_ACTIONS: readonly string[] = [
@@ -35,10 +45,13 @@ export const ECR_REPLICATION_ACTIONS: readonly string[] = [
 ];
 /** IAM actions on the stack's own roles (under its IAM path). */
 export const IAM_ROLE_MANAGE_ACTIONS: readonly string[] = [
-    "iam:CreateRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole",
+    "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole",
     "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:DeleteRole",
-    "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PassRole",
 ];
+/** Creating a stack role, only with the stack's permissions boundary (`iam:PermissionsBoundary`). */
+export const IAM_ROLE_CREATE_ACTIONS: readonly string[] = ["iam:CreateRole", "iam:PutRolePermissionsBoundary"];
+/** Attaching policies to stack roles, only the stack's own policies (`iam:PolicyARN`). */
+export const IAM_ROLE_ATTACH_ACTIONS: readonly string[] = ["iam:AttachRolePolicy", "iam:DetachRolePolicy"];
 /** IAM actions on the stack's own managed policies (under its IAM path). */
 export const IAM_POLICY_MANAGE_ACTIONS: readonly string[] = [
     "iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions",
@@ -119,14 +132,25 @@ export function deployPolicy(args: DeployPolicyArgs): PolicyDocument {
             });
         }
     }
-    statements.push({ Sid: "StackRoles", Effect: "Allow", Action: unique(IAM_ROLE_MANAGE_ACTIONS), Resource: iam("role", `${path}*`) });
+    const stackRoles = iam("role", `${path}*`);
+    const boundary = stackBoundaryArn(args);
+    statements.push({ Sid: "StackRoles", Effect: "Allow", Action: unique(IAM_ROLE_MANAGE_ACTIONS), Resource: stackRoles });
+    // cdk-bootstrap style: every role the pipeline creates carries the admin-created boundary, so no role it makes
+    // (or edits) can exceed the boundary, which holds exactly the stack's rights and the denies below.
+    statements.push({ Sid: "StackRolesCreateWithBoundary", Effect: "Allow", Action: unique(IAM_ROLE_CREATE_ACTIONS), Resource: stackRoles, Condition: { StringEquals: { "iam:PermissionsBoundary": boundary } } });
+    statements.push({ Sid: "StackRolesAttachOwnPolicies", Effect: "Allow", Action: unique(IAM_ROLE_ATTACH_ACTIONS), Resource: stackRoles, Condition: { ArnLike: { "iam:PolicyARN": [ownPolicies] } } });
+    // The runner role goes into the stack's instance profile for EC2, and nowhere else.
+    statements.push({ Sid: "StackRolesPassToEc2", Effect: "Allow", Action: "iam:PassRole", Resource: stackRoles, Condition: { StringEquals: { "iam:PassedToService": "ec2.amazonaws.com" } } });
+    statements.push({ Sid: "StackBoundaryRead", Effect: "Allow", Action: ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions"], Resource: boundary });
     statements.push({ Sid: "StackPolicies", Effect: "Allow", Action: unique(IAM_POLICY_MANAGE_ACTIONS), Resource: ownPolicies });
     statements.push({ Sid: "StackInstanceProfiles", Effect: "Allow", Action: unique(IAM_INSTANCE_PROFILE_ACTIONS), Resource: iam("instance-profile", `${path}*`) });
     const existing = unique(args.existingRunnerRoleNames ?? []);
     if (existing.length > 0) {
         // A role's path is not in its name: match the name at any path. Attach/detach only this stack's own policies.
         const roles = existing.flatMap((n) => [iam("role", n), iam("role", `*/${n}`)]);
-        statements.push({ Sid: "RunnerRolesAttachOwnPolicy", Effect: "Allow", Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"], Resource: roles, Condition: { ArnLike: { "iam:PolicyARN": [ownPolicies] } } });
+        // Only the stack's pull policy, which the pipeline may not rewrite (sharedPullPolicyDenies): the shared role
+        // carries no boundary, so any other policy of the stack path attached to it would escape the boundary.
+        statements.push({ Sid: "RunnerRolesAttachOwnPolicy", Effect: "Allow", Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"], Resource: roles, Condition: { ArnLike: { "iam:PolicyARN": [runnerPullPolicyPattern(args)] } } });
         statements.push({ Sid: "RunnerRolesRead", Effect: "Allow", Action: ["iam:ListAttachedRolePolicies"], Resource: roles });
     }
     const provider = iam("oidc-provider", "token.actions.githubusercontent.com");
@@ -138,7 +162,73 @@ export function deployPolicy(args: DeployPolicyArgs): PolicyDocument {
     if (args.secretsKeyArn !== undefined) {
         statements.push({ Sid: "StateSecretsKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], Resource: args.secretsKeyArn });
     }
+    statements.push(...escalationDenies(args));
     return { Version: "2012-10-17", Statement: statements };
+}
+
+/** ARN of the stack's permissions boundary policy ({@link stackPermissionsBoundary}). */
+export function stackBoundaryArn(args: Pick<DeployPolicyArgs, "stack" | "accountId" | "partition">): string {
+    return `arn:${args.partition ?? "aws"}:iam::${args.accountId}:policy${BOUNDARY_IAM_PATH}${stackBoundaryPolicyName(args.stack)}`;
+}
+
+function runnerPullPolicyPattern(args: DeployPolicyArgs): string {
+    return `arn:${args.partition ?? "aws"}:iam::${args.accountId}:policy${stackIamPath(args.stack)}${RUNNER_ACCESS_NAME}-pull-policy*`;
+}
+
+/**
+ * The explicit denies against privilege escalation, in the deploy policy AND in the boundary (so a role the pipeline
+ * creates cannot undo them either): no boundary removal, no edit of the boundary or
+ * the deploy policy, no edit of the pipeline role's own trust or policies, and, when the stack attaches its pull
+ * policy to existing (boundary-less, shared) runner roles, no new version of that pull policy.
+ */
+export function escalationDenies(args: DeployPolicyArgs): PolicyStatement[] {
+    const p = args.partition ?? "aws";
+    const iam = (kind: string, rest: string) => `arn:${p}:iam::${args.accountId}:${kind}/${rest}`;
+    const path = stackIamPath(args.stack).replace(/^\//, "");
+    const boundary = stackBoundaryArn(args);
+    const denies: PolicyStatement[] = [
+        { Sid: "DenyBoundaryRemoval", Effect: "Deny", Action: "iam:DeleteRolePermissionsBoundary", Resource: "*" },
+        {
+            Sid: "DenyBoundaryAndDeployPolicyEdits",
+            Effect: "Deny",
+            Action: ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"],
+            Resource: [boundary, iam("policy", `${path}${PIPELINE_ACCESS_NAME}-deploy-policy*`)],
+        },
+        {
+            Sid: "DenyPipelineRoleSelfEdit",
+            Effect: "Deny",
+            Action: ["iam:AttachRolePolicy", "iam:DeleteRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy"],
+            Resource: iam("role", `${path}${PIPELINE_ACCESS_NAME}-role*`),
+        },
+    ];
+    if ((args.existingRunnerRoleNames ?? []).length > 0) {
+        denies.push({
+            Sid: "DenySharedPullPolicyEdits",
+            Effect: "Deny",
+            Action: ["iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"],
+            Resource: runnerPullPolicyPattern(args),
+        });
+    }
+    return denies;
+}
+
+/**
+ * The stack's permissions boundary (cdk-bootstrap style): created by the admin's first `up` under BOUNDARY_IAM_PATH,
+ * outside the stack path, so the pipeline can neither create nor edit it. It allows the union of what the stack's
+ * roles need (the deploy policy's allows, image push/pull of the stack's repositories, the preview's role reads) and
+ * repeats the escalation denies. Set on every role the stack creates, the pipeline role included.
+ */
+export function stackPermissionsBoundary(args: DeployPolicyArgs & { pushActions: readonly string[]; pullThroughCacheRepositoryArnPattern?: string }): PolicyDocument {
+    const p = args.partition ?? "aws";
+    const allows = deployPolicy(args).Statement.filter((s) => s.Effect === "Allow");
+    const repos = [`arn:${p}:ecr:${args.region}:${args.accountId}:repository/${args.registryPrefix}/*`, ...(args.pullThroughCacheRepositoryArnPattern !== undefined ? [args.pullThroughCacheRepositoryArnPattern] : [])];
+    allows.push({ Sid: "StackImages", Effect: "Allow", Action: unique([...args.pushActions, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]), Resource: repos });
+    allows.push({ Sid: "RegistryLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken", "ecr:GetRegistryScanningConfiguration"], Resource: "*" });
+    allows.push({ Sid: "StackRoleReads", Effect: "Allow", Action: "iam:GetRolePolicy", Resource: `arn:${p}:iam::${args.accountId}:role${stackIamPath(args.stack)}*` });
+    // In the boundary only (the deploy policy's own CreateRole allow already requires the boundary; the managed policy
+    // size limit is tight): whatever else a role of the stack is granted, it creates no role without the boundary.
+    const noRoleWithoutBoundary: PolicyStatement = { Sid: "DenyRoleWithoutStackBoundary", Effect: "Deny", Action: unique(IAM_ROLE_CREATE_ACTIONS), Resource: "*", Condition: { StringNotEquals: { "iam:PermissionsBoundary": stackBoundaryArn(args) } } };
+    return { Version: "2012-10-17", Statement: [...allows.map((s) => ({ ...s, Sid: s.Sid === undefined ? undefined : `Boundary${s.Sid}` })), ...escalationDenies(args), noRoleWithoutBoundary] };
 }
 
 /** The config sections {@link deployPolicyArgsFor} reads (lib/config's `StackConfig` satisfies it). */

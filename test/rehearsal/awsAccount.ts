@@ -100,13 +100,14 @@ export class AwsAccount {
     // ---- IAM --------------------------------------------------------------------------------------
 
     /** Creates a role, then re-submits its trust policy through UpdateAssumeRolePolicy: moto validates trust documents only there (test/motoIam.ts). */
-    async createRole(name: string, trustPolicy: string, extra: { description?: string; maxSessionDuration?: number; tags?: Record<string, string>; path?: string } = {}): Promise<{ arn: string; uniqueId: string }> {
+    async createRole(name: string, trustPolicy: string, extra: { description?: string; maxSessionDuration?: number; tags?: Record<string, string>; path?: string; permissionsBoundary?: string } = {}): Promise<{ arn: string; uniqueId: string }> {
         const out = await this.iam.send(new CreateRoleCommand({
             RoleName: name,
             Path: extra.path,
             AssumeRolePolicyDocument: trustPolicy,
             Description: extra.description,
             MaxSessionDuration: extra.maxSessionDuration,
+            PermissionsBoundary: extra.permissionsBoundary,
             Tags: Object.entries(extra.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
         }));
         await this.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: trustPolicy }));

@@ -10,6 +10,7 @@ import { callContext, manifestActor, manifestCalls, worldResource } from "./awsA
 import { ACCOUNT_ID, REGION, REGISTRY } from "./awsAccount";
 import { evaluate } from "./iamEvaluator";
 import { upCalls } from "./upCalls";
+import { pipelineCalls, withStackContext } from "./adminOnlyCalls";
 import { motoUnavailableReason } from "../motoIam";
 import { GPU_RUNNER_ROLE, OWNER, pulumiUp, stackFile, UpResult, World, WORKFLOW_REPOSITORY } from "./world";
 
@@ -201,13 +202,13 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         it("[defect 1] the prod pipeline role may make every AWS call of pulumi up for prod (docs/aws-apis.md manifest: state backend, managed resources, data sources, promotion)", async () => {
             // The role's rights, whichever way the job entered it (entering is the test above).
             const rights = session ?? (await roleSession(world, roleNameOf(prod.outputs.pipelineRoleArn), "ml-ci-images-weekly-rebuild"));
-            const calls = worldCalls("weekly")!;
+            const calls = pipelineCalls("prod", worldCalls("weekly")!.map((c) => withStackContext("prod", c)));
             assert.ok(calls.some((c) => c.action.startsWith("s3:")), "the manifest lists the state backend");
             assert.deepEqual(await deniedCalls(world, rights, calls), []);
         });
         it("[defect 1] the prod pipeline role may make the calls of every resource and data source prod's up used, on their real ARNs (terraform-provider-aws)", async () => {
             const rights = session ?? (await roleSession(world, roleNameOf(prod.outputs.pipelineRoleArn), "ml-ci-images-weekly-rebuild"));
-            const calls = await upCalls(world, prod);
+            const calls = pipelineCalls("prod", await upCalls(world, prod));
             assert.ok(calls.length > 50, `${calls.length} calls`);
             assert.deepEqual(await deniedCalls(world, rights, calls), []);
         });

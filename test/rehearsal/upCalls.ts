@@ -44,7 +44,9 @@ export async function upCalls(world: World, up: UpResult): Promise<AwsCall[]> {
                 add(why, "*", ["ecr:CreateRepositoryCreationTemplate", "ecr:DescribeRepositoryCreationTemplates"]);
                 break;
             case "aws:iam/role:Role": // role.go: CreateRole (tags in the request), GetRole, ListRolePolicies, ListAttachedRolePolicies
-                add(why, r.state.arn, ["iam:CreateRole", "iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", ...(hasTags(i) ? ["iam:TagRole"] : [])]);
+                // CreateRole carries the role's permissions boundary (the deploy policy's iam:PermissionsBoundary condition).
+                add(why, r.state.arn, ["iam:CreateRole"], i.permissionsBoundary !== undefined ? { "iam:PermissionsBoundary": i.permissionsBoundary } : undefined);
+                add(why, r.state.arn, ["iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", ...(hasTags(i) ? ["iam:TagRole"] : [])]);
                 break;
             case "aws:iam/policy:Policy": // policy.go: CreatePolicy, GetPolicy, GetPolicyVersion
                 add(why, r.state.arn, ["iam:CreatePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", ...(hasTags(i) ? ["iam:TagPolicy"] : [])]);
@@ -60,7 +62,7 @@ export async function upCalls(world: World, up: UpResult): Promise<AwsCall[]> {
                 add(why, r.state.arn, ["iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:GetInstanceProfile", ...(hasTags(i) ? ["iam:TagInstanceProfile"] : [])]);
                 // "The caller of this operation must be granted the PassRole permission on the IAM role"
                 // (https://docs.aws.amazon.com/IAM/latest/APIReference/API_AddRoleToInstanceProfile.html).
-                add(why, await roleArn(i.role), ["iam:PassRole"]);
+                add(why, await roleArn(i.role), ["iam:PassRole"], { "iam:PassedToService": "ec2.amazonaws.com" });
                 break;
             case "aws:iam/openIdConnectProvider:OpenIdConnectProvider": // openid_connect_provider.go
                 add(why, r.state.arn, ["iam:CreateOpenIDConnectProvider", "iam:GetOpenIDConnectProvider", ...(hasTags(i) ? ["iam:TagOpenIDConnectProvider"] : [])]);

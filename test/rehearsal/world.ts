@@ -148,7 +148,7 @@ export class World {
             }
             case "aws:iam/role:Role": {
                 const n = this.autoName(stack, name, inputs.name, inputs.path);
-                const { arn, uniqueId } = await aws.createRole(n, inputs.assumeRolePolicy, { description: inputs.description, maxSessionDuration: inputs.maxSessionDuration, tags: inputs.tags, path: inputs.path });
+                const { arn, uniqueId } = await aws.createRole(n, inputs.assumeRolePolicy, { description: inputs.description, maxSessionDuration: inputs.maxSessionDuration, tags: inputs.tags, path: inputs.path, permissionsBoundary: inputs.permissionsBoundary });
                 return { id: n, state: { ...inputs, name: n, arn, uniqueId }, physicalName: n };
             }
             case "aws:iam/policy:Policy": {
