@@ -69,8 +69,14 @@ export const CI_IMAGES = "npx --no-install ci-images";
 export const WITH_REGISTRY_AUTH = "sh scripts/with-registry-auth.sh";
 
 
-/** A Command `update` that does nothing: only a changed (secret, rotating) token lands there. */
-const NO_OP = "true";
+/**
+ * A Command `update` that keeps the Command's stdout: pulumi-command 1.2.1 sets `stdout` from the `update` run
+ * and, with `addPreviousOutputInEnv` (default true), passes the previous create/update's stdout to it as
+ * PULUMI_COMMAND_STDOUT (@pulumi/command 1.2.1 local/command.d.ts, `update` and `addPreviousOutputInEnv`).
+ * Only a changed (secret, rotating) environment or a trigger-free input lands here; the smoke test's measured
+ * size survives it.
+ */
+export const KEEP_STDOUT_UPDATE = 'printf %s "$PULUMI_COMMAND_STDOUT"';
 
 /**
  * Compressed registry size from docker/test_image.sh's stdout: the sum over its
@@ -180,8 +186,8 @@ export class ImageBuild extends pulumi.ComponentResource {
         // build must not diff (a no-op `up`), and a new build is a NEW resource whose create takes the
         // fresh login (ignoreChanges would replay the old, expired one on a replacement). Their
         // triggers are per-build constants (the pushed digest, the promoted tags). EVERY smoke-test flag is a trigger
-        // too: pulumi-command 1.2.1 sets `stdout` from the `update` command (local/commandOutputs.go), and ours is a
-        // no-op, so a flag change that only updated (a new size budget, --gpu) would blank stdout and the measured size.
+        // too, and the `update` re-prints the previous stdout (KEEP_STDOUT_UPDATE): pulumi-command 1.2.1 sets `stdout`
+        // from the `update` command (local/commandOutputs.go), so a no-op update would blank the measured size.
         const perBuild = this.tag.slice(img.cell.label.length + 1);
         let smoke: command.local.Command | undefined;
         if (this.built && args.smokeTest.enabled && args.push) {
@@ -190,7 +196,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                 `${name}-smoke-test-${perBuild}`,
                 {
                     create: pulumi.interpolate`${WITH_REGISTRY_AUTH} bash ${SMOKE_TEST_SCRIPT} ${this.pushedRef} ${flags.join(" ")}`,
-                    update: NO_OP,
+                    update: KEEP_STDOUT_UPDATE,
                     triggers: [this.pushedRef, ...flags],
                     environment,
                     logging: command.local.Logging.StdoutAndStderr,
@@ -223,7 +229,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                 `${name}-promote-${perBuild}`,
                 {
                     create,
-                    update: NO_OP,
+                    update: KEEP_STDOUT_UPDATE,
                     triggers: [pulumi.interpolate`${repo}@${this.digest}`, ...tags],
                     environment: { MLCI_REGISTRY_AUTH: environment.MLCI_REGISTRY_AUTH },
                     logging: command.local.Logging.StdoutAndStderr,
