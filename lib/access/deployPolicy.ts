@@ -41,7 +41,7 @@ export const ECR_REPOSITORY_MANAGE_ACTIONS: readonly string[] = [
  */
 export const ECR_CACHE_RULE_ACTIONS: readonly string[] = ["ecr:CreatePullThroughCacheRule", "ecr:DescribePullThroughCacheRules", "ecr:UpdatePullThroughCacheRule", "ecr:DeletePullThroughCacheRule"];
 /** Account-wide ECR settings, only for the stack that owns them. */
-export const ECR_REGISTRY_SETTINGS_ACTIONS: readonly string[] = ["ecr:PutRegistryScanningConfiguration"];
+export const ECR_REGISTRY_SETTINGS_ACTIONS: readonly string[] = ["ecr:GetRegistryScanningConfiguration", "ecr:PutRegistryScanningConfiguration"];
 /** Replication and its creation templates, only with manageRegistrySettings and replicationRegions. */
 export const ECR_REPLICATION_ACTIONS: readonly string[] = [
     "ecr:PutReplicationConfiguration", "ecr:DescribeRegistry",
@@ -49,7 +49,7 @@ export const ECR_REPLICATION_ACTIONS: readonly string[] = [
 ];
 /** IAM actions on the stack's own roles (under its IAM path). */
 export const IAM_ROLE_MANAGE_ACTIONS: readonly string[] = [
-    "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole",
+    "iam:GetRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole",
     "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:DeleteRole",
 ];
 /** Creating a stack role, only with the stack's permissions boundary (`iam:PermissionsBoundary`). */
@@ -116,10 +116,18 @@ export function deployPolicy(args: DeployPolicyArgs): PolicyDocument {
     const cache = args.pullThroughCache;
     if (cache !== undefined) {
         statements.push({ Sid: "PullThroughCacheRule", Effect: "Allow", Action: unique(ECR_CACHE_RULE_ACTIONS), Resource: "*" });
-        if (cache.credentialSecretArn !== undefined) {
-            // A referenced secret's ARN ends in Secrets Manager's random 6-character suffix.
-            statements.push({ Sid: "PullThroughCacheSecretRead", Effect: "Allow", Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"], Resource: `${cache.credentialSecretArn}-??????` });
-        }
+        // A referenced secret (credentialSecretArn) needs no right of the pipeline: terraform-provider-aws
+        // (internal/service/ecr/pull_through_cache_rule.go) calls no Secrets Manager API, and ECR reads the secret with
+        // its service-linked role AWSServiceRoleForECRPullThroughCache (AWSECRPullThroughCache_ServiceRolePolicy:
+        // secretsmanager:GetSecretValue on ecr-pullthroughcache/*), which ECR creates with the first cache rule
+        // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/slr-pullthroughcache.html).
+        statements.push({
+            Sid: "EcrPullThroughCacheServiceRole",
+            Effect: "Allow",
+            Action: "iam:CreateServiceLinkedRole",
+            Resource: iam("role", "aws-service-role/pullthroughcache.ecr.amazonaws.com/AWSServiceRoleForECRPullThroughCache"),
+            Condition: { StringEquals: { "iam:AWSServiceName": "pullthroughcache.ecr.amazonaws.com" } },
+        });
         if (cache.createdSecretName !== undefined) {
             statements.push({ Sid: "PullThroughCacheSecret", Effect: "Allow", Action: unique(CACHE_SECRET_MANAGE_ACTIONS), Resource: `arn:${p}:secretsmanager:${args.region}:${args.accountId}:secret:${cache.createdSecretName}-??????` });
         }
@@ -164,7 +172,10 @@ export function deployPolicy(args: DeployPolicyArgs): PolicyDocument {
     statements.push({ Sid: "GithubOidcProvider", Effect: "Allow", Action: unique(oidcActions), Resource: provider });
     if (args.oidcProvider === "lookup") statements.push({ Sid: "GithubOidcProviderLookup", Effect: "Allow", Action: "iam:ListOpenIDConnectProviders", Resource: "*" });
     if (args.secretsKeyArn !== undefined) {
-        statements.push({ Sid: "StateSecretsKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], Resource: args.secretsKeyArn });
+        // Decrypt only: pulumi/pulumi pkg/secrets/cloud/manager.go calls the keeper's Encrypt only in generateNewDataKey,
+        // i.e. when the stack file has no `encryptedkey` yet (the admin's first up writes it, and it is committed) or the
+        // provider changes; every secret value is then encrypted locally with the decrypted data key (NewSymmetricCrypter).
+        statements.push({ Sid: "StateSecretsKey", Effect: "Allow", Action: "kms:Decrypt", Resource: args.secretsKeyArn });
     }
     statements.push(...escalationDenies(args));
     return { Version: "2012-10-17", Statement: statements };

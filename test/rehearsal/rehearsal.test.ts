@@ -110,7 +110,8 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
             const backend = stackFile(stack).config["mlci:access"]?.stateBackend;
             return m.calls.map((c) => {
                 const call = { ...c, resource: worldResource(world, stack, c.resource) };
-                if (call.action === "iam:CreateServiceLinkedRole") return { ...call, context: { "iam:AWSServiceName": "replication.ecr.amazonaws.com" } };
+                // The service of a service-linked role is the path segment after aws-service-role/ (replication or pull-through cache).
+                if (call.action === "iam:CreateServiceLinkedRole") return { ...call, context: { "iam:AWSServiceName": call.resource.split("/")[2] } };
                 if (/^iam:(Attach|Detach)RolePolicy$/.test(call.action)) return { ...call, context: { "iam:PolicyARN": up.outputs.runnerPullPolicyArn } };
                 return { ...call, context: callContext(backend, call, "ml-ci-images", stack) };
             });
