@@ -99,6 +99,7 @@ export = async () => {
                     baseImage: parent?.ref,
                     baseRegistry: registry.baseRegistry,
                     credentials: registry.credentials,
+                    loginFromHost: registry.loginFromHost,
                     push: config.build.push,
                     cache: config.build.cache,
                     buildOnPreview: config.build.buildOnPreview,
@@ -187,6 +188,7 @@ export = async () => {
                   policyArns: [pipeline.policyArn, pipeline.oidcProviderArn, ...(runner ? [runner.policyArn] : [])],
                   stateBackend: config.access.stateBackend,
                   secretsKeyArn: config.access.secretsKeyArn,
+                  checkpoint: { project: pulumi.getProject(), stack: pulumi.getStack() },
                   iamPath,
                   permissionsBoundary,
               })

@@ -38,8 +38,10 @@ export interface ImageBuildArgs {
     baseImage?: pulumi.Input<string>;
     /** Registry prefix for public base images, passed as BASE_REGISTRY (roots only). @default "docker.io" */
     baseRegistry?: pulumi.Input<string>;
-    /** Push credentials; undefined for a registry that needs none (localhost). */
+    /** Push credentials; undefined for a registry that needs none (localhost) or with `loginFromHost`. */
     credentials?: RegistryCredentials;
+    /** The run logs in itself (ECR: the host's Docker login, the CLI's own ECR token): no credential in any input. @default false */
+    loginFromHost?: boolean;
     /** Push the image. @default true */
     push: boolean;
     /** Use a registry layer cache `:cache-<cell>` in the same repository. @default true */
@@ -176,10 +178,12 @@ export class ImageBuild extends pulumi.ComponentResource {
         const buildResource: pulumi.Resource | undefined = this.build ?? this.platformBuild;
 
         // The registry login of both Commands: a secret env var, never part of the command text.
-        const environment = {
-            MLCI_REGISTRY_HOST: args.registryHost,
-            MLCI_REGISTRY_AUTH: args.credentials ? pulumi.secret(pulumi.interpolate`${args.credentials.username}:${args.credentials.password}`) : "",
-        };
+        // With loginFromHost, MLCI_REGISTRY_AUTH is unset: with-registry-auth.sh keeps the caller's Docker logins and
+        // `ci-images` logs in to ECR with the run's AWS credentials (cli/registryAccess.ts).
+        const registryAuth: Record<string, pulumi.Input<string>> = args.loginFromHost
+            ? {}
+            : { MLCI_REGISTRY_AUTH: args.credentials ? pulumi.secret(pulumi.interpolate`${args.credentials.username}:${args.credentials.password}`) : "" };
+        const environment = { MLCI_REGISTRY_HOST: args.registryHost, ...registryAuth };
 
         // Both Commands are named per build (`<image>-<step>-<build tag without the cell label>`) and
         // blind to `environment` changes: the registry login in it rotates every run, so an unchanged
@@ -231,7 +235,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                     create,
                     update: KEEP_STDOUT_UPDATE,
                     triggers: [pulumi.interpolate`${repo}@${this.digest}`, ...tags],
-                    environment: { MLCI_REGISTRY_AUTH: environment.MLCI_REGISTRY_AUTH },
+                    environment: registryAuth,
                     logging: command.local.Logging.StdoutAndStderr,
                 },
                 { parent: this, dependsOn: [...(smoke ? [smoke] : []), ...(buildResource ? [buildResource] : [])], ignoreChanges: ["environment"] },

@@ -278,16 +278,17 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
             for (const up of [prod, dev]) {
                 const cp = up.checkpoint;
                 session ??= await roleSession(world, roleNameOf(prod.outputs.previewRoleArn), "ml-ci-images-preview");
-                if (!cp) continue;
-                const read = await evaluate({ principal: session.principal, action: "s3:GetObject", resource: `arn:aws:s3:::${cp.bucket}/${cp.key}`, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies });
+                // Every stack here keeps its state in S3: a missing checkpoint means the check would pass unexamined.
+                assert.ok(cp, `${up.stack}: the up wrote no checkpoint, so its state could not be examined`);
+                const read = await evaluate({ principal: session.principal, action: "s3:GetObject", resource: `arn:aws:s3:::${cp!.bucket}/${cp!.key}`, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies });
                 let decrypt = false;
-                if (cp.secretsProvider === "passphrase") decrypt = obtained.has("PULUMI_CONFIG_PASSPHRASE");
+                if (cp!.secretsProvider === "passphrase") decrypt = obtained.has("PULUMI_CONFIG_PASSPHRASE");
                 else {
-                    const keyArn = stackFile(up.stack).config["mlci:access"]?.secretsKeyArn ?? cp.secretsProvider.replace(/^awskms:\/\/\/?/, "").replace(/\?.*$/, "");
+                    const keyArn = stackFile(up.stack).config["mlci:access"]?.secretsKeyArn ?? cp!.secretsProvider.replace(/^awskms:\/\/\/?/, "").replace(/\?.*$/, "");
                     const keyResource = keyArn.startsWith("arn:") ? keyArn : `arn:aws:kms:${REGION}:${ACCOUNT_ID}:${keyArn.startsWith("alias/") ? keyArn : `key/${keyArn}`}`;
                     decrypt = (await evaluate({ principal: session.principal, action: "kms:Decrypt", resource: keyResource, resourceAccount: ACCOUNT_ID, identityPolicies: session.policies, resourcePolicy: DEFAULT_KEY_POLICY })).allowed;
                 }
-                if (read.allowed && decrypt) for (const s of cp.secrets.filter((x) => x.credential)) reachable.push(`${up.stack} state: ${s.resource} ${s.key}`);
+                if (read.allowed && decrypt) for (const s of cp!.secrets.filter((x) => x.credential)) reachable.push(`${up.stack} state: ${s.resource} ${s.key}`);
             }
             // Docker Hub credentials by Secrets Manager ARN.
             session ??= await roleSession(world, roleNameOf(prod.outputs.previewRoleArn), "ml-ci-images-preview");

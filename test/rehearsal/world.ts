@@ -447,12 +447,16 @@ export async function pulumiUp(world: World, stack: string, opts: UpOptions = {}
     }
 
     // The checkpoint: every secret input (and secret config value) is encrypted with the stack's secrets provider.
-    const backend = file.config?.["mlci:access"]?.stateBackend;
+    // A stack file without access.stateBackend still keeps its state in the project's one backend: the workflows'
+    // PULUMI_BACKEND_URL is a single repository variable for every stack (docs/pipelines.md), so use the one another
+    // stack file declares.
+    const backend = file.config?.["mlci:access"]?.stateBackend ?? ["prod", "dev"].map((s) => stackFile(s).config?.["mlci:access"]?.stateBackend).find((b) => b?.type === "s3");
     const secrets: StateSecret[] = [];
     for (const r of stateResources) {
         for (const [key, value] of Object.entries(r.inputs)) {
-            if (!isSecretValue(value)) continue;
-            secrets.push({ resource: `${r.type}::${r.name}`, key, credential: isCredential(r.type, key) });
+            // A secret anywhere under the input (docker-build's registries[].password is a nested secret).
+            if (!isSecretValue(value) && !JSON.stringify(value ?? null).includes("1b47061264138c4ac30d75fd1eb44270")) continue;
+            secrets.push({ resource: `${r.type}::${r.name}`, key, credential: isCredential(r.type, key, value) });
         }
     }
     for (const k of secretKeys) secrets.push({ resource: "config", key: k, credential: true });
@@ -476,9 +480,12 @@ function placeholderState(name: string, inputs: Record<string, any>): Record<str
 }
 
 /** Secret inputs that are long-lived credentials (a role ARN kept secret is an identifier, not a credential). */
-function isCredential(type: string, key: string): boolean {
+function isCredential(type: string, key: string, value?: unknown): boolean {
     if (type.startsWith("pulumi:providers:")) return /token|password|secret|key/i.test(key);
     if (type === "aws:secretsmanager/secretVersion:SecretVersion") return true;
-    if (type === "command:local:Command") return false; // the ECR login in `environment`: a 12-hour token
+    // A registry login is a credential: a 12-hour ECR push token is all a pull request needs to overwrite images
+    // (#27 review, finding 3): docker-build's registries[].password, a Command's MLCI_REGISTRY_AUTH.
+    if ((type === "docker-build:index:Image" || type === "docker-build:index:Index") && key === "registries") return true;
+    if (type === "command:local:Command" && key === "environment") return /"MLCI_REGISTRY_AUTH":/.test(JSON.stringify(plain(value)).replace(/"MLCI_REGISTRY_AUTH":""/, ""));
     return false;
 }
