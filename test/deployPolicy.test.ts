@@ -85,9 +85,12 @@ describe("the pipeline's generated deploy policy (#27 seam 1)", function () {
         assert.strictEqual(findWildcardViolations(widened).length, 1, "a resource-scoped action on * is still refused");
     });
 
-    it("fits IAM's managed policy size limit", () => {
+    it("fits IAM's managed policy size limit, and so does the stack's permissions boundary", () => {
         const size = JSON.stringify(doc).replace(/\s+/g, "").length;
         assert.ok(size <= MANAGED_POLICY_LIMIT, `${size} characters > ${MANAGED_POLICY_LIMIT}`);
+        const boundary = plain(prod.one("aws:iam/policy:Policy", "stack-boundary-policy").inputs.policy) as string;
+        const boundarySize = JSON.stringify(JSON.parse(boundary)).replace(/\s+/g, "").length;
+        assert.ok(boundarySize <= MANAGED_POLICY_LIMIT, `boundary: ${boundarySize} characters > ${MANAGED_POLICY_LIMIT}`);
     });
 
     it("dev (runsPulumiUp: false) attaches no deploy policy: PR code runs with its role", async () => {

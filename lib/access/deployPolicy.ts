@@ -237,13 +237,30 @@ export function stackPermissionsBoundary(args: DeployPolicyArgs & { pushActions:
     const p = args.partition ?? "aws";
     const allows = deployPolicy(args).Statement.filter((s) => s.Effect === "Allow");
     const repos = [`arn:${p}:ecr:${args.region}:${args.accountId}:repository/${args.registryPrefix}/*`, ...(args.pullThroughCacheRepositoryArnPattern !== undefined ? [args.pullThroughCacheRepositoryArnPattern] : [])];
-    allows.push({ Sid: "StackImages", Effect: "Allow", Action: unique([...args.pushActions, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]), Resource: repos });
-    allows.push({ Sid: "RegistryLogin", Effect: "Allow", Action: ["ecr:GetAuthorizationToken", "ecr:GetRegistryScanningConfiguration"], Resource: "*" });
-    allows.push({ Sid: "StackRoleReads", Effect: "Allow", Action: "iam:GetRolePolicy", Resource: `arn:${p}:iam::${args.accountId}:role${stackIamPath(args.stack)}*` });
+    allows.push({ Effect: "Allow", Action: unique([...args.pushActions, "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]), Resource: repos });
+    allows.push({ Effect: "Allow", Action: ["ecr:GetAuthorizationToken", "ecr:GetRegistryScanningConfiguration"], Resource: "*" });
+    allows.push({ Effect: "Allow", Action: "iam:GetRolePolicy", Resource: `arn:${p}:iam::${args.accountId}:role${stackIamPath(args.stack)}*` });
+    // IAM's managed-policy size limit (6,144 characters) binds the boundary too: one statement per resource set and
+    // condition, no Sids. The stack's repositories are one set: `<prefix>/*` holds the cache-free repositories.
+    // The stack's own roles, policies and instance profile share one statement: an IAM action applies only to its own
+    // resource type, so a role action never matches a policy ARN (the shared runner roles stay apart).
+    const stackIam = new RegExp(`^arn:${p}:iam::${args.accountId}:(role|policy|instance-profile)${stackIamPath(args.stack)}\\*$`);
+    const merged = new Map<string, PolicyStatement>();
+    for (const st of allows) {
+        const resources = [st.Resource ?? []].flat();
+        const group = st.Condition === undefined && resources.every((r) => stackIam.test(r)) ? "stack-iam" : JSON.stringify([resources.length === 1 && resources[0] === repos[0] ? repos : resources, st.Condition ?? null]);
+        const prev = merged.get(group);
+        const actions = [st.Action ?? []].flat();
+        if (prev === undefined) merged.set(group, { Effect: "Allow", Action: unique(actions), Resource: group === "stack-iam" ? resources : JSON.parse(group)[0], ...(st.Condition !== undefined ? { Condition: st.Condition } : {}) });
+        else {
+            prev.Action = unique([...[prev.Action ?? []].flat(), ...actions]);
+            if (group === "stack-iam") prev.Resource = unique([...[prev.Resource ?? []].flat(), ...resources]);
+        }
+    }
     // In the boundary only (the deploy policy's own CreateRole allow already requires the boundary; the managed policy
     // size limit is tight): whatever else a role of the stack is granted, it creates no role without the boundary.
-    const noRoleWithoutBoundary: PolicyStatement = { Sid: "DenyRoleWithoutStackBoundary", Effect: "Deny", Action: unique(IAM_ROLE_CREATE_ACTIONS), Resource: "*", Condition: { StringNotEquals: { "iam:PermissionsBoundary": stackBoundaryArn(args) } } };
-    return { Version: "2012-10-17", Statement: [...allows.map((s) => ({ ...s, Sid: s.Sid === undefined ? undefined : `Boundary${s.Sid}` })), ...escalationDenies(args), noRoleWithoutBoundary] };
+    const noRoleWithoutBoundary: PolicyStatement = { Effect: "Deny", Action: unique(IAM_ROLE_CREATE_ACTIONS), Resource: "*", Condition: { StringNotEquals: { "iam:PermissionsBoundary": stackBoundaryArn(args) } } };
+    return { Version: "2012-10-17", Statement: [...merged.values(), ...escalationDenies(args).map(({ Sid: _sid, ...st }) => st), noRoleWithoutBoundary] };
 }
 
 /** The config sections {@link deployPolicyArgsFor} reads (lib/config's `StackConfig` satisfies it). */
