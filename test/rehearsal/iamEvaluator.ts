@@ -53,6 +53,8 @@ export interface IamRequest {
     /** Resource policy: an ECR repository policy, a bucket policy, a role trust policy. */
     resourcePolicy?: unknown;
     context?: Record<string, string | string[]>;
+    /** The principal's permissions boundary, when its role has one. @default none */
+    permissionBoundaries?: NamedPolicy[];
 }
 
 /** The evaluator's verdict. */
@@ -72,6 +74,7 @@ export async function evaluate(req: IamRequest): Promise<IamDecision> {
             serviceControlPolicies: [],
             resourceControlPolicies: [],
             resourcePolicy: req.resourcePolicy,
+            ...(req.permissionBoundaries !== undefined ? { permissionBoundaryPolicies: req.permissionBoundaries.map((p) => ({ name: p.name, policy: p.policy })) } : {}),
         } as Parameters<typeof runSimulation>[0],
         {},
     );
