@@ -17,7 +17,9 @@ import { createRegistryBackend } from "./components/registry/registryBackend";
 import { decideImage, ImageDecision, imageRegistryState, ListedImage } from "./lib/registry/imageListing";
 import { planBuilds } from "./lib/images/buildPlan";
 import { BuildKitBuilders, imageBuildPlans } from "./components/images/builders";
-import { deployPolicy, deployPolicyArgsFor, stackIamPath } from "./lib/access/deployPolicy";
+import { deployPolicy, deployPolicyArgsFor, PIPELINE_ACCESS_NAME, RUNNER_ACCESS_NAME, stackBoundaryPolicyName, stackIamPath, stackPermissionsBoundary } from "./lib/access/deployPolicy";
+import { ECR_PUSH_ACTIONS } from "./lib/access/ecrPolicies";
+import { StackBoundary } from "./components/access/stackBoundary";
 
 /** Whether the engine holds a config key as a secret (`pulumi config set --secret`). */
 const isConfigSecret: (key: string) => boolean = require("@pulumi/pulumi/runtime/config").isConfigSecret;
@@ -98,6 +100,7 @@ export = async () => {
                     baseImage: parent?.ref,
                     baseRegistry: registry.baseRegistry,
                     credentials: registry.credentials,
+                    loginFromHost: registry.loginFromHost,
                     push: config.build.push,
                     cache: config.build.cache,
                     buildOnPreview: config.build.buildOnPreview,
@@ -146,16 +149,28 @@ export = async () => {
     const access = { repositoryArns: registry.repositoryArns, pullThroughCacheRepositoryArnPattern: registry.pullThroughCacheRepositoryArnPattern, iamPath };
     const pipelineConfig = config.access.pipeline;
     // The pipeline that runs `pulumi up` gets the stack's generated least-privilege deploy policy (#27 seam 1).
-    const deployDocument = pipelineConfig.enabled && pipelineConfig.runsPulumiUp
+    const runsUp = pipelineConfig.enabled && pipelineConfig.runsPulumiUp;
+    const deployArgs = runsUp
         ? aws.getCallerIdentityOutput({}).apply((identity) =>
-              JSON.stringify(deployPolicy(deployPolicyArgsFor(config, { stack: pulumi.getStack(), accountId: identity.accountId, region: aws.config.region, partition: identity.arn.split(":")[1] }))))
+              deployPolicyArgsFor(config, { stack: pulumi.getStack(), accountId: identity.accountId, region: aws.config.region, partition: identity.arn.split(":")[1] }))
         : undefined;
+    const deployDocument = deployArgs?.apply((args) => JSON.stringify(deployPolicy(args)));
+    // The boundary on every role the stack creates: the pipeline cannot escalate past the stack's own rights.
+    const boundary = deployArgs
+        ? new StackBoundary("stack-boundary", {
+              policyName: stackBoundaryPolicyName(pulumi.getStack()),
+              policy: pulumi.all([deployArgs, pulumi.output(registry.pullThroughCacheRepositoryArnPattern)]).apply(([args, pattern]) =>
+                  JSON.stringify(stackPermissionsBoundary({ ...args, pushActions: ECR_PUSH_ACTIONS, pullThroughCacheRepositoryArnPattern: pattern }))),
+          })
+        : undefined;
+    const permissionsBoundary = boundary?.policyArn;
     const runner = config.access.runner.enabled
-        ? new RunnerPullAccess("runner-access", { ...access, createRole: config.access.runner.createRole, existingRoleNames: config.access.runner.existingRoleNames })
+        ? new RunnerPullAccess(RUNNER_ACCESS_NAME, { ...access, permissionsBoundary, createRole: config.access.runner.createRole, existingRoleNames: config.access.runner.existingRoleNames })
         : undefined;
     const pipeline = config.access.pipeline.enabled
-        ? new PipelinePushAccess("pipeline-access", {
+        ? new PipelinePushAccess(PIPELINE_ACCESS_NAME, {
               ...access,
+              permissionsBoundary,
               subjects: config.access.pipeline.subjects,
               oidcProviderArn: config.access.pipeline.oidcProviderArn,
               oidcProvider: config.access.pipeline.oidcProvider,
@@ -174,7 +189,9 @@ export = async () => {
                   policyArns: [pipeline.policyArn, pipeline.oidcProviderArn, ...(runner ? [runner.policyArn] : [])],
                   stateBackend: config.access.stateBackend,
                   secretsKeyArn: config.access.secretsKeyArn,
+                  checkpoint: { project: pulumi.getProject(), stack: pulumi.getStack() },
                   iamPath,
+                  permissionsBoundary,
               })
             : undefined;
 

@@ -8,6 +8,10 @@
 # its config dir (contexts/, cli-plugins/, buildx/, …) are linked; DOCKER_HOST and DOCKER_CONTEXT pass
 # through. Only this registry's login changes: its credHelpers entry and a credsStore are dropped
 # (Docker would ask them instead of the inline auth), and its `auths` entry is set.
+# Dropping credsStore also drops, inside COMMAND, every login the caller keeps in that store (a
+# `docker login` to Docker Hub or another private registry with credsStore desktop, osxkeychain,
+# pass…): only inline `auths` and the credHelpers of other registries remain. A command that must pull
+# from such a registry needs a credHelpers entry for it (e.g. docker-credential-ecr-login), not the store.
 #
 # Usage: with-registry-auth.sh COMMAND [ARG...]
 # Environment:

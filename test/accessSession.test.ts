@@ -89,7 +89,9 @@ describe("the read-only PR preview role (#15)", () => {
             Sid: "StateList", Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::ml-ci-pulumi-state",
             Condition: { StringLike: { "s3:prefix": ["ml-ci-images/.pulumi/*"] } },
         });
-        assert.deepStrictEqual(byAction("StateRead"), { Sid: "StateRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: "arn:aws:s3:::ml-ci-pulumi-state/ml-ci-images/.pulumi/*" });
+        // prod's checkpoint and meta.yaml only: no history or backups (#27 review, finding 3; test/previewStateScope.test.ts).
+        const state = "arn:aws:s3:::ml-ci-pulumi-state/ml-ci-images/.pulumi";
+        assert.deepStrictEqual(byAction("StateRead"), { Sid: "StateRead", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${state}/meta.yaml`, `${state}/stacks/ml-ci-images/prod.json`, `${state}/stacks/ml-ci-images/prod.json.gz`, `${state}/stacks/ml-ci-images/prod.json.zst`] });
         assert.deepStrictEqual(byAction("EcrLogin"), { Sid: "EcrLogin", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" });
         const repos = byAction("DescribeStackRepositories");
         assert.deepStrictEqual(repos.Action, ["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListImages", "ecr:ListTagsForResource"]);

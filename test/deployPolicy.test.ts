@@ -9,7 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import YAML from "yaml";
 import { deployPolicy, DeployPolicyArgs, stackIamPath } from "../lib/access/deployPolicy";
-import { documentsAllow, PolicyDocument } from "../lib/access/documents";
+import { PolicyDocument } from "../lib/access/documents";
+import { simulatedAllow, upContext } from "./simulatedPolicies";
 import { findWildcardViolations } from "../lib/access/wildcardLinter";
 import { cliFixtureProject, runCli } from "./cliContext";
 import { ACCOUNT_ID, plain, runProgram, RunResult } from "./harness";
@@ -42,34 +43,40 @@ describe("the pipeline's generated deploy policy (#27 seam 1)", function () {
         assert.strictEqual(prod.outputs.deployPolicyArn, iam("policy", "ml-ci-images/prod/pipeline-access-deploy-policy-a1b2c3d"));
     });
 
-    it("grants the state backend (locks included), the stack's repositories and its own IAM resources", () => {
-        for (const [action, resource] of [
-            ["s3:ListBucket", "arn:aws:s3:::ml-ci-pulumi-state"], ["s3:GetObject", STATE_OBJECT], ["s3:PutObject", STATE_OBJECT], ["s3:DeleteObject", STATE_OBJECT],
+    it("grants the state backend (locks included), the stack's repositories and its own IAM resources (iam-simulate, with the calls' condition keys)", async () => {
+        for (const [action, resource, ctx] of [
+            ["s3:ListBucket", "arn:aws:s3:::ml-ci-pulumi-state", { "s3:prefix": "ml-ci-images/.pulumi/stacks/ml-ci-images/prod.json" }], ["s3:GetObject", STATE_OBJECT], ["s3:PutObject", STATE_OBJECT], ["s3:DeleteObject", STATE_OBJECT],
             ["ecr:CreateRepository", repo("ml-ci/nightly")], ["ecr:PutLifecyclePolicy", repo("ml-ci/base")], ["ecr:SetRepositoryPolicy", repo("ml-ci/base")],
-            ["ecr:CreatePullThroughCacheRule", repo("docker-hub")], ["ecr:PutRegistryScanningConfiguration", "*"], ["ecr:PutReplicationConfiguration", "*"],
+            ["ecr:CreatePullThroughCacheRule", "*"], ["ecr:DescribePullThroughCacheRules", "*"], ["ecr:PutRegistryScanningConfiguration", "*"], ["ecr:PutReplicationConfiguration", "*"],
             ["iam:CreateRole", iam("role", "ml-ci-images/prod/runner-access-role-a1b2c3d")], ["iam:PassRole", iam("role", "ml-ci-images/prod/runner-access-role-a1b2c3d")],
-            ["iam:CreatePolicyVersion", iam("policy", "ml-ci-images/prod/pipeline-access-deploy-policy-a1b2c3d")],
+            ["iam:CreatePolicyVersion", iam("policy", "ml-ci-images/prod/pipeline-access-push-policy-a1b2c3d")],
             ["iam:AddRoleToInstanceProfile", iam("instance-profile", "ml-ci-images/prod/runner-access-instance-profile-a1b2c3d")],
-            ["iam:AttachRolePolicy", iam("role", "gh-runner-gpu-linux")],
+            ["iam:AttachRolePolicy", iam("role", "gh-runner-gpu-linux"), { "iam:PolicyARN": iam("policy", "ml-ci-images/prod/runner-access-pull-policy-a1b2c3d") }],
+            ["iam:AttachRolePolicy", iam("role", "ml-ci-images/prod/runner-access-role-a1b2c3d"), { "iam:PolicyARN": iam("policy", "ml-ci-images/prod/runner-access-pull-policy-a1b2c3d") }],
             ["iam:CreateOpenIDConnectProvider", iam("oidc-provider", "token.actions.githubusercontent.com")],
-        ]) {
-            assert.ok(documentsAllow([doc], action, resource), `${action} on ${resource}`);
+        ] as [string, string, Record<string, string>?][]) {
+            assert.ok(await simulatedAllow([doc], action, resource, upContext(action, "prod", ctx)), `${action} on ${resource}`);
         }
     });
 
-    it("grants nothing of another stack or anybody else: dev's repositories and roles, other roles, other state", () => {
-        for (const [action, resource] of [
+    it("grants nothing of another stack or anybody else: dev's repositories and roles, other roles, other state (iam-simulate)", async () => {
+        for (const [action, resource, ctx] of [
             ["ecr:DeleteRepository", repo("ml-ci-dev/nightly")], ["ecr:CreateRepository", repo("other-team/app")],
             ["iam:CreateRole", iam("role", "ml-ci-images/dev/pipeline-access-role-a1b2c3d")], ["iam:PassRole", iam("role", "admin")],
             ["iam:PutRolePolicy", iam("role", "ml-ci-images/prod/pipeline-access-role-a1b2c3d")],
+            ["iam:CreatePolicyVersion", iam("policy", "ml-ci-images/prod/pipeline-access-deploy-policy-a1b2c3d")], ["iam:UpdateAssumeRolePolicy", iam("role", "ml-ci-images/prod/pipeline-access-role-a1b2c3d")],
+            ["iam:DeleteRolePermissionsBoundary", iam("role", "ml-ci-images/prod/runner-access-role-a1b2c3d")], ["iam:CreatePolicyVersion", iam("policy", "ml-ci-images-boundary/ml-ci-images-prod-boundary")],
             ["iam:DeleteOpenIDConnectProvider", iam("oidc-provider", "token.actions.githubusercontent.com")],
             ["s3:PutObject", "arn:aws:s3:::ml-ci-pulumi-state/other-project/.pulumi/stacks/x.json"], ["s3:DeleteBucket", "arn:aws:s3:::ml-ci-pulumi-state"],
             ["secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/docker-hub-dev-AbCdEf"],
-        ]) {
-            assert.ok(!documentsAllow([doc], action, resource), `${action} on ${resource} must not be granted`);
+            ["iam:AttachRolePolicy", iam("role", "ml-ci-images/prod/runner-access-role-a1b2c3d"), { "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess" }],
+            ["iam:CreateRole", iam("role", "ml-ci-images/prod/x"), { "iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess" }],
+            ["iam:PassRole", iam("role", "ml-ci-images/prod/runner-access-role-a1b2c3d"), { "iam:PassedToService": "lambda.amazonaws.com" }],
+        ] as [string, string, Record<string, string>?][]) {
+            assert.ok(!(await simulatedAllow([doc], action, resource, upContext(action, "prod", ctx))), `${action} on ${resource} must not be granted`);
         }
         const attach = doc.Statement.find((s) => s.Sid === "RunnerRolesAttachOwnPolicy")!;
-        assert.deepStrictEqual(attach.Condition, { ArnLike: { "iam:PolicyARN": [iam("policy", "ml-ci-images/prod/*")] } }, "onto the shared runner role, only this stack's own policies");
+        assert.deepStrictEqual(attach.Condition, { ArnLike: { "iam:PolicyARN": [iam("policy", "ml-ci-images/prod/runner-access-pull-policy*")] } }, "onto the shared runner role, only this stack's pull policy");
     });
 
     it("passes the project's wildcard linter: Resource \"*\" only for actions AWS scopes by no resource", () => {
@@ -78,9 +85,12 @@ describe("the pipeline's generated deploy policy (#27 seam 1)", function () {
         assert.strictEqual(findWildcardViolations(widened).length, 1, "a resource-scoped action on * is still refused");
     });
 
-    it("fits IAM's managed policy size limit", () => {
+    it("fits IAM's managed policy size limit, and so does the stack's permissions boundary", () => {
         const size = JSON.stringify(doc).replace(/\s+/g, "").length;
         assert.ok(size <= MANAGED_POLICY_LIMIT, `${size} characters > ${MANAGED_POLICY_LIMIT}`);
+        const boundary = plain(prod.one("aws:iam/policy:Policy", "stack-boundary-policy").inputs.policy) as string;
+        const boundarySize = JSON.stringify(JSON.parse(boundary)).replace(/\s+/g, "").length;
+        assert.ok(boundarySize <= MANAGED_POLICY_LIMIT, `boundary: ${boundarySize} characters > ${MANAGED_POLICY_LIMIT}`);
     });
 
     it("dev (runsPulumiUp: false) attaches no deploy policy: PR code runs with its role", async () => {
@@ -91,19 +101,19 @@ describe("the pipeline's generated deploy policy (#27 seam 1)", function () {
 
     describe("as data: only what the config asks for", () => {
         const base: DeployPolicyArgs = { stack: "dev", accountId: ACCOUNT_ID, region: "us-east-1", registryPrefix: "ml-ci-dev", manageRegistrySettings: false, replicates: false, oidcProvider: "lookup", stateBackend: { type: "s3", bucket: "b", prefix: "p" } };
-        it("a stack that looks the OIDC provider up and owns no registry settings gets no create and no registry-wide right", () => {
+        it("a stack that looks the OIDC provider up and owns no registry settings gets no create and no registry-wide right", async () => {
             const d = deployPolicy(base);
             const actions = d.Statement.flatMap((s) => [s.Action ?? []].flat());
             for (const a of ["iam:CreateOpenIDConnectProvider", "ecr:PutRegistryScanningConfiguration", "ecr:PutReplicationConfiguration", "iam:CreateServiceLinkedRole", "kms:Decrypt"]) assert.ok(!actions.includes(a), a);
-            assert.ok(documentsAllow([d], "iam:ListOpenIDConnectProviders", "*"));
+            assert.ok(await simulatedAllow([d], "iam:ListOpenIDConnectProviders", "*"));
             assert.strictEqual(stackIamPath("dev"), "/ml-ci-images/dev/");
             assert.deepStrictEqual(findWildcardViolations(d), []);
         });
-        it("the secrets key is granted only when configured, on that key only", () => {
+        it("the secrets key is granted only when configured, on that key only", async () => {
             const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
             const d = deployPolicy({ ...base, secretsKeyArn: key });
-            assert.ok(documentsAllow([d], "kms:Decrypt", key));
-            assert.ok(!documentsAllow([d], "kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/other"));
+            assert.ok(await simulatedAllow([d], "kms:Decrypt", key));
+            assert.ok(!(await simulatedAllow([d], "kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/other")));
         });
     });
 

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { markerTag } from "../lib/images/tags";
-import { compressedSizeFromSmokeTest } from "../components/images/imageBuild";
+import { compressedSizeFromSmokeTest, KEEP_STDOUT_UPDATE } from "../components/images/imageBuild";
 import { EcrModel } from "./ecrModel";
 import { FakeRegistry, ociManifest } from "./fakeRegistry";
 import * as YAML from "yaml";
@@ -112,20 +112,14 @@ describe("program: image builds (dev stack)", function () {
         assert.deepEqual(b.inputs.cacheTo, [{ registry: { ref, imageManifest: true, ociMediaTypes: true, mode: "max" } }]);
     });
 
-    it("authenticates with an ECR token that never reaches anything that triggers a rebuild", () => {
-        for (const b of imageBuilds(run.resources).values()) {
-            const { registries: secretRegistries, ...rest } = b.inputs;
-            assert.ok(isSecretInput(secretRegistries), "registry credentials are a secret input");
-            const registries = plain(secretRegistries);
-            assert.equal(registries.length, 1);
-            assert.equal(registries[0].address, REGISTRY);
-            assert.equal(registries[0].username, "AWS");
-            assert.ok(!JSON.stringify(rest).includes("ecr-token-abc123"), `token leaked into ${b.urn}`);
-        }
-        for (const c of run.byType(SMOKE)) assert.ok(!JSON.stringify(withoutSecrets(c.inputs)).includes("ecr-token-abc123"), `token in plain text in ${c.urn}`);
+    it("no ECR token in any input, so none reaches the state the PR preview role reads (the run logs in itself: decision record 0013)", () => {
+        for (const b of imageBuilds(run.resources).values()) assert.equal(b.inputs.registries, undefined, `${b.urn}: docker-build uses the host's Docker login`);
+        const leaking = run.resources.filter((r) => JSON.stringify(plain(r.inputs)).includes("ecr-token-abc123"));
+        assert.deepEqual(leaking.map((r) => r.urn), []);
+        assert.deepEqual(run.calls.filter((c) => c.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken").map((c) => c.token), [], "the program asks for no ECR token");
     });
 
-    it("smoke-tests each pushed digest with its own registry login: project-relative script, no dir, the token a secret env var", () => {
+    it("smoke-tests each pushed digest with the run's own registry login: project-relative script, no dir, no token in its environment", () => {
         for (const img of images) {
             const ref = run.outputs.images[img.name].ref;
             const smoke = smokeTestOf(run, img.name);
@@ -136,10 +130,9 @@ describe("program: image builds (dev stack)", function () {
             const cell = ` --python ${img.cell.python} --cuda ${img.cell.cuda ? img.cell.cuda.split(".").slice(0, 2).join(".") : "none"}`;
             assert.equal(smoke.inputs.create, `sh scripts/with-registry-auth.sh bash docker/test_image.sh ${ref}${cell} --size-budget-gb 10${img.smokeImports.length ? ` --imports ${img.smokeImports.join(",")}` : ""}${pinned}${fresh}`);
             assert.equal(smoke.inputs.dir, undefined, "the provider's cwd is the project root");
-            assert.equal(smoke.inputs.update, "true", "a rotated token alone reruns nothing");
-            // The engine stores the environment map as a secret once a value in it is one.
-            assert.ok(isSecretInput(smoke.inputs.environment), "the login is a secret input");
-            assert.deepEqual(plain(smoke.inputs.environment), { MLCI_REGISTRY_HOST: REGISTRY, MLCI_REGISTRY_AUTH: "AWS:ecr-token-abc123" });
+            assert.equal(smoke.inputs.update, KEEP_STDOUT_UPDATE, "an update re-prints the measured stdout");
+            // MLCI_REGISTRY_AUTH unset: with-registry-auth.sh keeps the caller's (the run's) Docker login.
+            assert.deepEqual(plain(smoke.inputs.environment), { MLCI_REGISTRY_HOST: REGISTRY });
             assert.ok(!JSON.stringify(withoutSecrets(smoke.inputs)).includes("ecr-token-abc123"), "the token is in no plain input");
             assert.ok(!smoke.inputs.create.includes("ecr-token"), "never in the command text (stored in state, echoed in errors)");
             assert.ok(smoke.dependencies.includes(run.one(IMAGE, `${img.name}-build`).urn));
@@ -157,8 +150,8 @@ describe("program: image builds (dev stack)", function () {
             const gate = `npx --no-install ci-images scan-gate ${o.repository}@${o.digest} --stack dev --max-severity CRITICAL --timeout 30m && `;
             assert.equal(promote.inputs.create, `${gate}npx --no-install ci-images retag ${o.repository}@${o.digest} ${tags.join(" ")}`);
             assert.deepEqual(promote.inputs.triggers, [`${o.repository}@${o.digest}`, ...tags]);
-            assert.ok(isSecretInput(promote.inputs.environment));
-            assert.deepEqual(plain(promote.inputs.environment), { MLCI_REGISTRY_AUTH: "AWS:ecr-token-abc123" });
+            // MLCI_REGISTRY_AUTH unset: `ci-images` gets its own ECR token with the run's AWS credentials (cli/registryAccess.ts).
+            assert.deepEqual(plain(promote.inputs.environment ?? {}), {});
             assert.ok(promote.dependencies.includes(smokeTestOf(run, img.name).urn), `${promote.urn} must wait for the smoke test`);
             // The ECR model applied the retag: every promoted tag points at the tested digest.
             for (const t of tags) assert.equal(run.ecr.digestOf(img.repositoryName, t), o.digest, t);
@@ -458,56 +451,27 @@ describe("program: the second up is a no-op (#21)", function () {
         });
     }
 
-    /**
-     * Inputs that differ between two runs must be ones the engine or provider never diffs: a Command's
-     * `environment` under `ignoreChanges: ["environment"]`, or a docker-build registry password (the
-     * provider's Diff compares only address and username: FACTS.md §3).
-     */
-    function assertOnlyIgnoredInputsDiffer(first: { resources: RecordedResource[] }, second: { resources: RecordedResource[] }): void {
-        assert.deepEqual(second.resources.map((x) => x.urn), first.resources.map((x) => x.urn));
-        const withoutRegistryPasswords = (inputs: any) => ({
-            ...inputs,
-            ...(inputs.registries ? { registries: inputs.registries.map(({ password: _p, ...r }: any) => r) } : {}),
-            ...(inputs.registry ? { registry: (({ password: _p, ...r }: any) => r)(inputs.registry) } : {}),
-        });
-        let rotated = 0;
-        for (const [k, x] of first.resources.entries()) {
-            const [a, b] = [plain(x.inputs), plain(second.resources[k].inputs)];
-            if (JSON.stringify(a) === JSON.stringify(b)) continue;
-            rotated++;
-            if (x.type === SMOKE) {
-                assert.ok(x.ignoreChanges.includes("environment"), `${x.urn} changes with the ECR login but does not ignore it`);
-                const { environment: _a, ...restA } = a;
-                const { environment: _b, ...restB } = b;
-                assert.deepEqual(restB, restA, `${x.urn}: only environment may differ`);
-            } else {
-                assert.ok([IMAGE, INDEX].includes(x.type), `${x.urn} changes with the ECR login`);
-                assert.deepEqual(withoutRegistryPasswords(b), withoutRegistryPasswords(a), `${x.urn}: only the registry password may differ`);
-            }
-        }
-        assert.ok(rotated > 0, "the token does reach some inputs, so this test can fail");
-    }
 
-    it("dev: the ECR login rotates every run, yet only `environment` of resources that ignore it differs (a no-op up)", async () => {
+    it("dev: the ECR login rotates every run, yet no input differs (a no-op up): the login is the run's own", async () => {
         const images = await expectedImages("dev", { MLCI_REBUILD_EPOCH: "2026-11-22" });
         const registryImages = testedRegistry(images);
         const first = await runProgram({ stack: "dev", registryImages, ecrToken: "token-of-run-1", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
         const second = await runProgram({ stack: "dev", registryImages, ecrToken: "token-of-run-2", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
-        assertOnlyIgnoredInputsDiffer(first, second);
+        assert.deepEqual(second.resources.map((r) => JSON.stringify(plain(r.inputs))), first.resources.map((r) => JSON.stringify(plain(r.inputs))));
     });
 
     it("dev, building every image: the smoke-test and promotion Commands are named per build and ignore the rotating login", async () => {
         const images = await expectedImages("dev", { MLCI_REBUILD_EPOCH: "2026-11-22" });
         const first = await runProgram({ stack: "dev", ecrToken: "token-of-run-1", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
         const second = await runProgram({ stack: "dev", ecrToken: "token-of-run-2", env: { MLCI_REBUILD_EPOCH: "2026-11-22" } });
-        assertOnlyIgnoredInputsDiffer(first, second);
+        assert.deepEqual(second.resources.map((r) => JSON.stringify(plain(r.inputs))), first.resources.map((r) => JSON.stringify(plain(r.inputs))), "no token in any input");
         for (const img of images) {
             const perBuild = img.tag.slice(img.cell.label.length + 1);
             for (const step of ["smoke-test", "promote"] as const) {
                 const c = commandOf(first, img.name, step);
                 assert.equal(c.name, `${img.name}-${step}-${perBuild}`, "a new build is a new Command, created with the fresh login");
                 assert.deepEqual(c.ignoreChanges, ["environment"]);
-                assert.equal(plain(c.inputs.environment).MLCI_REGISTRY_AUTH, "AWS:token-of-run-1");
+                assert.equal(plain(c.inputs.environment ?? {}).MLCI_REGISTRY_AUTH, undefined, "the run logs in itself");
             }
         }
     });

@@ -24,6 +24,8 @@ export interface PipelinePushAccessArgs {
     deployPolicy?: pulumi.Input<string>;
     /** IAM path of the role and policies (`stackIamPath(stack)`), the scope of the deploy policy. @default "/" */
     iamPath?: string;
+    /** ARN of the stack's permissions boundary (`stackBoundaryArn`), set on every role created; required when the pipeline runs `pulumi up`. @default undefined (none) */
+    permissionsBoundary?: pulumi.Input<string>;
     /** Tags for the provider, role and policy. @default {} */
     tags?: Record<string, string>;
 }
@@ -77,6 +79,7 @@ export class PipelinePushAccess extends pulumi.ComponentResource {
             assumeRolePolicy: providerArn.apply((arn) => JSON.stringify(githubOidcTrustPolicy({ providerArn: arn, subjects }))),
             maxSessionDuration: maxSessionSeconds,
             path: args.iamPath,
+            permissionsBoundary: args.permissionsBoundary,
             tags,
         }, { parent: this });
 

@@ -18,10 +18,14 @@ export interface PreviewReadAccessArgs {
     policyArns?: pulumi.Input<string>[];
     /** Where the state lives; Pulumi Cloud needs no AWS rights. @default undefined (no state statements) */
     stateBackend?: StateBackendSettings;
+    /** The project and stack whose checkpoint the preview reads: only that, never history or backups. @default the whole `.pulumi/` prefix */
+    checkpoint?: { project: string; stack: string };
     /** KMS key of the state's awskms secrets provider (kms:Decrypt only). @default undefined */
     secretsKeyArn?: string;
     /** IAM path of the role and policy (`stackIamPath(stack)`). @default "/" */
     iamPath?: string;
+    /** ARN of the stack's permissions boundary (`stackBoundaryArn`), set on every role created; required when the pipeline runs `pulumi up`. @default undefined (none) */
+    permissionsBoundary?: pulumi.Input<string>;
     /** Tags for the role and policy. @default {} */
     tags?: Record<string, string>;
 }
@@ -46,13 +50,14 @@ export class PreviewReadAccess extends pulumi.ComponentResource {
             description: "GitHub Actions PR preview: reads the ml-ci-images state and resources",
             assumeRolePolicy: pulumi.output(args.oidcProviderArn).apply((arn) => JSON.stringify(githubOidcTrustPolicy({ providerArn: arn, subjects }))),
             path: args.iamPath,
+            permissionsBoundary: args.permissionsBoundary,
             tags,
         }, { parent: this });
         const policy = new aws.iam.Policy(`${name}-read-policy`, {
             description: "Read the ml-ci-images state, repositories, roles and policies",
             policy: pulumi
                 .all([pulumi.all(args.repositoryArns), pulumi.all(args.roleArns ?? []), pulumi.all(args.policyArns ?? [])])
-                .apply(([repositoryArns, roleArns, policyArns]) => JSON.stringify(previewReadPolicy({ repositoryArns, roleArns, policyArns, stateBackend: args.stateBackend, secretsKeyArn: args.secretsKeyArn }))),
+                .apply(([repositoryArns, roleArns, policyArns]) => JSON.stringify(previewReadPolicy({ repositoryArns, roleArns, policyArns, stateBackend: args.stateBackend, checkpoint: args.checkpoint, secretsKeyArn: args.secretsKeyArn }))),
             path: args.iamPath,
             tags,
         }, { parent: this });

@@ -14,6 +14,8 @@ export interface RunnerPullAccessArgs {
     existingRoleNames?: string[];
     /** IAM path of the role, policy and instance profile (`stackIamPath(stack)`): the policy attached to shared runner roles is then stack-scoped. @default "/" */
     iamPath?: string;
+    /** ARN of the stack's permissions boundary (`stackBoundaryArn`), set on every role created; required when the pipeline runs `pulumi up`. @default undefined (none) */
+    permissionsBoundary?: pulumi.Input<string>;
     /** Tags for the role, policy and instance profile. @default {} */
     tags?: Record<string, string>;
 }
@@ -57,6 +59,7 @@ export class RunnerPullAccess extends pulumi.ComponentResource {
                 description: "GPU CI runner: pulls ml-ci images",
                 assumeRolePolicy: JSON.stringify(ec2TrustPolicy()),
                 path: args.iamPath,
+                permissionsBoundary: args.permissionsBoundary,
                 tags,
             }, { parent: this });
             new aws.iam.RolePolicyAttachment(`${name}-pull-attachment`, { role: role.name, policyArn: policy.arn }, { parent: this });

@@ -87,6 +87,13 @@ export class GithubActionsConfig extends pulumi.ComponentResource {
                     environment: target.environment,
                     // Custom policy: only the listed branches may run a job in the environment (prod: main).
                     deploymentBranchPolicy: branches !== undefined ? { protectedBranches: false, customBranchPolicies: true } : undefined,
+                    // The environment's protection is the program's: the provider's create/update is one PUT that sends
+                    // null for whatever is unset, clearing reviewers an admin set by hand (terraform-provider-github
+                    // resource_github_repository_environment.go; go-github: "API expects null values for reviewers and
+                    // deployment_branch_policy to clear them"). Admins never bypass the protection.
+                    reviewers: target.reviewers !== undefined ? [{ teams: target.reviewers.teams, users: target.reviewers.users }] : undefined,
+                    preventSelfReview: target.preventSelfReview ?? false,
+                    canAdminsBypass: false,
                     // Retained: the environment holds what admins set by hand (the App key, reviewers), and dropping the
                     // GitHub block must never delete it. Set from the first create: retainOnDelete is read from state.
                 }, { ...childOpts, retainOnDelete: true });

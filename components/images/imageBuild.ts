@@ -38,8 +38,10 @@ export interface ImageBuildArgs {
     baseImage?: pulumi.Input<string>;
     /** Registry prefix for public base images, passed as BASE_REGISTRY (roots only). @default "docker.io" */
     baseRegistry?: pulumi.Input<string>;
-    /** Push credentials; undefined for a registry that needs none (localhost). */
+    /** Push credentials; undefined for a registry that needs none (localhost) or with `loginFromHost`. */
     credentials?: RegistryCredentials;
+    /** The run logs in itself (ECR: the host's Docker login, the CLI's own ECR token): no credential in any input. @default false */
+    loginFromHost?: boolean;
     /** Push the image. @default true */
     push: boolean;
     /** Use a registry layer cache `:cache-<cell>` in the same repository. @default true */
@@ -69,8 +71,14 @@ export const CI_IMAGES = "npx --no-install ci-images";
 export const WITH_REGISTRY_AUTH = "sh scripts/with-registry-auth.sh";
 
 
-/** A Command `update` that does nothing: only a changed (secret, rotating) token lands there. */
-const NO_OP = "true";
+/**
+ * A Command `update` that keeps the Command's stdout: pulumi-command 1.2.1 sets `stdout` from the `update` run
+ * and, with `addPreviousOutputInEnv` (default true), passes the previous create/update's stdout to it as
+ * PULUMI_COMMAND_STDOUT (@pulumi/command 1.2.1 local/command.d.ts, `update` and `addPreviousOutputInEnv`).
+ * Only a changed (secret, rotating) environment or a trigger-free input lands here; the smoke test's measured
+ * size survives it.
+ */
+export const KEEP_STDOUT_UPDATE = 'printf %s "$PULUMI_COMMAND_STDOUT"';
 
 /**
  * Compressed registry size from docker/test_image.sh's stdout: the sum over its
@@ -170,18 +178,20 @@ export class ImageBuild extends pulumi.ComponentResource {
         const buildResource: pulumi.Resource | undefined = this.build ?? this.platformBuild;
 
         // The registry login of both Commands: a secret env var, never part of the command text.
-        const environment = {
-            MLCI_REGISTRY_HOST: args.registryHost,
-            MLCI_REGISTRY_AUTH: args.credentials ? pulumi.secret(pulumi.interpolate`${args.credentials.username}:${args.credentials.password}`) : "",
-        };
+        // With loginFromHost, MLCI_REGISTRY_AUTH is unset: with-registry-auth.sh keeps the caller's Docker logins and
+        // `ci-images` logs in to ECR with the run's AWS credentials (cli/registryAccess.ts).
+        const registryAuth: Record<string, pulumi.Input<string>> = args.loginFromHost
+            ? {}
+            : { MLCI_REGISTRY_AUTH: args.credentials ? pulumi.secret(pulumi.interpolate`${args.credentials.username}:${args.credentials.password}`) : "" };
+        const environment = { MLCI_REGISTRY_HOST: args.registryHost, ...registryAuth };
 
         // Both Commands are named per build (`<image>-<step>-<build tag without the cell label>`) and
         // blind to `environment` changes: the registry login in it rotates every run, so an unchanged
         // build must not diff (a no-op `up`), and a new build is a NEW resource whose create takes the
         // fresh login (ignoreChanges would replay the old, expired one on a replacement). Their
         // triggers are per-build constants (the pushed digest, the promoted tags). EVERY smoke-test flag is a trigger
-        // too: pulumi-command 1.2.1 sets `stdout` from the `update` command (local/commandOutputs.go), and ours is a
-        // no-op, so a flag change that only updated (a new size budget, --gpu) would blank stdout and the measured size.
+        // too, and the `update` re-prints the previous stdout (KEEP_STDOUT_UPDATE): pulumi-command 1.2.1 sets `stdout`
+        // from the `update` command (local/commandOutputs.go), so a no-op update would blank the measured size.
         const perBuild = this.tag.slice(img.cell.label.length + 1);
         let smoke: command.local.Command | undefined;
         if (this.built && args.smokeTest.enabled && args.push) {
@@ -190,7 +200,7 @@ export class ImageBuild extends pulumi.ComponentResource {
                 `${name}-smoke-test-${perBuild}`,
                 {
                     create: this.pushedRef.apply((ref) => smokeTestCommandLine(WITH_REGISTRY_AUTH.split(" "), ref, flags)),
-                    update: NO_OP,
+                    update: KEEP_STDOUT_UPDATE,
                     triggers: [this.pushedRef, ...flags],
                     environment,
                     logging: command.local.Logging.StdoutAndStderr,
@@ -223,9 +233,9 @@ export class ImageBuild extends pulumi.ComponentResource {
                 `${name}-promote-${perBuild}`,
                 {
                     create,
-                    update: NO_OP,
+                    update: KEEP_STDOUT_UPDATE,
                     triggers: [pulumi.interpolate`${repo}@${this.digest}`, ...tags],
-                    environment: { MLCI_REGISTRY_AUTH: environment.MLCI_REGISTRY_AUTH },
+                    environment: registryAuth,
                     logging: command.local.Logging.StdoutAndStderr,
                 },
                 { parent: this, dependsOn: [...(smoke ? [smoke] : []), ...(buildResource ? [buildResource] : [])], ignoreChanges: ["environment"] },

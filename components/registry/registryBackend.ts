@@ -22,8 +22,15 @@ export interface RegistryBackend {
     repositoryArns: pulumi.Output<string>[];
     /** ARN pattern of the pull-through cache repositories, when there is a cache. */
     pullThroughCacheRepositoryArnPattern?: pulumi.Output<string>;
-    /** Push credentials; undefined where none are needed. */
+    /** Push credentials; undefined where none are needed or where the run logs in itself (`loginFromHost`). */
     credentials?: RegistryCredentials;
+    /**
+     * The run logs in itself, so no registry credential is an input (and none reaches the state, which the PR
+     * preview role can read): docker-build uses the host's Docker logins (pulumi-docker-build provider/internal/host.go
+     * `newHost`: `docker.ConfigFile().GetAllCredentials()`), and the Commands' `ci-images` gets an ECR token with the
+     * run's own AWS credentials (cli/registryAccess.ts, MLCI_REGISTRY_AUTH unset). ECR only. @default false
+     */
+    loginFromHost?: boolean;
     /** BASE_REGISTRY for root images: the Docker Hub pull-through cache, or docker.io. */
     baseRegistry: pulumi.Output<string>;
     /** Resources that must exist before anything is pushed. */
@@ -130,14 +137,15 @@ export function createRegistryBackend(config: StackConfig, secrets: RegistrySecr
         pullAccounts: config.registry.pullAccounts,
         pullOrganizationId: config.registry.pullOrganizationId,
     });
-    const token = aws.ecr.getAuthorizationTokenOutput({});
     return {
         kind: "ecr",
         server: ecr.registryUrl,
         repositoryUrls: Object.fromEntries(families.map((f) => [f, ecr.repositories[f].url])),
         repositoryArns: families.map((f) => ecr.repositories[f].arn),
         pullThroughCacheRepositoryArnPattern: ecr.pullThroughCacheRepositoryArnPattern,
-        credentials: { address: ecr.registryUrl, username: token.userName, password: pulumi.secret(token.password) },
+        // No ECR token in the inputs: a token there lands in the state (docker-build `registries[].password`, the
+        // Commands' MLCI_REGISTRY_AUTH), where the PR preview role could read a 12-hour push token (decision record 0013).
+        loginFromHost: true,
         baseRegistry: ecr.pullThroughCachePrefix ?? pulumi.output("docker.io"),
         ready: [ecr],
         listRepository: (repositoryName) => listEcrRepository(repositoryName, (args) => aws.ecr.getImages(args)),

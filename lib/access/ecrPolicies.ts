@@ -127,6 +127,8 @@ export interface PreviewReadPolicyArgs {
     policyArns: readonly string[];
     /** Where the state lives. @default Pulumi Cloud (no statements) */
     stateBackend?: StateBackendSettings;
+    /** The stack whose checkpoint the preview reads (nothing else of the state). @default every object under `.pulumi/` */
+    checkpoint?: { project: string; stack: string };
     /**
      * KMS key of the awskms secrets provider: the preview decrypts the state's data key with it (a `pulumi preview`
      * cannot load a state with secrets otherwise). Safe because validation keeps every long-lived secret out of the
@@ -142,7 +144,7 @@ export interface PreviewReadPolicyArgs {
  * writes of any kind, no secrets.
  */
 export function previewReadPolicy(args: PreviewReadPolicyArgs): PolicyDocument {
-    const statements: PolicyStatement[] = [...stateBackendStatements(args.stateBackend, "read", args.partition), loginStatement()];
+    const statements: PolicyStatement[] = [...stateBackendStatements(args.stateBackend, "read", args.partition, args.checkpoint), loginStatement()];
     const repos = unique(args.repositoryArns);
     if (repos.length > 0) statements.push({ Sid: "DescribeStackRepositories", Effect: "Allow", Action: unique(ECR_PREVIEW_READ_ACTIONS), Resource: repos });
     const roles = unique(args.roleArns);

@@ -16,6 +16,10 @@ export const STAR_RESOURCE_JUSTIFICATIONS: Readonly<Record<string, string>> = {
     "ecr:DescribeRepositoryCreationTemplates": "reads the creation templates",
     "ecr:UpdateRepositoryCreationTemplate": "updates the creation templates",
     "ecr:DeleteRepositoryCreationTemplate": "deletes the creation templates",
+    "ecr:CreatePullThroughCacheRule": "the stack's pull-through cache rule (only the stack that owns it); AWS scopes cache rules by no resource",
+    "ecr:DescribePullThroughCacheRules": "reads the pull-through cache rule (only the stack that owns it)",
+    "ecr:UpdatePullThroughCacheRule": "updates the cache rule's credential (only the stack that owns it)",
+    "ecr:DeletePullThroughCacheRule": "deletes the cache rule (only the stack that owns it)",
     "iam:ListOpenIDConnectProviders": "aws.iam.getOpenIdConnectProvider by URL (oidcProvider: lookup) lists the account's providers",
 };
 const STAR_RESOURCE_ACTIONS: ReadonlySet<string> = new Set(Object.keys(STAR_RESOURCE_JUSTIFICATIONS).map((a) => a.toLowerCase()));

@@ -240,7 +240,19 @@ const githubSchema = z.strictObject({
                 environment: z.string().min(1).optional(),
                 /** Only these branches may deploy to the environment (custom deployment-branch policy); unset: every branch. */
                 deploymentBranches: z.array(z.string().min(1)).min(1, "must list at least one branch (omit it to allow every branch)").optional(),
-            }),
+                /**
+                 * Required reviewers of the environment (GitHub team and user IDs, at most 6 together). The program owns
+                 * them: terraform-provider-github's create and update are one PUT that sends null for unset reviewers,
+                 * which CLEARS reviewers set by hand (resource_github_repository_environment.go createUpdateEnvironmentData).
+                 */
+                reviewers: z
+                    .strictObject({ teams: z.array(z.number().int().positive()).default([]), users: z.array(z.number().int().positive()).default([]) })
+                    .refine((r) => r.teams.length + r.users.length >= 1 && r.teams.length + r.users.length <= 6, "must list 1 to 6 team and user IDs together (GitHub's limit)")
+                    .optional(),
+                /** Reviewers may not approve a run they triggered themselves. @default false */
+                preventSelfReview: z.boolean().optional(),
+            })
+            .refine((t) => t.environment !== undefined || (t.reviewers === undefined && !t.preventSelfReview), { message: "reviewers and preventSelfReview need an environment", path: ["reviewers"] }),
         )
         .default([]),
     /** The repository whose workflows (weekly-rebuild, preview, pr-images) run this program, without the owner. */

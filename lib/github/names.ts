@@ -138,6 +138,10 @@ export interface ActionsTarget {
     environment?: string;
     /** Only these branches may run jobs in the environment (a custom deployment-branch policy). @default every branch */
     deploymentBranches?: string[];
+    /** Required reviewers of the environment (team and user IDs). @default none (the PUT clears any set by hand) */
+    reviewers?: { teams: number[]; users: number[] };
+    /** Reviewers may not approve their own runs. @default false */
+    preventSelfReview?: boolean;
 }
 
 /**
