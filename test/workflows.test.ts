@@ -576,6 +576,7 @@ describe("consumer example and tests", () => {
         const local = spawnSync("python3", ["-c", "import moto; print(moto.__version__)"], { encoding: "utf8" });
         if (local.status === 0) assert.strictEqual(pinned, local.stdout.trim(), "pin the moto the suites are validated against here");
         assert.ok(runs.indexOf("npm ci") >= 0 && runs.indexOf("npm ci") < runs.indexOf("npm test"), JSON.stringify(runs));
+        assert.ok(runs.indexOf("npm run test:rehearsal") > moto, "the rehearsal runs after moto is installed (it drives moto_server)");
     });
 
     it("test: the integration suite runs against the engine and registry integration-env.sh starts, and stops them", () => {
