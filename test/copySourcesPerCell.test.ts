@@ -1,30 +1,22 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { checkCopySources, expandVariables } from "../lib/images/dockerContext";
 import { runCli } from "./cliContext";
+import { projectCopy } from "./fixtures";
 
-const ROOT = path.resolve(__dirname, "..");
 
-/** A copy of the project's stack files and docker/ contexts in a temp dir, to break as a user would. */
-function projectCopy(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-copy-check-"));
-    for (const f of fs.readdirSync(ROOT).filter((f) => /^Pulumi(\.[^.]+)?\.yaml$/.test(f))) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
-    fs.cpSync(path.join(ROOT, "docker"), path.join(dir, "docker"), { recursive: true });
-    return dir;
-}
 
 describe("COPY/ADD sources expanded per image (ci-images check)", () => {
     it("the project's dev stack passes as committed", async () => {
-        const dir = projectCopy();
+        const dir = projectCopy("mlci-copy-check-");
         const run = await runCli(["check", "--stack", "dev"], { cwd: dir });
         assert.equal(run.code, 0, run.stderr);
         assert.match(run.stdout, /copy only from their contexts/);
     });
 
     it("a deleted docker/stable/requirements-py3.13.lock fails check, naming the cell and the file", async () => {
-        const dir = projectCopy();
+        const dir = projectCopy("mlci-copy-check-");
         fs.rmSync(path.join(dir, "docker/stable/requirements-py3.13.lock"));
         const run = await runCli(["check", "--stack", "dev"], { cwd: dir });
         assert.equal(run.code, 1);
@@ -34,7 +26,7 @@ describe("COPY/ADD sources expanded per image (ci-images check)", () => {
     });
 
     it("*.lock in docker/stable/.dockerignore fails check, naming every cell, the file and the .dockerignore line", async () => {
-        const dir = projectCopy();
+        const dir = projectCopy("mlci-copy-check-");
         const ignore = path.join(dir, "docker/stable/.dockerignore");
         fs.appendFileSync(ignore, "*.lock\n");
         const line = fs.readFileSync(ignore, "utf8").trimEnd().split("\n").length;
@@ -48,7 +40,7 @@ describe("COPY/ADD sources expanded per image (ci-images check)", () => {
     });
 
     it("a warm hash cache never hides a new cell whose lock file does not exist (the verdict key holds the build args)", async () => {
-        const dir = projectCopy();
+        const dir = projectCopy("mlci-copy-check-");
         const env = { MLCI_HASH_CACHE: path.join(dir, ".cache", "hc.json") };
         const { isolatedEnv } = await import("./cliContext");
         const first = await runCli(["check", "--stack", "dev"], { cwd: dir, env: isolatedEnv(env) });

@@ -56,3 +56,12 @@ export function writeTree(files: Record<string, string | { content: string; mode
 export function clone<T>(v: T): T {
     return JSON.parse(JSON.stringify(v));
 }
+
+/** A copy of the project's stack files and docker/ contexts in a temp dir (`prefix` names it), to break as a user would. */
+export function projectCopy(prefix: string): string {
+    const root = path.resolve(__dirname, "..");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    for (const f of fs.readdirSync(root).filter((f) => /^Pulumi(\.[^.]+)?\.yaml$/.test(f))) fs.copyFileSync(path.join(root, f), path.join(dir, f));
+    fs.cpSync(path.join(root, "docker"), path.join(dir, "docker"), { recursive: true });
+    return dir;
+}

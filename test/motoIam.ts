@@ -54,6 +54,18 @@ export function motoUnavailableReason(): string | undefined {
     return undefined;
 }
 
+/**
+ * For a suite's `before` hook: skips the suite with a line when moto is unavailable, or fails it under
+ * CI=true (a suite that CI must run never turns green by skipping).
+ */
+export function requireMoto(ctx: Mocha.Context, suite: string): void {
+    const reason = motoUnavailableReason();
+    if (reason === undefined) return;
+    if (process.env.CI === "true") throw new Error(`CI=true but moto is unavailable: ${reason}. ${suite} must run in CI.`);
+    console.warn(`      ${suite} skipped: ${reason}`);
+    ctx.skip();
+}
+
 async function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const srv = net.createServer();

@@ -1,22 +1,16 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { lifecyclePolicy, RetentionSettings } from "../lib/registry/lifecyclePolicy";
 import { forecastFamiliesFromStack, forecastStorage, ForecastFamily } from "../lib/registry/storageForecast";
 import { planStackFile } from "../lib/stackPlan";
 import { runCli } from "./cliContext";
+import { projectCopy } from "./fixtures";
 
 const ROOT = path.resolve(__dirname, "..");
 const START = "2026-11-22";
 const retention = (keepHashBuilds: number): RetentionSettings => ({ datedTagDays: 7, keepHashBuilds, untaggedDays: 1, protectedTagPatterns: ["release-*"] });
 
-function projectCopy(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-storage-"));
-    for (const f of fs.readdirSync(ROOT).filter((f) => /^Pulumi(\.[^.]+)?\.yaml$/.test(f))) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
-    fs.cpSync(path.join(ROOT, "docker"), path.join(dir, "docker"), { recursive: true });
-    return dir;
-}
 
 describe("storage forecast: a layer is stored once per repository (ECR)", () => {
     const root = (over: Partial<ForecastFamily>): ForecastFamily => ({
@@ -64,16 +58,16 @@ describe("prod's storage budget (the users' target: under 100 GB)", () => {
     });
 
     it("ci-images check --stack prod passes: the forecast is within 100 GB", async () => {
-        const r = await runCli(["storage", "--stack", "prod", "--json"], { cwd: projectCopy() });
+        const r = await runCli(["storage", "--stack", "prod", "--json"], { cwd: projectCopy("mlci-storage-") });
         assert.equal(r.code, 0, r.stderr);
         const forecast = JSON.parse(r.stdout);
         assert.ok(forecast.totalGb <= 100, `${forecast.totalGb} GB`);
-        const check = await runCli(["check", "--stack", "prod"], { cwd: projectCopy() });
+        const check = await runCli(["check", "--stack", "prod"], { cwd: projectCopy("mlci-storage-") });
         assert.equal(check.code, 0, check.stderr);
     });
 
     it("a change that would exceed it (keepHashBuilds 30, as prod had) fails check with the budget problem", async () => {
-        const dir = projectCopy();
+        const dir = projectCopy("mlci-storage-");
         const file = path.join(dir, "Pulumi.prod.yaml");
         fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/keepHashBuilds: 4\n/, "keepHashBuilds: 30\n"));
         const r = await runCli(["check", "--stack", "prod"], { cwd: dir });
@@ -82,7 +76,7 @@ describe("prod's storage budget (the users' target: under 100 GB)", () => {
     });
 
     it("a family's own keepHashBuilds below its cells fails validation with its path", async () => {
-        const dir = projectCopy();
+        const dir = projectCopy("mlci-storage-");
         const file = path.join(dir, "Pulumi.prod.yaml");
         fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/      sizeEstimateGb: 8\n      sizeBudgetGb: 9\n/, "      sizeEstimateGb: 8\n      sizeBudgetGb: 9\n      keepHashBuilds: 2\n"));
         const r = await runCli(["check", "--stack", "prod"], { cwd: dir });

@@ -9,15 +9,10 @@ import { forecastStorage, ForecastFamily } from "../lib/registry/storageForecast
 import { planStackFile } from "../lib/stackPlan";
 import { PassThrough } from "stream";
 import { runCli } from "./cliContext";
+import { projectCopy } from "./fixtures";
 
 const ROOT = path.resolve(__dirname, "..");
 
-function projectCopy(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mlci-measured-"));
-    for (const f of fs.readdirSync(ROOT).filter((f) => /^Pulumi(\.[^.]+)?\.yaml$/.test(f))) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f));
-    fs.cpSync(path.join(ROOT, "docker"), path.join(dir, "docker"), { recursive: true });
-    return dir;
-}
 
 describe("storage: cache-<cell> refs are layer groups of their own", () => {
     const family = (over: Partial<ForecastFamily>): ForecastFamily => ({
@@ -60,11 +55,11 @@ describe("storage: cache-<cell> refs are layer groups of their own", () => {
 
 describe("check reads the recorded measurements (storage-measurements/<stack>.json)", () => {
     it("without a measurement, check --stack prod forecasts from the estimates and passes", async () => {
-        const r = await runCli(["check", "--stack", "prod"], { cwd: projectCopy() });
+        const r = await runCli(["check", "--stack", "prod"], { cwd: projectCopy("mlci-measured-") });
         assert.equal(r.code, 0, r.stderr);
     });
     it("measured sizes above the estimates make check fail the budget, so the estimates cannot hide a real image", async () => {
-        const dir = projectCopy();
+        const dir = projectCopy("mlci-measured-");
         fs.mkdirSync(path.join(dir, "storage-measurements"));
         const families = { base: { sizeGb: 3 }, nightly: { sizeGb: 12, cacheStagesGb: 0.2 }, stable: { sizeGb: 12 }, habitat: { sizeGb: 13, cacheStagesGb: 3 }, cpu: { sizeGb: 2 } };
         fs.writeFileSync(path.join(dir, "storage-measurements", "prod.json"), JSON.stringify({ stack: "prod", measuredAt: "2026-12-06T05:00:00Z", families }));
@@ -73,7 +68,7 @@ describe("check reads the recorded measurements (storage-measurements/<stack>.js
         assert.match(r.stderr, /config mlci:registry\.storageBudgetGb: the storage forecast is \d+(\.\d+)? GB .*over the budget of 100 GB/);
     });
     it("a malformed measurement is one line naming the file and the fix", async () => {
-        const dir = projectCopy();
+        const dir = projectCopy("mlci-measured-");
         fs.mkdirSync(path.join(dir, "storage-measurements"));
         fs.writeFileSync(path.join(dir, "storage-measurements", "prod.json"), JSON.stringify({ stack: "prod", families: { base: { sizeGb: -1 } } }));
         const r = await runCli(["check", "--stack", "prod"], { cwd: dir });

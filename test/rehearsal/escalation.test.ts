@@ -11,7 +11,7 @@ import { AwsCall, DEFAULT_KEY_POLICY, deniedCalls, allowedCalls, roleNameOf, rol
 import { adminOnlyReason, pipelineCalls } from "./adminOnlyCalls";
 import { ACCOUNT_ID } from "./awsAccount";
 import { upCalls } from "./upCalls";
-import { motoUnavailableReason } from "../motoIam";
+import { requireMoto } from "../motoIam";
 import { GPU_RUNNER_ROLE, pulumiUp, UpResult, World } from "./world";
 
 const iam = (kind: string, rest: string) => `arn:aws:iam::${ACCOUNT_ID}:${kind}/${rest}`;
@@ -27,11 +27,7 @@ describe("rehearsal: the pipeline role cannot raise its own rights (#27 review, 
     let runnerRole: string;
 
     before(async function () {
-        const reason = motoUnavailableReason();
-        if (reason !== undefined) {
-            if (process.env.CI === "true") throw new Error(`CI=true but moto is unavailable: ${reason}`);
-            this.skip();
-        }
+        requireMoto(this, "The escalation rehearsal");
         world = await World.create();
         prod = await pulumiUp(world, "prod", { env: { GITHUB_TOKEN: "ghp_admin_session_token" } });
         pipelineRole = prod.outputs.pipelineRoleArn;

@@ -11,7 +11,7 @@ import { ACCOUNT_ID, REGION, REGISTRY } from "./awsAccount";
 import { evaluate } from "./iamEvaluator";
 import { upCalls } from "./upCalls";
 import { pipelineCalls, withStackContext } from "./adminOnlyCalls";
-import { motoUnavailableReason } from "../motoIam";
+import { requireMoto } from "../motoIam";
 import { GPU_RUNNER_ROLE, OWNER, pulumiUp, stackFile, UpResult, World, WORKFLOW_REPOSITORY } from "./world";
 
 const WORKFLOW_REPO_NAME = WORKFLOW_REPOSITORY.split("/")[1];
@@ -94,12 +94,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
     let dev: UpResult;
 
     before(async function () {
-        const reason = motoUnavailableReason();
-        if (reason !== undefined) {
-            if (process.env.CI === "true") throw new Error(`CI=true but moto is unavailable: ${reason}. The rehearsal must run in CI.`);
-            console.warn(`      rehearsal skipped: ${reason}`);
-            this.skip();
-        }
+        requireMoto(this, "The rehearsal");
         world = await World.create();
         worldCalls = (actor) => {
             const m = manifestActor(actor);

@@ -10,7 +10,7 @@ import { strict as assert } from "assert";
 import { AwsCall, deniedCalls, roleNameOf, roleSession, Session } from "./actors";
 import { pipelineCalls } from "./adminOnlyCalls";
 import { ACCOUNT_ID, REGION } from "./awsAccount";
-import { motoUnavailableReason } from "../motoIam";
+import { requireMoto } from "../motoIam";
 import { pulumiUp, UpResult, World } from "./world";
 import { RecordedResource, runProgram } from "../harness";
 
@@ -95,11 +95,7 @@ describe("rehearsal: the second up of prod, with changed inputs, as the pipeline
     let base: RecordedResource[];
 
     before(async function () {
-        const reason = motoUnavailableReason();
-        if (reason !== undefined) {
-            if (process.env.CI === "true") throw new Error(`CI=true but moto is unavailable: ${reason}`);
-            this.skip();
-        }
+        requireMoto(this, "The second-up rehearsal");
         world = await World.create();
         prod = await pulumiUp(world, "prod", { env: { GITHUB_TOKEN: "ghp_admin_session_token" } });
         pipeline = await roleSession(world, roleNameOf(prod.outputs.pipelineRoleArn), "ml-ci-images-weekly-rebuild");
