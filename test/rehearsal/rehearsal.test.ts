@@ -32,6 +32,13 @@ const previewJob = () => roleJob("preview.yml");
 const prImagesJob = () => roleJob("pr-images.yml");
 
 /** An `up`'s failures and the resources they kept from being created, at most 8 lines each and a count. */
+/** A job of the workflows' own repository starts (`event` on `ref`) and assumes its role through OIDC: the session, or why it was denied. */
+async function enterJobRole(world: World, job: ReturnType<typeof roleJob>, event: Parameters<typeof jobRun>[1]["event"], ref: string, sessionName: string): Promise<{ session?: Session; denied: string }> {
+    const ctx = world.github.startJob(jobRun(job, { repository: WORKFLOW_REPOSITORY, event, ref }));
+    const out = await assumeWithOidc(world, ctx, roleArnFor(job, ctx), sessionName);
+    return "session" in out ? { session: out.session, denied: "" } : { denied: out.denied };
+}
+
 function failuresOf(up: UpResult): string {
     const part = (what: string, lines: string[]) => (lines.length === 0 ? "" : `${lines.length} ${what}:\n${lines.slice(0, 8).join("\n")}${lines.length > 8 ? `\n… ${lines.length - 8} more` : ""}\n`);
     return part("failed", up.failures) + part("skipped", up.skipped);
@@ -170,11 +177,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         let session: Session | undefined;
         let denied = "";
         before(async () => {
-            const job = weeklyJob();
-            const ctx = world.github.startJob(jobRun(job, { repository: WORKFLOW_REPOSITORY, event: "schedule", ref: "refs/heads/main" }));
-            const out = await assumeWithOidc(world, ctx, roleArnFor(job, ctx), "ml-ci-images-weekly-rebuild");
-            if ("session" in out) session = out.session;
-            else denied = out.denied;
+            ({ session, denied } = await enterJobRole(world, weeklyJob(), "schedule", "refs/heads/main", "ml-ci-images-weekly-rebuild"));
         });
 
         it("[defect 4] the workflows' own repository holds every variable and secret its weekly, preview and PR-images jobs read", () => {
@@ -221,11 +224,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         let denied = "";
         const backend = () => stackFile("prod").config["mlci:access"].stateBackend;
         before(async () => {
-            const job = previewJob();
-            const ctx = world.github.startJob(jobRun(job, { repository: WORKFLOW_REPOSITORY, event: "pull_request", ref: FEATURE_REF }));
-            const out = await assumeWithOidc(world, ctx, roleArnFor(job, ctx), "ml-ci-images-preview");
-            if ("session" in out) session = out.session;
-            else denied = out.denied;
+            ({ session, denied } = await enterJobRole(world, previewJob(), "pull_request", FEATURE_REF, "ml-ci-images-preview"));
         });
 
         it("[defect 4] enters the preview role with pull_request claims", () => {
@@ -301,11 +300,7 @@ describe("rehearsal: one AWS account and one GitHub org, every actor in order (#
         let session: Session | undefined;
         let denied = "";
         before(async () => {
-            const job = prImagesJob();
-            const ctx = world.github.startJob(jobRun(job, { repository: WORKFLOW_REPOSITORY, event: "pull_request", ref: FEATURE_REF }));
-            const out = await assumeWithOidc(world, ctx, roleArnFor(job, ctx), "ml-ci-images-pr-images");
-            if ("session" in out) session = out.session;
-            else denied = out.denied;
+            ({ session, denied } = await enterJobRole(world, prImagesJob(), "pull_request", FEATURE_REF, "ml-ci-images-pr-images"));
         });
 
         it("[defect 4] enters the dev pipeline role with the claims of environment dev", () => {
